@@ -1,0 +1,91 @@
+//! Public ids: 12 lowercase alphanumeric characters, as PlanetScale uses. Each entity
+//! has its own newtype so an organization id can never be passed where a token id is
+//! expected.
+
+use rand::Rng;
+use std::fmt;
+
+const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+/// Length of every public id.
+pub const ID_LENGTH: usize = 12;
+
+/// A fresh random public id (62 bits of entropy is far beyond collision range for
+/// metadata rows; the store's unique keys still guard against the impossible).
+pub fn new_public_id() -> String {
+    let mut rng = rand::rng();
+    (0..ID_LENGTH)
+        .map(|_| ID_ALPHABET[rng.random_range(0..ID_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// True when `candidate` has the shape of a public id; used to reject garbage early.
+pub fn is_public_id(candidate: &str) -> bool {
+    candidate.len() == ID_LENGTH
+        && candidate
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+macro_rules! public_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new random id.
+            pub fn generate() -> Self {
+                Self(new_public_id())
+            }
+            /// Wraps an id read back from the store or a request path.
+            pub fn from_string(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+public_id!(
+    /// Id of an organization.
+    OrganizationId
+);
+public_id!(
+    /// Id of a (human) user.
+    UserId
+);
+public_id!(
+    /// Id of a service token; the part before `:` in the Authorization header.
+    ServiceTokenId
+);
+public_id!(
+    /// Id of a database.
+    DatabaseId
+);
+public_id!(
+    /// Id of one access grant record.
+    GrantId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_have_the_public_shape() {
+        for _ in 0..100 {
+            let id = new_public_id();
+            assert!(is_public_id(&id), "{id}");
+        }
+        assert!(!is_public_id("ABCDEFGHIJKL"));
+        assert!(!is_public_id("short"));
+    }
+}
