@@ -1,1 +1,107 @@
+//! The control plane: the services behind every API operation. Each service call
+//! authorizes the caller against [`operations`], applies the business rules and talks
+//! to the [`MetadataStore`]. Handlers above it only parse and render.
 
+pub mod bootstrap;
+pub mod caller;
+pub mod config;
+pub mod error;
+pub mod operations;
+pub mod organizations;
+pub mod paging;
+pub mod rate_limit;
+pub mod regions;
+pub mod service_tokens;
+pub mod token_accesses;
+pub mod users;
+
+pub use caller::{Authenticator, Caller};
+pub use config::Config;
+pub use error::{ControlError, ControlResult};
+pub use paging::{PageRequest, Paged};
+
+use dbplane_domain::Organization;
+use dbplane_domain::grant::Resource;
+use dbplane_store::MetadataStore;
+use operations::{OperationAccess, Requirement};
+use rate_limit::RateLimiter;
+use std::sync::Arc;
+
+/// The services of one dbplane process.
+pub struct ControlPlane {
+    store: Arc<dyn MetadataStore>,
+    config: Arc<Config>,
+    authenticator: Authenticator,
+    rate_limiter: Option<RateLimiter>,
+    regions: regions::RegionCatalog,
+}
+
+impl ControlPlane {
+    pub fn new(store: Arc<dyn MetadataStore>, config: Arc<Config>) -> Self {
+        let rate_limiter = config
+            .rate_limit
+            .enabled
+            .then(|| RateLimiter::new(config.rate_limit.requests_per_minute));
+        Self {
+            authenticator: Authenticator::new(store.clone(), &config.auth),
+            regions: regions::RegionCatalog::from_config(&config.regions),
+            store,
+            config,
+            rate_limiter,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Authenticates a request and charges it to the token's rate limit.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> ControlResult<Caller> {
+        let caller = self.authenticator.authenticate(authorization).await?;
+        if let Some(limiter) = &self.rate_limiter {
+            limiter
+                .check(caller.token_id())
+                .map_err(|retry_after_seconds| ControlError::RateLimited {
+                    retry_after_seconds,
+                })?;
+        }
+        Ok(caller)
+    }
+
+    /// Resolves the organization named in a path and checks the caller may run
+    /// `operation` on it. Another organization, or a missing access, is a 404.
+    async fn authorize_organization(
+        &self,
+        caller: &Caller,
+        organization_name: &str,
+        operation: &OperationAccess,
+    ) -> ControlResult<Organization> {
+        if organization_name != caller.organization_name() {
+            return Err(ControlError::NotFound {
+                resource: "organization",
+            });
+        }
+        let allowed = match operation.requirement {
+            Requirement::Public | Requirement::Authenticated => true,
+            Requirement::Organization(accesses) => caller
+                .grants()
+                .holds_any(accesses, Resource::Organization(caller.organization_id())),
+            // Database operations authorize against the database, not here.
+            Requirement::Database(_) => true,
+        };
+        if !allowed {
+            return Err(ControlError::NotFound {
+                resource: "organization",
+            });
+        }
+        self.store
+            .organization_by_id(caller.organization_id())
+            .await?
+            .ok_or(ControlError::NotFound {
+                resource: "organization",
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;

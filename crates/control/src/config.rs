@@ -1,0 +1,210 @@
+//! Typed configuration. Layered by the binary as file → environment → flags, validated
+//! once here, then shared read-only.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The whole configuration of a `dbplane serve` process.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    /// Directory holding the metadata store and managed clusters.
+    pub data_dir: PathBuf,
+    /// Base URL clients reach the API at, used in `next_page_url` and resource URLs.
+    /// Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    /// Regions offered to databases. The default is one enabled region, `us-east`.
+    pub regions: Vec<RegionConfig>,
+}
+
+/// Authentication tuning.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a verified token and its grants are cached in memory. Changes made
+    /// through this process take effect at once; changes made by another replica or by
+    /// `dbplane admin` take effect within this time. 0 disables the cache.
+    pub cache_ttl_seconds: u64,
+    /// `last_used_at` is written at most once per this many seconds per token, so a busy
+    /// token does not turn every read into a write.
+    pub last_used_resolution_seconds: u64,
+}
+
+/// Per-token rate limiting (off by default for self-hosting).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// Requests per minute per token (PlanetScale: 600).
+    pub requests_per_minute: u32,
+}
+
+/// One region.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    pub slug: String,
+    #[serde(default = "default_region_display_name")]
+    pub display_name: String,
+    #[serde(default = "default_region_location")]
+    pub location: String,
+    #[serde(default = "default_region_provider")]
+    pub provider: String,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Whether new databases default to this region (first region when none says so).
+    #[serde(default)]
+    pub default: bool,
+    /// Addresses clients connect from/to, as the operator wants them published.
+    #[serde(default)]
+    pub public_ip_addresses: Vec<String>,
+    #[serde(default = "default_true")]
+    pub mysql_supported: bool,
+    #[serde(default = "default_true")]
+    pub postgresql_supported: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_region_display_name() -> String {
+    "Local".to_string()
+}
+fn default_region_location() -> String {
+    "This machine".to_string()
+}
+fn default_region_provider() -> String {
+    "Local".to_string()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./dbplane-data"),
+            public_url: None,
+            auth: AuthConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            regions: vec![RegionConfig {
+                slug: "us-east".to_string(),
+                display_name: "Local us-east".to_string(),
+                location: default_region_location(),
+                provider: default_region_provider(),
+                enabled: true,
+                default: true,
+                public_ip_addresses: Vec::new(),
+                mysql_supported: true,
+                postgresql_supported: true,
+            }],
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            cache_ttl_seconds: 5,
+            last_used_resolution_seconds: 1,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            requests_per_minute: 600,
+        }
+    }
+}
+
+/// A configuration that cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file; keys left out keep their defaults.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })
+    }
+
+    /// Checks cross-field rules once, at start.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.regions.is_empty() {
+            return Err(ConfigError::Invalid(
+                "at least one region is required".into(),
+            ));
+        }
+        let mut slugs: Vec<&str> = self.regions.iter().map(|r| r.slug.as_str()).collect();
+        slugs.sort_unstable();
+        if slugs.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(ConfigError::Invalid("region slugs must be unique".into()));
+        }
+        if self.regions.iter().filter(|r| r.default).count() > 1 {
+            return Err(ConfigError::Invalid(
+                "at most one region may be the default".into(),
+            ));
+        }
+        if self.rate_limit.enabled && self.rate_limit.requests_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "rate_limit.requests_per_minute must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The base URL clients use, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_validates() {
+        let text = include_str!("../../../config.example.toml");
+        let config: Config = toml::from_str(text).expect("config.example.toml parses");
+        config.validate().expect("config.example.toml is valid");
+    }
+
+    #[test]
+    fn defaults_have_one_default_region() {
+        let config = Config::default();
+        config.validate().unwrap();
+        assert_eq!(config.regions[0].slug, "us-east");
+        assert!(!config.rate_limit.enabled);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("listne = \"1.2.3.4:5\"").is_err());
+    }
+}

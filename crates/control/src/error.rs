@@ -1,0 +1,41 @@
+//! Errors of the control plane. The API layer maps each variant to a code and status in
+//! one place; `Store` and `Internal` become generic 500s whose detail is only logged.
+
+use dbplane_store::StoreError;
+
+/// What a service call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// Missing, or hidden from the caller (no access): the two look the same on purpose.
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    /// A parameter or body field is invalid; the message names it.
+    #[error("{field}: {message}")]
+    InvalidParams { field: String, message: String },
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request is understood but the resource's state refuses it.
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("rate limit exceeded")]
+    RateLimited { retry_after_seconds: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type ControlResult<T> = Result<T, ControlError>;
+
+impl ControlError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ControlError::InvalidParams {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
