@@ -1,0 +1,154 @@
+//! Extractors whose rejections use the API's error body: JSON bodies, query strings,
+//! path parameters, pagination and the authenticated caller.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use dbplane_control::{Caller, PageRequest};
+use serde::de::DeserializeOwned;
+
+/// A JSON request body. An empty body reads as `{}` so calls whose fields are all
+/// optional may omit it. Type errors name the offending field.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection {
+                    BytesRejection::FailedToBufferBody(_)
+                        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                    {
+                        ApiError::new(
+                            ErrorCode::PayloadTooLarge,
+                            "request body is larger than 1 MiB",
+                        )
+                    }
+                    other => ApiError::bad_request(format!("could not read request body: {other}")),
+                })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        let deserializer = &mut serde_json::Deserializer::from_slice(text);
+        serde_path_to_error::deserialize(deserializer)
+            .map(JsonBody)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                if inner.is_data() {
+                    let field = if path == "." { "body" } else { path.as_str() };
+                    ApiError::invalid_params(field, inner)
+                } else {
+                    ApiError::bad_request(format!("malformed JSON body: {inner}"))
+                }
+            })
+    }
+}
+
+/// The raw query pairs of a request.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// An optional unsigned integer parameter.
+    pub fn unsigned(&self, name: &str) -> Result<Option<u64>, ApiError> {
+        self.get(name)
+            .map(|value| {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| ApiError::invalid_params(name, "must be a positive integer"))
+            })
+            .transpose()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .map(QueryPairs)
+            .map_err(|error| ApiError::bad_request(format!("malformed query string: {error}")))
+    }
+}
+
+/// `page`/`per_page` plus what is needed to build `next_page_url`.
+pub struct Pagination {
+    pub request: PageRequest,
+    pub path: String,
+    pub base_url: String,
+}
+
+impl FromRequestParts<AppState> for Pagination {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let query = QueryPairs::from_request_parts(parts, state).await?;
+        let request = PageRequest::new(query.unsigned("page")?, query.unsigned("per_page")?)?;
+        let base_url = match &state.control.config().public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => parts
+                .headers
+                .get(HOST)
+                .and_then(|host| host.to_str().ok())
+                .map(|host| format!("http://{host}"))
+                .unwrap_or_else(|| state.control.config().public_base_url()),
+        };
+        Ok(Self {
+            request,
+            path: parts.uri.path().to_string(),
+            base_url,
+        })
+    }
+}
+
+/// The authenticated caller (401 when the credentials are missing or wrong, 429 when
+/// its rate limit is spent).
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        Ok(Authenticated(state.control.authenticate(header).await?))
+    }
+}
+
+/// Path parameters, with rejections in the API's error format.
+pub struct PathParams<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParams(value))
+            .map_err(|rejection| ApiError::bad_request(format!("invalid path: {rejection}")))
+    }
+}

@@ -1,0 +1,83 @@
+//! `dbplane serve`: layer the configuration, open the store, serve until SIGINT or
+//! SIGTERM, then drain in-flight requests.
+
+use crate::cli::ServeArgs;
+use anyhow::Context;
+use dbplane_control::{Config, ControlPlane};
+use dbplane_store::{MetadataStore, SqliteStore};
+use std::sync::Arc;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    crate::logging::init(args.log_format);
+    let config = layered_config(&args)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("create data dir {}", config.data_dir.display()))?;
+    let store = SqliteStore::open(&config.data_dir)
+        .await
+        .context("open the metadata store")?;
+    let store_handle = store.clone();
+    let store: Arc<dyn MetadataStore> = Arc::new(store);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listen on {}", config.listen))?;
+    let local_address = listener.local_addr().context("read the bound address")?;
+    write_address_file(&config.data_dir, local_address)?;
+    let config = Arc::new(config);
+    let control = Arc::new(ControlPlane::new(store, config.clone()));
+    let router = dbplane_api::router(control);
+    tracing::info!(address = %local_address, data_dir = %config.data_dir.display(), "dbplane serving");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serve HTTP")?;
+    tracing::info!("shutting down");
+    store_handle.close().await;
+    Ok(())
+}
+
+/// Name of the file in the data dir that holds the address being served, so tools and
+/// tests that asked for port 0 can find the real one.
+const ADDRESS_FILE: &str = "dbplane.addr";
+
+fn write_address_file(
+    data_dir: &std::path::Path,
+    address: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    let temporary = data_dir.join(format!("{ADDRESS_FILE}.tmp"));
+    std::fs::write(&temporary, address.to_string()).context("write the address file")?;
+    std::fs::rename(&temporary, data_dir.join(ADDRESS_FILE)).context("publish the address file")?;
+    Ok(())
+}
+
+/// File, then environment and flags (clap merges those two).
+fn layered_config(args: &ServeArgs) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(data_dir) = &args.data_dir {
+        config.data_dir = data_dir.clone();
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,17 @@
+//! The data plane of dbplane: everything that touches the database servers themselves.
+//!
+//! The control plane decides *what* should exist (databases, branches, credentials,
+//! deploys); this crate makes it so on real MariaDB and PostgreSQL servers. This first
+//! part is [`cluster`]: the managed local clusters that `dbplane serve` starts itself
+//! when no cluster is configured, from the server binaries installed on the machine. It
+//! initializes them on first start (crash-safely), keeps their ports stable, supervises
+//! them (restart with backoff) and stops them on shutdown. Engine drivers (introspection,
+//! online schema change, replication, dumps) will follow behind per-capability traits.
+
+pub mod cluster;
+mod error;
+
+pub use cluster::{
+    ClusterKind, LocalCluster, LocalClusterConfig, LocalClusters, start_local_clusters,
+};
+pub use error::{EngineError, EngineResult};
