@@ -213,8 +213,31 @@ async fn clusters_serve_restart_after_a_crash_and_keep_data_across_runs() {
             .contains(&"kept_across_runs".to_owned())
     );
 
+    // The same for the postmaster, whose orphaned backends briefly block a new one.
+    let crashed_pid = postgresql.pid().expect("postgres is running");
+    let crashed_at = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(crashed_pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill -9 postgres");
+    let postgres_pid = eventually("postgres to be restarted", RESTART_DEADLINE, || async {
+        let pid = postgresql.pid().filter(|pid| *pid != crashed_pid)?;
+        postgresql.version().await.ok()?;
+        Some(pid)
+    })
+    .await;
+    eprintln!(
+        "postgres restarted after kill -9 in {:?}",
+        crashed_at.elapsed()
+    );
+    assert!(
+        postgres_databases(postgresql)
+            .await
+            .contains(&"kept_across_runs".to_owned())
+    );
+
     let ports = (mysql.port(), postgresql.port());
-    let postgres_pid = postgresql.pid().expect("postgres is running");
     let stopping_at = Instant::now();
     clusters.shutdown().await.expect("shut down");
     eprintln!("shutdown of both servers took {:?}", stopping_at.elapsed());

@@ -69,6 +69,9 @@ struct RawOperation {
     request_body: Option<Value>,
     /// Status code -> JSON schema of the body, or `None` when there is no body.
     responses: BTreeMap<String, Option<Value>>,
+    /// The service-token accesses the spec lists for the operation ("at least one of").
+    #[serde(rename = "x-service-token-accesses", default)]
+    service_token_accesses: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,6 +232,11 @@ impl<'a> OperationRef<'a> {
     /// The documented request parameters (path, query, header).
     pub fn parameters(&self) -> &'a [Parameter] {
         &self.op.raw.parameters
+    }
+
+    /// The service-token accesses the reference spec lists for this operation.
+    pub fn service_token_accesses(&self) -> &'a [String] {
+        &self.op.raw.service_token_accesses
     }
 
     /// The JSON schema of the request body, if the operation takes one.

@@ -35,6 +35,7 @@ const INSTALL_LOG: &str = "install.log";
 /// deletes every `#sql*` file in its tmpdir, so two servers sharing `/tmp` delete each
 /// other's temporary tables (seen as failed concurrent bootstraps).
 const TMP_DIRECTORY: &str = "tmp";
+const INNODB_LOG_FILE_SIZE: &str = "--innodb-log-file-size=16M";
 
 /// What [`start`] needs.
 pub(super) struct Options {
@@ -95,6 +96,9 @@ async fn initialize(binaries: &MariadbBinaries, directory: &Path, data: &Path) -
         .arg(datadir_flag(&staging))
         .arg(path_flag("--tmpdir=", directory.join(TMP_DIRECTORY)))
         .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+        // The server's redo log size from the start, instead of the 96M default that the
+        // first server start would shrink again.
+        .arg(INNODB_LOG_FILE_SIZE)
         .current_dir(directory)
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
@@ -158,7 +162,7 @@ fn server_arguments(directory: &Path, data: &Path, port: u16) -> Vec<OsString> {
             "--collation-server=utf8mb4_unicode_ci",
             "--skip-name-resolve",
             "--innodb-buffer-pool-size=128M",
-            "--innodb-log-file-size=16M",
+            INNODB_LOG_FILE_SIZE,
             "--innodb-flush-log-at-trx-commit=2",
             "--sync-binlog=0",
         ]

@@ -188,9 +188,11 @@ impl Supervisor {
         let Some(task) = self.task.take() else {
             return Ok(());
         };
-        task.await.map_err(|join_error| EngineError::Start {
-            kind: self.kind,
-            detail: format!("supervisor task failed: {join_error}"),
+        task.await.map_err(|join_error| {
+            std::io::Error::other(format!(
+                "the supervisor of the {} server failed: {join_error}",
+                self.kind
+            ))
         })?
     }
 }
@@ -220,7 +222,7 @@ async fn supervise(
     let mut running_since = Instant::now();
     loop {
         let status = tokio::select! {
-            status = child.wait() => status?,
+            status = child.wait() => status,
             _ = stop_was_requested(&mut stop_requested) => {
                 let result = stop_child(&spec, &mut child).await;
                 shared.pid.store(0, Ordering::SeqCst);
@@ -228,6 +230,7 @@ async fn supervise(
             }
         };
         shared.pid.store(0, Ordering::SeqCst);
+        let status = status?;
         if *stop_requested.borrow() {
             // Stopped by the drop path's signal: an exit we asked for.
             return Ok(());

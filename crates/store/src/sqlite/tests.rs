@@ -91,7 +91,7 @@ async fn tokens_and_grants_round_trip() {
         scope: scope.clone(),
     };
     store
-        .create_service_token(&token, &[grant.clone()])
+        .create_service_token(&token, std::slice::from_ref(&grant))
         .await
         .unwrap();
     assert!(matches!(

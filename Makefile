@@ -1,0 +1,27 @@
+# dbplane: two commands on a fresh Debian machine with Rust.
+#   make run   installs what is missing, builds release, bootstraps on first run, serves
+#   make test  installs what is missing, runs every test against real servers
+
+DATA_DIR ?= ./dbplane-data
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: run test deps build lint bench-api
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	cargo build --release --locked -p dbplane
+
+run: deps build
+	@DATA_DIR="$(DATA_DIR)" LISTEN="$(LISTEN)" scripts/run.sh
+
+test: deps
+	@scripts/test.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+bench-api:
+	benches/api_throughput.sh

@@ -1,0 +1,205 @@
+//! Runs the real `dbplane` binary for a test: its own data dir, a free port (the server
+//! binds port 0 and publishes the address in `<data-dir>/dbplane.addr`), killed on drop.
+
+use crate::client::ApiClient;
+use crate::wait::wait_until;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A service token printed by `dbplane admin bootstrap`.
+#[derive(Clone, Debug)]
+pub struct BootstrapToken {
+    pub organization: String,
+    pub user_id: String,
+    pub id: String,
+    pub token: String,
+}
+
+impl BootstrapToken {
+    /// The `Authorization` header value.
+    pub fn header(&self) -> String {
+        format!("{}:{}", self.id, self.token)
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    binary: PathBuf,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    config_file: Option<PathBuf>,
+    child: Option<Child>,
+    base_url: String,
+}
+
+const ADDRESS_FILE: &str = "dbplane.addr";
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl TestServer {
+    /// Starts a server on a fresh temporary data dir.
+    pub async fn start(binary: &str) -> Self {
+        Self::start_with_config(binary, None).await
+    }
+
+    /// Starts a server with the given TOML configuration.
+    pub async fn start_with_config(binary: &str, config: Option<&str>) -> Self {
+        let temp = tempfile::Builder::new()
+            .prefix("dbplane-test-")
+            .tempdir()
+            .expect("create a temp dir");
+        let data_dir = temp.path().to_path_buf();
+        let config_file = config.map(|text| {
+            let path = data_dir.join("config.toml");
+            std::fs::write(&path, text).expect("write the config file");
+            path
+        });
+        let mut server = Self {
+            binary: PathBuf::from(binary),
+            data_dir,
+            _temp: Some(temp),
+            config_file,
+            child: None,
+            base_url: String::new(),
+        };
+        server.launch().await;
+        server
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A client that sends `authorization` (or nothing).
+    pub fn client(&self, authorization: Option<String>) -> ApiClient {
+        ApiClient::new(&self.base_url, authorization)
+    }
+
+    /// Runs `dbplane admin bootstrap` against this server's data dir.
+    pub fn bootstrap(&self, organization: &str, email: &str) -> BootstrapToken {
+        let output = Command::new(&self.binary)
+            .args(["admin", "bootstrap", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["--organization", organization, "--email", email])
+            .output()
+            .expect("run dbplane admin bootstrap");
+        assert!(
+            output.status.success(),
+            "bootstrap failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let printed: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("bootstrap prints one JSON object");
+        BootstrapToken {
+            organization: printed["organization"]
+                .as_str()
+                .expect("organization")
+                .to_string(),
+            user_id: printed["user"]["id"].as_str().expect("user id").to_string(),
+            id: printed["service_token"]["id"]
+                .as_str()
+                .expect("token id")
+                .to_string(),
+            token: printed["service_token"]["token"]
+                .as_str()
+                .expect("token")
+                .to_string(),
+        }
+    }
+
+    /// Stops gracefully (SIGTERM) and waits for the process to exit.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on a pid we spawned and have not reaped.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let status = tokio::task::spawn_blocking(move || child.wait())
+                .await
+                .expect("join the waiter")
+                .expect("wait for dbplane");
+            assert!(
+                status.success(),
+                "dbplane exited with {status} after SIGTERM"
+            );
+        }
+    }
+
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the binary again on the same data dir.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.launch().await;
+    }
+
+    /// Starts after a kill.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "server still running");
+        self.launch().await;
+    }
+
+    async fn launch(&mut self) {
+        let address_file = self.data_dir.join(ADDRESS_FILE);
+        let _ = std::fs::remove_file(&address_file);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.join("server.log"))
+            .expect("open the server log");
+        let mut command = Command::new(&self.binary);
+        command
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info,dbplane=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(config) = &self.config_file {
+            command.arg("--config").arg(config);
+        }
+        self.child = Some(command.spawn().expect("spawn dbplane serve"));
+        let address = wait_until("the server's address file", START_TIMEOUT, || {
+            let address_file = address_file.clone();
+            async move { std::fs::read_to_string(address_file).ok() }
+        })
+        .await;
+        self.base_url = format!("http://{}", address.trim());
+        let health = format!("{}/healthz", self.base_url);
+        let http = reqwest::Client::new();
+        wait_until("GET /healthz to answer 200", START_TIMEOUT, || {
+            let request = http.get(&health).send();
+            async move {
+                request
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            }
+        })
+        .await;
+    }
+
+    /// The server's log so far (for assertions and failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
