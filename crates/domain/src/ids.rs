@@ -3,7 +3,6 @@
 //! expected.
 
 use rand::Rng;
-use std::fmt;
 
 const ID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// Length of every public id.
@@ -26,7 +25,9 @@ pub fn is_public_id(candidate: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-macro_rules! public_id {
+/// Declares a public-id newtype (used here and by other domain modules).
+#[macro_export]
+macro_rules! public_id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,7 +36,7 @@ macro_rules! public_id {
         impl $name {
             /// A new random id.
             pub fn generate() -> Self {
-                Self(new_public_id())
+                Self($crate::ids::new_public_id())
             }
             /// Wraps an id read back from the store or a request path.
             pub fn from_string(value: impl Into<String>) -> Self {
@@ -46,31 +47,31 @@ macro_rules! public_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
     };
 }
 
-public_id!(
+public_id_type!(
     /// Id of an organization.
     OrganizationId
 );
-public_id!(
+public_id_type!(
     /// Id of a (human) user.
     UserId
 );
-public_id!(
+public_id_type!(
     /// Id of a service token; the part before `:` in the Authorization header.
     ServiceTokenId
 );
-public_id!(
+public_id_type!(
     /// Id of a database.
     DatabaseId
 );
-public_id!(
+public_id_type!(
     /// Id of one access grant record.
     GrantId
 );

@@ -3,7 +3,9 @@
 //! validation. Nothing here does I/O, so everything is unit-tested in place.
 
 pub mod access;
+pub mod data_plane;
 pub mod grant;
+pub mod jobs;
 pub mod ids;
 pub mod names;
 pub mod records;

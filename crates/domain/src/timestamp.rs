@@ -25,6 +25,10 @@ impl Timestamp {
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0.saturating_add(seconds.saturating_mul(1000)))
     }
+    /// This time plus `millis` (saturating).
+    pub fn plus_millis(self, millis: i64) -> Self {
+        Self(self.0.saturating_add(millis))
+    }
     /// ISO-8601 UTC with exactly three fractional digits and a `Z` suffix.
     pub fn to_iso8601(self) -> String {
         let millis = self.0.rem_euclid(1000);

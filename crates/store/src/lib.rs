@@ -4,8 +4,13 @@
 //! touching them. What is persisted: every record below. What is rebuilt at start:
 //! nothing but caches (auth cache, rate-limit buckets, metrics).
 
+mod data_plane;
 mod error;
+mod jobs;
 mod sqlite;
+
+pub use data_plane::{BranchFilter, DataPlaneStore};
+pub use jobs::JobStore;
 
 pub use error::{StoreError, StoreResult};
 pub use sqlite::SqliteStore;
@@ -48,9 +53,19 @@ pub struct Bootstrapped {
     pub organization_created: bool,
 }
 
-/// Persistence for the control plane. Every method is a single transaction.
+/// Brings every store trait into scope.
+pub mod prelude {
+    pub use crate::{DataPlaneStore, JobStore, MetadataStore, TenantStore};
+}
+
+/// The whole metadata store.
+pub trait MetadataStore: TenantStore + DataPlaneStore + JobStore {}
+
+impl<T: TenantStore + DataPlaneStore + JobStore> MetadataStore for T {}
+
+/// Organizations, users, service tokens and grants. Every method is one transaction.
 #[async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait TenantStore: Send + Sync + 'static {
     /// Creates `organization` with `admin` as its administrator unless an organization of
     /// that name exists; an existing user with the same email is reused. Idempotent.
     async fn ensure_organization_with_admin(

@@ -2,12 +2,18 @@
 //! server and `dbplane admin bootstrap` use the same file at once; a busy timeout makes
 //! concurrent writers wait instead of failing.
 
+mod branches;
+mod credentials;
+mod data_plane_impl;
+mod data_rows;
+mod databases;
 mod grants;
+mod jobs;
 mod organizations;
 mod rows;
 mod service_tokens;
 
-use crate::{Bootstrapped, DatabaseIdentity, MetadataStore, Page, StoreResult, Window};
+use crate::{Bootstrapped, DatabaseIdentity, Page, StoreResult, TenantStore, Window};
 use async_trait::async_trait;
 use dbplane_domain::{
     Access, AccessGrant, DatabaseId, GrantScope, Organization, OrganizationId, ServiceToken,
@@ -53,7 +59,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl MetadataStore for SqliteStore {
+impl TenantStore for SqliteStore {
     async fn ensure_organization_with_admin(
         &self,
         organization: Organization,

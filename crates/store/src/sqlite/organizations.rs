@@ -123,7 +123,7 @@ pub(crate) async fn count_databases(
     pool: &SqlitePool,
     organization: &OrganizationId,
 ) -> StoreResult<u64> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM databases WHERE organization_id = ?")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM databases WHERE organization_id = ? AND deleted_at IS NULL")
         .bind(organization.as_str())
         .fetch_one(pool)
         .await?;
@@ -135,7 +135,7 @@ pub(crate) async fn database_by_name(
     organization: &OrganizationId,
     name: &str,
 ) -> StoreResult<Option<DatabaseIdentity>> {
-    sqlx::query("SELECT id, organization_id, name, created_at, updated_at FROM databases WHERE organization_id = ? AND name = ?")
+    sqlx::query("SELECT id, organization_id, name, created_at, updated_at FROM databases WHERE organization_id = ? AND name = ? AND deleted_at IS NULL")
         .bind(organization.as_str())
         .bind(name)
         .fetch_optional(pool)

@@ -1,7 +1,8 @@
 //! Conformance tests of the SQLite store on a real file in a temp dir.
 
 use super::SqliteStore;
-use crate::{MetadataStore, StoreError, Window};
+use crate::prelude::*;
+use crate::{StoreError, Window};
 use dbplane_domain::secret::{NewSecret, SERVICE_TOKEN_PREFIX};
 use dbplane_domain::{
     Access, AccessGrant, GrantId, GrantScope, Organization, OrganizationId, ServiceToken,

@@ -1,0 +1,103 @@
+//! Durable jobs: long work (provisioning, copying schema, dropping) recorded in the
+//! metadata store together with the state change that asked for it, and carried out in
+//! idempotent steps by a leased worker.
+
+use crate::timestamp::Timestamp;
+
+crate::public_id_type!(
+    /// Id of a job.
+    JobId
+);
+
+/// What a job does. Stored by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Provision a new branch (a database's first branch, or a development branch).
+    CreateBranch,
+    /// Drop a branch's credentials and physical database, then forget it.
+    DeleteBranch,
+    /// Drop every branch of a deleted database, then forget it.
+    DeleteDatabase,
+    /// Re-apply a branch's credentials' grants after safe migrations changed.
+    ApplySafeMigrations,
+    /// Drop the account of a credential whose creation never completed.
+    CleanupCredential,
+}
+
+impl JobKind {
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::CreateBranch,
+        JobKind::DeleteBranch,
+        JobKind::DeleteDatabase,
+        JobKind::ApplySafeMigrations,
+        JobKind::CleanupCredential,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::CreateBranch => "create_branch",
+            JobKind::DeleteBranch => "delete_branch",
+            JobKind::DeleteDatabase => "delete_database",
+            JobKind::ApplySafeMigrations => "apply_safe_migrations",
+            JobKind::CleanupCredential => "cleanup_credential",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.as_str() == text)
+    }
+}
+
+/// A job as stored. `step` names the next step to run; `data` is the job's own JSON.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: JobKind,
+    /// The id of the resource the job works on.
+    pub subject_id: String,
+    pub step: String,
+    pub data: String,
+    pub attempt: i64,
+    /// Fencing token: bumped at every claim; every write of the job checks it.
+    pub lease_epoch: i64,
+    pub run_after: Timestamp,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl Job {
+    /// A new job, due now, starting at `first_step`.
+    pub fn new(kind: JobKind, subject_id: impl Into<String>, first_step: &str, data: String) -> Self {
+        let now = Timestamp::now();
+        Self {
+            id: JobId::generate(),
+            kind,
+            subject_id: subject_id.into(),
+            step: first_step.to_string(),
+            data,
+            attempt: 0,
+            lease_epoch: 0,
+            run_after: now,
+            last_error: None,
+            created_at: now,
+        }
+    }
+
+    /// The same job, due at `at`.
+    pub fn due_at(mut self, at: Timestamp) -> Self {
+        self.run_after = at;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::parse(kind.as_str()), Some(*kind));
+        }
+    }
+}

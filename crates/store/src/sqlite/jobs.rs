@@ -1,0 +1,148 @@
+//! Jobs on SQLite. SQLite has one writer at a time, so a claim inside `BEGIN IMMEDIATE`
+//! is already exclusive; the epoch check on every later write fences a worker whose
+//! lease was taken over.
+
+use super::data_rows;
+use crate::StoreResult;
+use dbplane_domain::Timestamp;
+use dbplane_domain::jobs::{Job, JobId};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+/// Inserts a job inside the caller's transaction.
+pub(crate) async fn insert(transaction: &mut Transaction<'_, Sqlite>, job: &Job) -> StoreResult<()> {
+    let now = Timestamp::now().unix_millis();
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, subject_id, step, data, attempt, run_after, lease_epoch, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, 0, ?, 0, ?, ?)",
+    )
+    .bind(job.id.as_str())
+    .bind(job.kind.as_str())
+    .bind(&job.subject_id)
+    .bind(&job.step)
+    .bind(&job.data)
+    .bind(job.run_after.unix_millis())
+    .bind(now)
+    .bind(now)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn claim(pool: &SqlitePool, owner: &str, lease_millis: i64) -> StoreResult<Option<Job>> {
+    let now = Timestamp::now().unix_millis();
+    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let row = sqlx::query(
+        "SELECT id FROM jobs WHERE run_after <= ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?) \
+         ORDER BY run_after, created_at LIMIT 1",
+    )
+    .bind(now)
+    .bind(now)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some(row) = row else {
+        transaction.commit().await?;
+        return Ok(None);
+    };
+    let id: String = sqlx::Row::try_get(&row, "id")?;
+    let claimed = sqlx::query(
+        "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, lease_epoch = lease_epoch + 1, \
+         attempt = attempt + 1, updated_at = ? WHERE id = ? RETURNING *",
+    )
+    .bind(owner)
+    .bind(now + lease_millis)
+    .bind(now)
+    .bind(&id)
+    .fetch_one(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(Some(data_rows::job(&claimed)?))
+}
+
+pub(crate) async fn save_step(
+    pool: &SqlitePool,
+    job: &JobId,
+    epoch: i64,
+    step: &str,
+    data: &str,
+    lease_millis: i64,
+) -> StoreResult<bool> {
+    let now = Timestamp::now().unix_millis();
+    let result = sqlx::query(
+        "UPDATE jobs SET step = ?, data = ?, lease_expires_at = ?, updated_at = ? WHERE id = ? AND lease_epoch = ?",
+    )
+    .bind(step)
+    .bind(data)
+    .bind(now + lease_millis)
+    .bind(now)
+    .bind(job.as_str())
+    .bind(epoch)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub(crate) async fn complete(pool: &SqlitePool, job: &JobId, epoch: i64) -> StoreResult<bool> {
+    let result = sqlx::query("DELETE FROM jobs WHERE id = ? AND lease_epoch = ?")
+        .bind(job.as_str())
+        .bind(epoch)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Completes a job inside the caller's transaction (when a job's last step is itself a
+/// metadata change, the two commit together).
+pub(crate) async fn complete_in(
+    transaction: &mut Transaction<'_, Sqlite>,
+    job: &JobId,
+    epoch: i64,
+) -> StoreResult<bool> {
+    let result = sqlx::query("DELETE FROM jobs WHERE id = ? AND lease_epoch = ?")
+        .bind(job.as_str())
+        .bind(epoch)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub(crate) async fn retry(
+    pool: &SqlitePool,
+    job: &JobId,
+    epoch: i64,
+    error: &str,
+    retry_at: Timestamp,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE jobs SET last_error = ?, run_after = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? \
+         WHERE id = ? AND lease_epoch = ?",
+    )
+    .bind(error)
+    .bind(retry_at.unix_millis())
+    .bind(Timestamp::now().unix_millis())
+    .bind(job.as_str())
+    .bind(epoch)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub(crate) async fn release_all(pool: &SqlitePool) -> StoreResult<()> {
+    sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn pending(pool: &SqlitePool) -> StoreResult<Vec<Job>> {
+    let rows = sqlx::query("SELECT * FROM jobs ORDER BY created_at")
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(data_rows::job).collect()
+}
+
+pub(crate) async fn next_due(pool: &SqlitePool) -> StoreResult<Option<Timestamp>> {
+    let next: Option<i64> = sqlx::query_scalar("SELECT MIN(run_after) FROM jobs")
+        .fetch_one(pool)
+        .await?;
+    Ok(next.map(Timestamp::from_unix_millis))
+}
