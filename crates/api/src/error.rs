@@ -25,6 +25,9 @@ pub enum ErrorCode {
     /// 413; the body says `bad_request`.
     #[serde(rename = "bad_request")]
     PayloadTooLarge,
+    /// 503: a database server could not do it now; retry later.
+    #[serde(rename = "internal")]
+    Unavailable,
     Internal,
 }
 
@@ -40,6 +43,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +121,12 @@ impl From<ControlError> for ApiError {
             } => ApiError {
                 retry_after_seconds: Some(retry_after_seconds),
                 ..ApiError::new(ErrorCode::RateLimited, "rate limit exceeded, retry later")
+            },
+            ControlError::Unavailable(detail) => ApiError {
+                code: ErrorCode::Unavailable,
+                message: "internal server error".to_string(),
+                retry_after_seconds: Some(1),
+                internal_detail: Some(detail),
             },
             ControlError::Store(store_error) => ApiError::internal(error_chain(&store_error)),
         }

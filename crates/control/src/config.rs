@@ -18,6 +18,10 @@ pub struct Config {
     pub public_url: Option<String>,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
+    pub clusters: ClustersConfig,
+    pub jobs: JobsConfig,
+    /// Cluster sizes offered (`list_cluster_size_skus`); sizes are recorded, not enforced.
+    pub cluster_sizes: Vec<ClusterSizeConfig>,
     /// Regions offered to databases. The default is one enabled region, `us-east`.
     pub regions: Vec<RegionConfig>,
 }
@@ -42,6 +46,106 @@ pub struct RateLimitConfig {
     pub enabled: bool,
     /// Requests per minute per token (PlanetScale: 600).
     pub requests_per_minute: u32,
+}
+
+/// Where databases live.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClustersConfig {
+    /// Start one MariaDB and one PostgreSQL under `<data_dir>/clusters` and serve the
+    /// default region with them.
+    pub managed: bool,
+    /// Region the managed clusters serve (default: the default region).
+    pub managed_region: Option<String>,
+    /// Fixed ports for the managed clusters (default: picked once, then kept).
+    pub managed_mysql_port: Option<u16>,
+    pub managed_postgres_port: Option<u16>,
+    /// Turn off fsync on the managed clusters: for tests and throwaway CI only.
+    pub experimental_unsafe_no_fsync: bool,
+    /// Servers dbplane administers but does not run.
+    pub external: Vec<ExternalClusterConfig>,
+}
+
+/// A server administered through an admin URL.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalClusterConfig {
+    /// `mysql` (MariaDB) or `postgresql`.
+    pub kind: String,
+    pub region: String,
+    /// `mysql://root:secret@10.0.0.5:3306/` or `postgres://postgres:secret@10.0.0.6:5432/postgres`.
+    pub admin_url: String,
+    /// Host and port clients connect to (default: those of the admin URL).
+    pub public_host: Option<String>,
+    pub public_port: Option<u16>,
+}
+
+/// Durable job runner tuning.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    pub workers: usize,
+    /// Seconds a worker holds a job between commits before another may take it.
+    pub lease_seconds: u64,
+}
+
+/// One cluster size.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSizeConfig {
+    pub name: String,
+    pub display_name: String,
+    pub cpu: String,
+    /// Memory in bytes.
+    pub ram: i64,
+    #[serde(default)]
+    pub storage: Option<i64>,
+    #[serde(default = "default_true")]
+    pub development: bool,
+    #[serde(default = "default_true")]
+    pub production: bool,
+}
+
+impl Default for ClustersConfig {
+    fn default() -> Self {
+        Self {
+            managed: true,
+            managed_region: None,
+            managed_mysql_port: None,
+            managed_postgres_port: None,
+            experimental_unsafe_no_fsync: false,
+            external: Vec::new(),
+        }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 4,
+            lease_seconds: 60,
+        }
+    }
+}
+
+fn default_cluster_sizes() -> Vec<ClusterSizeConfig> {
+    let size =
+        |name: &str, display: &str, cpu: &str, gib: i64, development: bool| ClusterSizeConfig {
+            name: name.to_string(),
+            display_name: display.to_string(),
+            cpu: cpu.to_string(),
+            ram: gib * 1024 * 1024 * 1024,
+            storage: None,
+            development,
+            production: !development,
+        };
+    vec![
+        size("PS_DEV", "Development", "1/8", 1, true),
+        size("PS_10", "PS-10", "1/8", 1, false),
+        size("PS_20", "PS-20", "1/4", 2, false),
+        size("PS_40", "PS-40", "1/2", 4, false),
+        size("PS_80", "PS-80", "1", 8, false),
+    ]
 }
 
 /// One region.
@@ -90,6 +194,9 @@ impl Default for Config {
             public_url: None,
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            clusters: ClustersConfig::default(),
+            jobs: JobsConfig::default(),
+            cluster_sizes: default_cluster_sizes(),
             regions: vec![RegionConfig {
                 slug: "us-east".to_string(),
                 display_name: "Local us-east".to_string(),
@@ -165,6 +272,32 @@ impl Config {
         if self.regions.iter().filter(|r| r.default).count() > 1 {
             return Err(ConfigError::Invalid(
                 "at most one region may be the default".into(),
+            ));
+        }
+        for external in &self.clusters.external {
+            if external.kind != "mysql" && external.kind != "postgresql" {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters.external.kind must be mysql or postgresql, not {:?}",
+                    external.kind
+                )));
+            }
+            if !self.regions.iter().any(|r| r.slug == external.region) {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters.external.region {:?} is not a configured region",
+                    external.region
+                )));
+            }
+        }
+        if let Some(region) = &self.clusters.managed_region
+            && !self.regions.iter().any(|r| &r.slug == region)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "clusters.managed_region {region:?} is not a configured region"
+            )));
+        }
+        if self.cluster_sizes.is_empty() {
+            return Err(ConfigError::Invalid(
+                "at least one cluster size is required".into(),
             ));
         }
         if self.rate_limit.enabled && self.rate_limit.requests_per_minute == 0 {

@@ -23,6 +23,10 @@ pub enum ControlError {
     Unprocessable(String),
     #[error("{0}")]
     Conflict(String),
+    /// A database server could not do what was asked right now (it is logged; clients
+    /// see a generic 503 and may retry).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("rate limit exceeded")]
     RateLimited { retry_after_seconds: u64 },
     #[error(transparent)]

@@ -3,8 +3,13 @@
 //! to the [`MetadataStore`]. Handlers above it only parse and render.
 
 pub mod bootstrap;
+pub mod branches;
 pub mod caller;
+pub mod clusters;
 pub mod config;
+pub mod credentials;
+pub mod data_jobs;
+pub mod databases;
 pub mod error;
 pub mod operations;
 pub mod organizations;
@@ -20,8 +25,10 @@ pub use config::Config;
 pub use error::{ControlError, ControlResult};
 pub use paging::{PageRequest, Paged};
 
-use dbplane_domain::Organization;
+use clusters::ClusterRegistry;
 use dbplane_domain::grant::Resource;
+use dbplane_domain::{Organization, ServiceTokenId};
+use dbplane_jobs::JobNotifier;
 use dbplane_store::MetadataStore;
 use operations::{OperationAccess, Requirement};
 use rate_limit::RateLimiter;
@@ -34,10 +41,29 @@ pub struct ControlPlane {
     authenticator: Authenticator,
     rate_limiter: Option<RateLimiter>,
     regions: regions::RegionCatalog,
+    clusters: Arc<ClusterRegistry>,
+    jobs: JobNotifier,
 }
 
 impl ControlPlane {
+    /// A control plane with no clusters: data-plane calls answer that no cluster serves
+    /// the region. See [`ControlPlane::with_data_plane`].
     pub fn new(store: Arc<dyn MetadataStore>, config: Arc<Config>) -> Self {
+        Self::with_data_plane(
+            store,
+            config,
+            Arc::new(ClusterRegistry::default()),
+            JobNotifier::default(),
+        )
+    }
+
+    /// A control plane whose databases live on `clusters`; `jobs` wakes the job runner.
+    pub fn with_data_plane(
+        store: Arc<dyn MetadataStore>,
+        config: Arc<Config>,
+        clusters: Arc<ClusterRegistry>,
+        jobs: JobNotifier,
+    ) -> Self {
         let rate_limiter = config
             .rate_limit
             .enabled
@@ -48,7 +74,14 @@ impl ControlPlane {
             store,
             config,
             rate_limiter,
+            clusters,
+            jobs,
         }
+    }
+
+    /// Drops a token's cached credential after its grants changed.
+    pub(crate) fn invalidate_token(&self, token: &ServiceTokenId) {
+        self.authenticator.invalidate(token);
     }
 
     pub fn config(&self) -> &Config {

@@ -121,6 +121,376 @@ operation!(
     Requirement::Organization(&[WriteServiceTokens])
 );
 
+// Data plane: databases, branches, passwords and roles.
+// Lists what the token can see: any database-level access on a database shows it.
+operation!(
+    LIST_DATABASES,
+    "list_databases",
+    Requirement::Database(&[
+        ApproveDeployRequest,
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        CreateComment,
+        CreateDeployRequest,
+        DeleteBackups,
+        DeleteBranch,
+        DeleteBranchPassword,
+        DeleteDatabase,
+        DeleteProductionBranch,
+        DeleteProductionBranchBackups,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword,
+        DemoteBranches,
+        PromoteBranches,
+        ReadBackups,
+        ReadBranch,
+        ReadComment,
+        ReadDatabase,
+        ReadDeployRequest,
+        RestoreBackup,
+        RestoreProductionBranchBackup,
+        WriteBackups,
+        WriteBranchVschema,
+        WriteDatabase,
+        WriteProductionBranchVschema
+    ])
+);
+operation!(
+    CREATE_DATABASE,
+    "create_database",
+    Requirement::Organization(&[CreateDatabases])
+);
+operation!(
+    GET_DATABASE,
+    "get_database",
+    Requirement::Database(&[
+        ApproveDeployRequest,
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        CreateComment,
+        CreateDeployRequest,
+        DeleteBackups,
+        DeleteBranch,
+        DeleteBranchPassword,
+        DeleteDatabase,
+        DeleteProductionBranch,
+        DeleteProductionBranchBackups,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword,
+        DemoteBranches,
+        PromoteBranches,
+        ReadBackups,
+        ReadBranch,
+        ReadComment,
+        ReadDatabase,
+        ReadDeployRequest,
+        RestoreBackup,
+        RestoreProductionBranchBackup,
+        WriteBackups,
+        WriteBranchVschema,
+        WriteDatabase,
+        WriteProductionBranchVschema
+    ])
+);
+operation!(
+    UPDATE_DATABASE_SETTINGS,
+    "update_database_settings",
+    Requirement::Database(&[WriteDatabase])
+);
+operation!(
+    DELETE_DATABASE,
+    "delete_database",
+    Requirement::Database(&[DeleteDatabase])
+);
+operation!(
+    LIST_DATABASE_REGIONS,
+    "list_database_regions",
+    Requirement::Database(&[
+        ApproveDeployRequest,
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        CreateComment,
+        CreateDeployRequest,
+        DeleteBackups,
+        DeleteBranch,
+        DeleteBranchPassword,
+        DeleteDatabase,
+        DeleteProductionBranch,
+        DeleteProductionBranchBackups,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword,
+        DemoteBranches,
+        PromoteBranches,
+        ReadBackups,
+        ReadBranch,
+        ReadComment,
+        ReadDatabase,
+        ReadDeployRequest,
+        RestoreBackup,
+        RestoreProductionBranchBackup,
+        WriteBackups,
+        WriteBranchVschema,
+        WriteDatabase,
+        WriteProductionBranchVschema
+    ])
+);
+operation!(
+    LIST_CLUSTER_SIZE_SKUS,
+    "list_cluster_size_skus",
+    Requirement::Organization(&[ReadOrganization])
+);
+operation!(
+    LIST_BRANCHES,
+    "list_branches",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    CREATE_BRANCH,
+    "create_branch",
+    Requirement::Database(&[CreateBranch, RestoreBackup, RestoreProductionBranchBackup])
+);
+operation!(
+    GET_BRANCH,
+    "get_branch",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    UPDATE_BRANCH,
+    "update_branch",
+    Requirement::Database(&[WriteDatabase])
+);
+operation!(
+    DELETE_BRANCH,
+    "delete_branch",
+    Requirement::Database(&[DeleteBranch])
+);
+operation!(
+    PROMOTE_BRANCH,
+    "promote_branch",
+    Requirement::Database(&[ConnectProductionBranch, PromoteBranches])
+);
+operation!(
+    DEMOTE_BRANCH,
+    "demote_branch",
+    Requirement::Database(&[ConnectProductionBranch, DemoteBranches])
+);
+// The spec lists no service-token access; we map it to `write_database` (semantics.md §12.1).
+operation!(
+    ENABLE_SAFE_MIGRATIONS,
+    "enable_safe_migrations",
+    Requirement::Database(&[WriteDatabase])
+);
+// The spec lists no service-token access; we map it to `write_database` (semantics.md §12.1).
+operation!(
+    DISABLE_SAFE_MIGRATIONS,
+    "disable_safe_migrations",
+    Requirement::Database(&[WriteDatabase])
+);
+// The spec lists no service-token access; we map it to `write_database` (semantics.md §12.1).
+operation!(
+    UPDATE_SAFE_MIGRATIONS,
+    "update_safe_migrations",
+    Requirement::Database(&[WriteDatabase])
+);
+operation!(
+    GET_BRANCH_SCHEMA,
+    "get_branch_schema",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    LIST_KEYSPACES,
+    "list_keyspaces",
+    Requirement::Database(&[ReadBranch])
+);
+operation!(
+    GET_KEYSPACE,
+    "get_keyspace",
+    Requirement::Database(&[ReadBranch])
+);
+operation!(
+    LIST_PASSWORDS,
+    "list_passwords",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    CREATE_PASSWORD,
+    "create_password",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch
+    ])
+);
+operation!(
+    GET_PASSWORD,
+    "get_password",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    UPDATE_PASSWORD,
+    "update_password",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch
+    ])
+);
+operation!(
+    RENEW_PASSWORD,
+    "renew_password",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch
+    ])
+);
+operation!(
+    DELETE_PASSWORD,
+    "delete_password",
+    Requirement::Database(&[
+        DeleteBranchPassword,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword
+    ])
+);
+operation!(
+    LIST_ROLES,
+    "list_roles",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    CREATE_ROLE,
+    "create_role",
+    Requirement::Database(&[
+        CreateBranchPassword,
+        CreateProductionBranchPassword,
+        CreateProductionReadOnlyBranchPassword
+    ])
+);
+operation!(
+    GET_ROLE,
+    "get_role",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    UPDATE_ROLE,
+    "update_role",
+    Requirement::Database(&[
+        CreateBranchPassword,
+        CreateProductionBranchPassword,
+        CreateProductionReadOnlyBranchPassword
+    ])
+);
+operation!(
+    RENEW_ROLE,
+    "renew_role",
+    Requirement::Database(&[
+        CreateBranchPassword,
+        CreateProductionBranchPassword,
+        CreateProductionReadOnlyBranchPassword
+    ])
+);
+operation!(
+    DELETE_ROLE,
+    "delete_role",
+    Requirement::Database(&[
+        DeleteBranchPassword,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword
+    ])
+);
+operation!(
+    RESET_DEFAULT_ROLE,
+    "reset_default_role",
+    Requirement::Database(&[
+        DeleteBranchPassword,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword
+    ])
+);
+operation!(
+    GET_DEFAULT_ROLE,
+    "get_default_role",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        ConnectProductionReadOnlyBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+operation!(
+    RESET_ROLE,
+    "reset_role",
+    Requirement::Database(&[
+        DeleteBranchPassword,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword
+    ])
+);
+operation!(
+    REASSIGN_ROLE_OBJECTS,
+    "reassign_role_objects",
+    Requirement::Database(&[
+        DeleteBranchPassword,
+        DeleteProductionBranchPassword,
+        DeleteProductionReadOnlyBranchPassword
+    ])
+);
+
 /// Every operation of this table, for the OpenAPI document and tests.
 pub const ALL: &[OperationAccess] = &[
     GET_CURRENT_USER,
@@ -137,6 +507,42 @@ pub const ALL: &[OperationAccess] = &[
     LIST_SERVICE_TOKEN_GRANTS,
     ADD_SERVICE_TOKEN_ACCESSES,
     REMOVE_SERVICE_TOKEN_ACCESSES,
+    LIST_DATABASES,
+    CREATE_DATABASE,
+    GET_DATABASE,
+    UPDATE_DATABASE_SETTINGS,
+    DELETE_DATABASE,
+    LIST_DATABASE_REGIONS,
+    LIST_CLUSTER_SIZE_SKUS,
+    LIST_BRANCHES,
+    CREATE_BRANCH,
+    GET_BRANCH,
+    UPDATE_BRANCH,
+    DELETE_BRANCH,
+    PROMOTE_BRANCH,
+    DEMOTE_BRANCH,
+    ENABLE_SAFE_MIGRATIONS,
+    DISABLE_SAFE_MIGRATIONS,
+    UPDATE_SAFE_MIGRATIONS,
+    GET_BRANCH_SCHEMA,
+    LIST_KEYSPACES,
+    GET_KEYSPACE,
+    LIST_PASSWORDS,
+    CREATE_PASSWORD,
+    GET_PASSWORD,
+    UPDATE_PASSWORD,
+    RENEW_PASSWORD,
+    DELETE_PASSWORD,
+    LIST_ROLES,
+    CREATE_ROLE,
+    GET_ROLE,
+    UPDATE_ROLE,
+    RENEW_ROLE,
+    DELETE_ROLE,
+    RESET_DEFAULT_ROLE,
+    GET_DEFAULT_ROLE,
+    RESET_ROLE,
+    REASSIGN_ROLE_OBJECTS,
 ];
 
 /// Looks an operation up by id.

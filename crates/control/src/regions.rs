@@ -114,6 +114,17 @@ impl ControlPlane {
         Ok(paged(self.regions.all(), page))
     }
 
+    /// `list_cluster_size_skus`: the configured sizes.
+    pub async fn list_cluster_sizes(
+        &self,
+        caller: &Caller,
+        organization: &str,
+    ) -> ControlResult<Vec<crate::config::ClusterSizeConfig>> {
+        self.authorize_organization(caller, organization, &operations::LIST_CLUSTER_SIZE_SKUS)
+            .await?;
+        Ok(self.config.cluster_sizes.clone())
+    }
+
     pub fn regions(&self) -> &RegionCatalog {
         &self.regions
     }

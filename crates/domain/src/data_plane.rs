@@ -151,6 +151,8 @@ pub struct Branch {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub schema_last_updated_at: Option<Timestamp>,
+    /// Set when the branch was deleted; a job then drops what it owned.
+    pub deleted_at: Option<Timestamp>,
 }
 
 impl Branch {
@@ -240,7 +242,10 @@ mod tests {
         for role in PasswordRole::ALL {
             assert_eq!(role.as_str().parse::<PasswordRole>(), Ok(*role));
         }
-        assert_eq!("postgresql".parse::<DatabaseKind>(), Ok(DatabaseKind::Postgresql));
+        assert_eq!(
+            "postgresql".parse::<DatabaseKind>(),
+            Ok(DatabaseKind::Postgresql)
+        );
         assert!("oracle".parse::<DatabaseKind>().is_err());
     }
 

@@ -67,7 +67,12 @@ pub struct Job {
 
 impl Job {
     /// A new job, due now, starting at `first_step`.
-    pub fn new(kind: JobKind, subject_id: impl Into<String>, first_step: &str, data: String) -> Self {
+    pub fn new(
+        kind: JobKind,
+        subject_id: impl Into<String>,
+        first_step: &str,
+        data: String,
+    ) -> Self {
         let now = Timestamp::now();
         Self {
             id: JobId::generate(),

@@ -5,8 +5,8 @@
 pub mod access;
 pub mod data_plane;
 pub mod grant;
-pub mod jobs;
 pub mod ids;
+pub mod jobs;
 pub mod names;
 pub mod records;
 pub mod secret;

@@ -5,7 +5,7 @@ use crate::{Page, StoreResult, Window};
 use async_trait::async_trait;
 use dbplane_domain::data_plane::{Branch, BranchId, Credential, CredentialId, Database};
 use dbplane_domain::jobs::{Job, JobId};
-use dbplane_domain::{DatabaseId, OrganizationId, Timestamp};
+use dbplane_domain::{AccessGrant, DatabaseId, OrganizationId, ServiceTokenId, Timestamp};
 
 /// Filters of `list_branches`.
 #[derive(Clone, Debug, Default)]
@@ -28,10 +28,21 @@ pub struct BranchCounts {
 
 #[async_trait]
 pub trait DataPlaneStore: Send + Sync + 'static {
-    /// Inserts a database, its default branch and the job provisioning that branch.
-    async fn create_database(&self, database: &Database, default_branch: &Branch, job: &Job) -> StoreResult<()>;
+    /// Inserts a database, its default branch, the job provisioning that branch and the
+    /// creating token's grants on the database, in one transaction.
+    async fn create_database(
+        &self,
+        database: &Database,
+        default_branch: &Branch,
+        job: &Job,
+        creator_grants: Option<(&ServiceTokenId, &[AccessGrant])>,
+    ) -> StoreResult<()>;
     /// A live (not deleted) database by name.
-    async fn database(&self, organization: &OrganizationId, name: &str) -> StoreResult<Option<Database>>;
+    async fn database(
+        &self,
+        organization: &OrganizationId,
+        name: &str,
+    ) -> StoreResult<Option<Database>>;
     async fn database_by_id(&self, id: &DatabaseId) -> StoreResult<Option<Database>>;
     async fn list_databases(
         &self,
@@ -42,7 +53,12 @@ pub trait DataPlaneStore: Send + Sync + 'static {
     /// Writes the mutable fields (name, settings, state, timestamps).
     async fn update_database(&self, database: &Database) -> StoreResult<()>;
     /// Hides the database and its branches and schedules the job that drops them.
-    async fn mark_database_deleted(&self, id: &DatabaseId, at: Timestamp, job: &Job) -> StoreResult<()>;
+    async fn mark_database_deleted(
+        &self,
+        id: &DatabaseId,
+        at: Timestamp,
+        job: &Job,
+    ) -> StoreResult<()>;
     /// Forgets a deleted database and everything under it, completing its job in the
     /// same transaction; false when the job's lease was lost.
     async fn purge_database(&self, id: &DatabaseId, job: &JobId, epoch: i64) -> StoreResult<bool>;
@@ -52,13 +68,19 @@ pub trait DataPlaneStore: Send + Sync + 'static {
     async fn branch(&self, database: &DatabaseId, name: &str) -> StoreResult<Option<Branch>>;
     /// A branch by id, deleted ones included (jobs need them).
     async fn branch_by_id(&self, id: &BranchId) -> StoreResult<Option<Branch>>;
-    async fn list_branches(&self, database: &DatabaseId, filter: &BranchFilter, window: Window) -> StoreResult<Page<Branch>>;
+    async fn list_branches(
+        &self,
+        database: &DatabaseId,
+        filter: &BranchFilter,
+        window: Window,
+    ) -> StoreResult<Page<Branch>>;
     /// Every branch of a database, deleted ones included.
     async fn all_branches(&self, database: &DatabaseId) -> StoreResult<Vec<Branch>>;
     async fn branch_counts(&self, database: &DatabaseId) -> StoreResult<BranchCounts>;
     /// The default branch of a database.
     async fn default_branch(&self, database: &DatabaseId) -> StoreResult<Option<Branch>>;
-    async fn set_default_branch(&self, database: &DatabaseId, branch: &BranchId) -> StoreResult<()>;
+    async fn set_default_branch(&self, database: &DatabaseId, branch: &BranchId)
+    -> StoreResult<()>;
     /// Writes the mutable fields of a branch (name, flags, timestamps).
     async fn update_branch(&self, branch: &Branch) -> StoreResult<()>;
     /// Marks a provisioned branch ready (and its database, for a first branch) and
@@ -73,7 +95,11 @@ pub trait DataPlaneStore: Send + Sync + 'static {
     /// Updates a branch and schedules a job in one transaction.
     async fn update_branch_with_job(&self, branch: &Branch, job: &Job) -> StoreResult<()>;
     /// Hides the branches and schedules one job per branch to drop them.
-    async fn mark_branches_deleted(&self, branches: &[(BranchId, Job)], at: Timestamp) -> StoreResult<()>;
+    async fn mark_branches_deleted(
+        &self,
+        branches: &[(BranchId, Job)],
+        at: Timestamp,
+    ) -> StoreResult<()>;
     /// Forgets a deleted branch and its credentials, completing its job in the same
     /// transaction; false when the job's lease was lost.
     async fn purge_branch(&self, id: &BranchId, job: &JobId, epoch: i64) -> StoreResult<bool>;
@@ -82,13 +108,25 @@ pub trait DataPlaneStore: Send + Sync + 'static {
 
     /// Inserts a pending credential and its cleanup job (due later) in one transaction.
     async fn insert_credential(&self, credential: &Credential, cleanup: &Job) -> StoreResult<()>;
-    async fn credential(&self, branch: &BranchId, id: &CredentialId) -> StoreResult<Option<Credential>>;
+    async fn credential(
+        &self,
+        branch: &BranchId,
+        id: &CredentialId,
+    ) -> StoreResult<Option<Credential>>;
     async fn credential_by_id(&self, id: &CredentialId) -> StoreResult<Option<Credential>>;
     /// Active credentials of a branch, newest first.
-    async fn list_credentials(&self, branch: &BranchId, window: Window) -> StoreResult<Page<Credential>>;
+    async fn list_credentials(
+        &self,
+        branch: &BranchId,
+        window: Window,
+    ) -> StoreResult<Page<Credential>>;
     /// Every credential of a branch, pending ones included.
     async fn all_credentials(&self, branch: &BranchId) -> StoreResult<Vec<Credential>>;
     async fn update_credential(&self, credential: &Credential) -> StoreResult<()>;
     /// Deletes a credential row and completes a job in one transaction (cleanup).
-    async fn delete_credential(&self, id: &CredentialId, job: Option<(&JobId, i64)>) -> StoreResult<()>;
+    async fn delete_credential(
+        &self,
+        id: &CredentialId,
+        job: Option<(&JobId, i64)>,
+    ) -> StoreResult<()>;
 }

@@ -4,18 +4,31 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use dbplane_domain::Timestamp;
-use dbplane_domain::jobs::{Job, JobId};
+use dbplane_domain::jobs::{Job, JobId, JobKind};
 
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
     /// Claims the oldest due job whose lease is free or expired, bumping its epoch.
     async fn claim_job(&self, owner: &str, lease_millis: i64) -> StoreResult<Option<Job>>;
     /// Commits the job's next step and data; false when the lease was lost (epoch moved).
-    async fn save_job_step(&self, job: &JobId, epoch: i64, step: &str, data: &str, lease_millis: i64) -> StoreResult<bool>;
+    async fn save_job_step(
+        &self,
+        job: &JobId,
+        epoch: i64,
+        step: &str,
+        data: &str,
+        lease_millis: i64,
+    ) -> StoreResult<bool>;
     /// Removes a finished job (only while holding its lease).
     async fn complete_job(&self, job: &JobId, epoch: i64) -> StoreResult<bool>;
     /// Records a failed attempt and releases the lease until `retry_at`.
-    async fn retry_job(&self, job: &JobId, epoch: i64, error: &str, retry_at: Timestamp) -> StoreResult<bool>;
+    async fn retry_job(
+        &self,
+        job: &JobId,
+        epoch: i64,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> StoreResult<bool>;
     /// Frees every lease: for a single-process store at start, when no other worker can
     /// be alive.
     async fn release_all_leases(&self) -> StoreResult<()>;
@@ -23,4 +36,6 @@ pub trait JobStore: Send + Sync + 'static {
     async fn pending_jobs(&self) -> StoreResult<Vec<Job>>;
     /// The earliest `run_after` of all jobs, to sleep exactly until the next is due.
     async fn next_job_due(&self) -> StoreResult<Option<Timestamp>>;
+    /// Whether a job of `kind` for `subject_id` is still unfinished.
+    async fn has_job(&self, kind: JobKind, subject_id: &str) -> StoreResult<bool>;
 }

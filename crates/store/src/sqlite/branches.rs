@@ -8,7 +8,11 @@ use dbplane_domain::jobs::{Job, JobId};
 use dbplane_domain::{DatabaseId, Timestamp};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-pub(crate) async fn insert(transaction: &mut Transaction<'_, Sqlite>, branch: &Branch, is_default: bool) -> StoreResult<()> {
+pub(crate) async fn insert(
+    transaction: &mut Transaction<'_, Sqlite>,
+    branch: &Branch,
+    is_default: bool,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO branches (id, database_id, name, parent_branch_id, production, safe_migrations, \
          deletion_protected, is_default, state, region, cluster_size, created_by, created_at, updated_at, \
@@ -43,7 +47,11 @@ pub(crate) async fn create(pool: &SqlitePool, branch: &Branch, job: &Job) -> Sto
     Ok(())
 }
 
-pub(crate) async fn by_name(pool: &SqlitePool, database: &DatabaseId, name: &str) -> StoreResult<Option<Branch>> {
+pub(crate) async fn by_name(
+    pool: &SqlitePool,
+    database: &DatabaseId,
+    name: &str,
+) -> StoreResult<Option<Branch>> {
     sqlx::query("SELECT * FROM branches WHERE database_id = ? AND name = ? AND deleted_at IS NULL")
         .bind(database.as_str())
         .bind(name)
@@ -64,11 +72,20 @@ pub(crate) async fn by_id(pool: &SqlitePool, id: &BranchId) -> StoreResult<Optio
         .transpose()
 }
 
-pub(crate) async fn list(pool: &SqlitePool, database: &DatabaseId, filter: &BranchFilter, window: Window) -> StoreResult<Page<Branch>> {
+pub(crate) async fn list(
+    pool: &SqlitePool,
+    database: &DatabaseId,
+    filter: &BranchFilter,
+    window: Window,
+) -> StoreResult<Page<Branch>> {
     let pattern = format!("%{}%", escape_like(filter.query.as_deref().unwrap_or("")));
     let where_clause = "database_id = ? AND deleted_at IS NULL AND name LIKE ? ESCAPE '\\' \
          AND (? IS NULL OR production = ?) AND (? IS NULL OR safe_migrations = ?)";
-    let order = if filter.newest_first { "created_at DESC, id DESC" } else { "created_at, id" };
+    let order = if filter.newest_first {
+        "created_at DESC, id DESC"
+    } else {
+        "created_at, id"
+    };
     let total: i64 = // Audited: both fragments are constants of this function; values are bound.
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM branches WHERE {where_clause}")))
         .bind(database.as_str())
@@ -82,18 +99,21 @@ pub(crate) async fn list(pool: &SqlitePool, database: &DatabaseId, filter: &Bran
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT * FROM branches WHERE {where_clause} ORDER BY {order} LIMIT ? OFFSET ?"
     )))
-        .bind(database.as_str())
-        .bind(&pattern)
-        .bind(filter.production)
-        .bind(filter.production)
-        .bind(filter.safe_migrations)
-        .bind(filter.safe_migrations)
-        .bind(window.limit as i64)
-        .bind(window.offset as i64)
-        .fetch_all(pool)
-        .await?;
+    .bind(database.as_str())
+    .bind(&pattern)
+    .bind(filter.production)
+    .bind(filter.production)
+    .bind(filter.safe_migrations)
+    .bind(filter.safe_migrations)
+    .bind(window.limit as i64)
+    .bind(window.offset as i64)
+    .fetch_all(pool)
+    .await?;
     Ok(Page {
-        items: rows.iter().map(data_rows::branch).collect::<StoreResult<_>>()?,
+        items: rows
+            .iter()
+            .map(data_rows::branch)
+            .collect::<StoreResult<_>>()?,
         total: total.max(0) as u64,
     })
 }
@@ -120,17 +140,26 @@ pub(crate) async fn counts(pool: &SqlitePool, database: &DatabaseId) -> StoreRes
     })
 }
 
-pub(crate) async fn default_of(pool: &SqlitePool, database: &DatabaseId) -> StoreResult<Option<Branch>> {
-    sqlx::query("SELECT * FROM branches WHERE database_id = ? AND is_default = 1 AND deleted_at IS NULL")
-        .bind(database.as_str())
-        .fetch_optional(pool)
-        .await?
-        .as_ref()
-        .map(data_rows::branch)
-        .transpose()
+pub(crate) async fn default_of(
+    pool: &SqlitePool,
+    database: &DatabaseId,
+) -> StoreResult<Option<Branch>> {
+    sqlx::query(
+        "SELECT * FROM branches WHERE database_id = ? AND is_default = 1 AND deleted_at IS NULL",
+    )
+    .bind(database.as_str())
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(data_rows::branch)
+    .transpose()
 }
 
-pub(crate) async fn set_default(pool: &SqlitePool, database: &DatabaseId, branch: &BranchId) -> StoreResult<()> {
+pub(crate) async fn set_default(
+    pool: &SqlitePool,
+    database: &DatabaseId,
+    branch: &BranchId,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     sqlx::query("UPDATE branches SET is_default = (id = ?) WHERE database_id = ?")
         .bind(branch.as_str())
@@ -166,7 +195,11 @@ pub(crate) async fn update(pool: &SqlitePool, branch: &Branch) -> StoreResult<()
     Ok(())
 }
 
-pub(crate) async fn update_with_job(pool: &SqlitePool, branch: &Branch, job: &Job) -> StoreResult<()> {
+pub(crate) async fn update_with_job(
+    pool: &SqlitePool,
+    branch: &Branch,
+    job: &Job,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     write(&mut transaction, branch).await?;
     jobs::insert(&mut transaction, job).await?;
@@ -208,7 +241,11 @@ pub(crate) async fn complete_creation(
     Ok(true)
 }
 
-pub(crate) async fn mark_deleted(pool: &SqlitePool, branches: &[(BranchId, Job)], at: Timestamp) -> StoreResult<()> {
+pub(crate) async fn mark_deleted(
+    pool: &SqlitePool,
+    branches: &[(BranchId, Job)],
+    at: Timestamp,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     for (branch, job) in branches {
         sqlx::query("UPDATE branches SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
@@ -222,7 +259,12 @@ pub(crate) async fn mark_deleted(pool: &SqlitePool, branches: &[(BranchId, Job)]
     Ok(())
 }
 
-pub(crate) async fn purge(pool: &SqlitePool, id: &BranchId, job: &JobId, epoch: i64) -> StoreResult<bool> {
+pub(crate) async fn purge(
+    pool: &SqlitePool,
+    id: &BranchId,
+    job: &JobId,
+    epoch: i64,
+) -> StoreResult<bool> {
     let mut transaction = pool.begin().await?;
     if !jobs::complete_in(&mut transaction, job, epoch).await? {
         return Ok(false);

@@ -7,7 +7,11 @@ use dbplane_domain::data_plane::{BranchId, Credential, CredentialId};
 use dbplane_domain::jobs::{Job, JobId};
 use sqlx::SqlitePool;
 
-pub(crate) async fn insert(pool: &SqlitePool, credential: &Credential, cleanup: &Job) -> StoreResult<()> {
+pub(crate) async fn insert(
+    pool: &SqlitePool,
+    credential: &Credential,
+    cleanup: &Job,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     sqlx::query(
         "INSERT INTO credentials (id, branch_id, name, role, inherited_roles, replica, state, created_by, \
@@ -34,7 +38,11 @@ pub(crate) async fn insert(pool: &SqlitePool, credential: &Credential, cleanup: 
     Ok(())
 }
 
-pub(crate) async fn get(pool: &SqlitePool, branch: &BranchId, id: &CredentialId) -> StoreResult<Option<Credential>> {
+pub(crate) async fn get(
+    pool: &SqlitePool,
+    branch: &BranchId,
+    id: &CredentialId,
+) -> StoreResult<Option<Credential>> {
     sqlx::query("SELECT * FROM credentials WHERE branch_id = ? AND id = ? AND state = 'active'")
         .bind(branch.as_str())
         .bind(id.as_str())
@@ -55,11 +63,17 @@ pub(crate) async fn by_id(pool: &SqlitePool, id: &CredentialId) -> StoreResult<O
         .transpose()
 }
 
-pub(crate) async fn list(pool: &SqlitePool, branch: &BranchId, window: Window) -> StoreResult<Page<Credential>> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE branch_id = ? AND state = 'active'")
-        .bind(branch.as_str())
-        .fetch_one(pool)
-        .await?;
+pub(crate) async fn list(
+    pool: &SqlitePool,
+    branch: &BranchId,
+    window: Window,
+) -> StoreResult<Page<Credential>> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM credentials WHERE branch_id = ? AND state = 'active'",
+    )
+    .bind(branch.as_str())
+    .fetch_one(pool)
+    .await?;
     let rows = sqlx::query(
         "SELECT * FROM credentials WHERE branch_id = ? AND state = 'active' ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
     )
@@ -69,7 +83,10 @@ pub(crate) async fn list(pool: &SqlitePool, branch: &BranchId, window: Window) -
     .fetch_all(pool)
     .await?;
     Ok(Page {
-        items: rows.iter().map(data_rows::credential).collect::<StoreResult<_>>()?,
+        items: rows
+            .iter()
+            .map(data_rows::credential)
+            .collect::<StoreResult<_>>()?,
         total: total.max(0) as u64,
     })
 }
@@ -99,7 +116,11 @@ pub(crate) async fn update(pool: &SqlitePool, credential: &Credential) -> StoreR
     Ok(())
 }
 
-pub(crate) async fn delete(pool: &SqlitePool, id: &CredentialId, job: Option<(&JobId, i64)>) -> StoreResult<()> {
+pub(crate) async fn delete(
+    pool: &SqlitePool,
+    id: &CredentialId,
+    job: Option<(&JobId, i64)>,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     if let Some((job, epoch)) = job
         && !jobs::complete_in(&mut transaction, job, epoch).await?

@@ -6,27 +6,47 @@ use crate::data_plane::{BranchCounts, BranchFilter};
 use crate::{DataPlaneStore, JobStore, Page, StoreResult, Window};
 use async_trait::async_trait;
 use dbplane_domain::data_plane::{Branch, BranchId, Credential, CredentialId, Database};
-use dbplane_domain::jobs::{Job, JobId};
-use dbplane_domain::{DatabaseId, OrganizationId, Timestamp};
+use dbplane_domain::jobs::{Job, JobId, JobKind};
+use dbplane_domain::{AccessGrant, DatabaseId, OrganizationId, ServiceTokenId, Timestamp};
 
 #[async_trait]
 impl DataPlaneStore for SqliteStore {
-    async fn create_database(&self, database: &Database, default_branch: &Branch, job: &Job) -> StoreResult<()> {
-        databases::create(&self.pool, database, default_branch, job).await
+    async fn create_database(
+        &self,
+        database: &Database,
+        default_branch: &Branch,
+        job: &Job,
+        creator_grants: Option<(&ServiceTokenId, &[AccessGrant])>,
+    ) -> StoreResult<()> {
+        databases::create(&self.pool, database, default_branch, job, creator_grants).await
     }
-    async fn database(&self, organization: &OrganizationId, name: &str) -> StoreResult<Option<Database>> {
+    async fn database(
+        &self,
+        organization: &OrganizationId,
+        name: &str,
+    ) -> StoreResult<Option<Database>> {
         databases::by_name(&self.pool, organization, name).await
     }
     async fn database_by_id(&self, id: &DatabaseId) -> StoreResult<Option<Database>> {
         databases::by_id(&self.pool, id).await
     }
-    async fn list_databases(&self, organization: &OrganizationId, name_contains: Option<&str>, window: Window) -> StoreResult<Page<Database>> {
+    async fn list_databases(
+        &self,
+        organization: &OrganizationId,
+        name_contains: Option<&str>,
+        window: Window,
+    ) -> StoreResult<Page<Database>> {
         databases::list(&self.pool, organization, name_contains, window).await
     }
     async fn update_database(&self, database: &Database) -> StoreResult<()> {
         databases::update(&self.pool, database).await
     }
-    async fn mark_database_deleted(&self, id: &DatabaseId, at: Timestamp, job: &Job) -> StoreResult<()> {
+    async fn mark_database_deleted(
+        &self,
+        id: &DatabaseId,
+        at: Timestamp,
+        job: &Job,
+    ) -> StoreResult<()> {
         databases::mark_deleted(&self.pool, id, at, job).await
     }
     async fn purge_database(&self, id: &DatabaseId, job: &JobId, epoch: i64) -> StoreResult<bool> {
@@ -41,7 +61,12 @@ impl DataPlaneStore for SqliteStore {
     async fn branch_by_id(&self, id: &BranchId) -> StoreResult<Option<Branch>> {
         branches::by_id(&self.pool, id).await
     }
-    async fn list_branches(&self, database: &DatabaseId, filter: &BranchFilter, window: Window) -> StoreResult<Page<Branch>> {
+    async fn list_branches(
+        &self,
+        database: &DatabaseId,
+        filter: &BranchFilter,
+        window: Window,
+    ) -> StoreResult<Page<Branch>> {
         branches::list(&self.pool, database, filter, window).await
     }
     async fn all_branches(&self, database: &DatabaseId) -> StoreResult<Vec<Branch>> {
@@ -53,19 +78,33 @@ impl DataPlaneStore for SqliteStore {
     async fn default_branch(&self, database: &DatabaseId) -> StoreResult<Option<Branch>> {
         branches::default_of(&self.pool, database).await
     }
-    async fn set_default_branch(&self, database: &DatabaseId, branch: &BranchId) -> StoreResult<()> {
+    async fn set_default_branch(
+        &self,
+        database: &DatabaseId,
+        branch: &BranchId,
+    ) -> StoreResult<()> {
         branches::set_default(&self.pool, database, branch).await
     }
     async fn update_branch(&self, branch: &Branch) -> StoreResult<()> {
         branches::update(&self.pool, branch).await
     }
-    async fn complete_branch_creation(&self, branch: &BranchId, database: Option<&DatabaseId>, job: &JobId, epoch: i64) -> StoreResult<bool> {
+    async fn complete_branch_creation(
+        &self,
+        branch: &BranchId,
+        database: Option<&DatabaseId>,
+        job: &JobId,
+        epoch: i64,
+    ) -> StoreResult<bool> {
         branches::complete_creation(&self.pool, branch, database, job, epoch).await
     }
     async fn update_branch_with_job(&self, branch: &Branch, job: &Job) -> StoreResult<()> {
         branches::update_with_job(&self.pool, branch, job).await
     }
-    async fn mark_branches_deleted(&self, branches: &[(BranchId, Job)], at: Timestamp) -> StoreResult<()> {
+    async fn mark_branches_deleted(
+        &self,
+        branches: &[(BranchId, Job)],
+        at: Timestamp,
+    ) -> StoreResult<()> {
         branches::mark_deleted(&self.pool, branches, at).await
     }
     async fn purge_branch(&self, id: &BranchId, job: &JobId, epoch: i64) -> StoreResult<bool> {
@@ -77,13 +116,21 @@ impl DataPlaneStore for SqliteStore {
     async fn insert_credential(&self, credential: &Credential, cleanup: &Job) -> StoreResult<()> {
         credentials::insert(&self.pool, credential, cleanup).await
     }
-    async fn credential(&self, branch: &BranchId, id: &CredentialId) -> StoreResult<Option<Credential>> {
+    async fn credential(
+        &self,
+        branch: &BranchId,
+        id: &CredentialId,
+    ) -> StoreResult<Option<Credential>> {
         credentials::get(&self.pool, branch, id).await
     }
     async fn credential_by_id(&self, id: &CredentialId) -> StoreResult<Option<Credential>> {
         credentials::by_id(&self.pool, id).await
     }
-    async fn list_credentials(&self, branch: &BranchId, window: Window) -> StoreResult<Page<Credential>> {
+    async fn list_credentials(
+        &self,
+        branch: &BranchId,
+        window: Window,
+    ) -> StoreResult<Page<Credential>> {
         credentials::list(&self.pool, branch, window).await
     }
     async fn all_credentials(&self, branch: &BranchId) -> StoreResult<Vec<Credential>> {
@@ -92,7 +139,11 @@ impl DataPlaneStore for SqliteStore {
     async fn update_credential(&self, credential: &Credential) -> StoreResult<()> {
         credentials::update(&self.pool, credential).await
     }
-    async fn delete_credential(&self, id: &CredentialId, job: Option<(&JobId, i64)>) -> StoreResult<()> {
+    async fn delete_credential(
+        &self,
+        id: &CredentialId,
+        job: Option<(&JobId, i64)>,
+    ) -> StoreResult<()> {
         credentials::delete(&self.pool, id, job).await
     }
 }
@@ -102,13 +153,26 @@ impl JobStore for SqliteStore {
     async fn claim_job(&self, owner: &str, lease_millis: i64) -> StoreResult<Option<Job>> {
         jobs::claim(&self.pool, owner, lease_millis).await
     }
-    async fn save_job_step(&self, job: &JobId, epoch: i64, step: &str, data: &str, lease_millis: i64) -> StoreResult<bool> {
+    async fn save_job_step(
+        &self,
+        job: &JobId,
+        epoch: i64,
+        step: &str,
+        data: &str,
+        lease_millis: i64,
+    ) -> StoreResult<bool> {
         jobs::save_step(&self.pool, job, epoch, step, data, lease_millis).await
     }
     async fn complete_job(&self, job: &JobId, epoch: i64) -> StoreResult<bool> {
         jobs::complete(&self.pool, job, epoch).await
     }
-    async fn retry_job(&self, job: &JobId, epoch: i64, error: &str, retry_at: Timestamp) -> StoreResult<bool> {
+    async fn retry_job(
+        &self,
+        job: &JobId,
+        epoch: i64,
+        error: &str,
+        retry_at: Timestamp,
+    ) -> StoreResult<bool> {
         jobs::retry(&self.pool, job, epoch, error, retry_at).await
     }
     async fn release_all_leases(&self) -> StoreResult<()> {
@@ -119,5 +183,8 @@ impl JobStore for SqliteStore {
     }
     async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
         jobs::next_due(&self.pool).await
+    }
+    async fn has_job(&self, kind: JobKind, subject_id: &str) -> StoreResult<bool> {
+        jobs::exists(&self.pool, kind, subject_id).await
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::{StoreError, StoreResult};
 use dbplane_domain::data_plane::{
-    Branch, BranchId, BranchState, Credential, CredentialId, CredentialState, Database, DatabaseKind,
-    DatabaseSettings, DatabaseState, PasswordRole,
+    Branch, BranchId, BranchState, Credential, CredentialId, CredentialState, Database,
+    DatabaseKind, DatabaseSettings, DatabaseState, PasswordRole,
 };
 use dbplane_domain::jobs::{Job, JobId, JobKind};
 use dbplane_domain::{DatabaseId, OrganizationId, Timestamp, UserId};
@@ -24,11 +24,15 @@ fn time(row: &SqliteRow, column: &str) -> StoreResult<Timestamp> {
 }
 
 fn optional_time(row: &SqliteRow, column: &str) -> StoreResult<Option<Timestamp>> {
-    Ok(row.try_get::<Option<i64>, _>(column)?.map(Timestamp::from_unix_millis))
+    Ok(row
+        .try_get::<Option<i64>, _>(column)?
+        .map(Timestamp::from_unix_millis))
 }
 
 fn user(row: &SqliteRow, column: &str) -> StoreResult<Option<UserId>> {
-    Ok(row.try_get::<Option<String>, _>(column)?.map(UserId::from_string))
+    Ok(row
+        .try_get::<Option<String>, _>(column)?
+        .map(UserId::from_string))
 }
 
 pub(crate) fn database(row: &SqliteRow) -> StoreResult<Database> {
@@ -78,6 +82,7 @@ pub(crate) fn branch(row: &SqliteRow) -> StoreResult<Branch> {
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
         schema_last_updated_at: optional_time(row, "schema_last_updated_at")?,
+        deleted_at: optional_time(row, "deleted_at")?,
     })
 }
 

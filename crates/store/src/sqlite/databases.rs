@@ -4,10 +4,16 @@ use super::{branches, data_rows, jobs};
 use crate::{Page, StoreError, StoreResult, Window};
 use dbplane_domain::data_plane::{Branch, Database};
 use dbplane_domain::jobs::{Job, JobId};
-use dbplane_domain::{DatabaseId, OrganizationId, Timestamp};
+use dbplane_domain::{AccessGrant, DatabaseId, OrganizationId, ServiceTokenId, Timestamp};
 use sqlx::SqlitePool;
 
-pub(crate) async fn create(pool: &SqlitePool, database: &Database, default_branch: &Branch, job: &Job) -> StoreResult<()> {
+pub(crate) async fn create(
+    pool: &SqlitePool,
+    database: &Database,
+    default_branch: &Branch,
+    job: &Job,
+    creator_grants: Option<(&ServiceTokenId, &[AccessGrant])>,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     let settings = &database.settings;
     sqlx::query(
@@ -44,19 +50,28 @@ pub(crate) async fn create(pool: &SqlitePool, database: &Database, default_branc
     .map_err(|e| StoreError::from_write("database", e))?;
     branches::insert(&mut transaction, default_branch, true).await?;
     jobs::insert(&mut transaction, job).await?;
+    if let Some((token, grants)) = creator_grants {
+        super::grants::insert_all(&mut transaction, token, grants).await?;
+    }
     transaction.commit().await?;
     Ok(())
 }
 
-pub(crate) async fn by_name(pool: &SqlitePool, organization: &OrganizationId, name: &str) -> StoreResult<Option<Database>> {
-    sqlx::query("SELECT * FROM databases WHERE organization_id = ? AND name = ? AND deleted_at IS NULL")
-        .bind(organization.as_str())
-        .bind(name)
-        .fetch_optional(pool)
-        .await?
-        .as_ref()
-        .map(data_rows::database)
-        .transpose()
+pub(crate) async fn by_name(
+    pool: &SqlitePool,
+    organization: &OrganizationId,
+    name: &str,
+) -> StoreResult<Option<Database>> {
+    sqlx::query(
+        "SELECT * FROM databases WHERE organization_id = ? AND name = ? AND deleted_at IS NULL",
+    )
+    .bind(organization.as_str())
+    .bind(name)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(data_rows::database)
+    .transpose()
 }
 
 pub(crate) async fn by_id(pool: &SqlitePool, id: &DatabaseId) -> StoreResult<Option<Database>> {
@@ -94,14 +109,19 @@ pub(crate) async fn list(
     .fetch_all(pool)
     .await?;
     Ok(Page {
-        items: rows.iter().map(data_rows::database).collect::<StoreResult<_>>()?,
+        items: rows
+            .iter()
+            .map(data_rows::database)
+            .collect::<StoreResult<_>>()?,
         total: total.max(0) as u64,
     })
 }
 
 /// `%` and `_` in user text match themselves.
 pub(crate) fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub(crate) async fn update(pool: &SqlitePool, database: &Database) -> StoreResult<()> {
@@ -133,7 +153,12 @@ pub(crate) async fn update(pool: &SqlitePool, database: &Database) -> StoreResul
     Ok(())
 }
 
-pub(crate) async fn mark_deleted(pool: &SqlitePool, id: &DatabaseId, at: Timestamp, job: &Job) -> StoreResult<()> {
+pub(crate) async fn mark_deleted(
+    pool: &SqlitePool,
+    id: &DatabaseId,
+    at: Timestamp,
+    job: &Job,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     sqlx::query("UPDATE databases SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
         .bind(at.unix_millis())
@@ -150,7 +175,12 @@ pub(crate) async fn mark_deleted(pool: &SqlitePool, id: &DatabaseId, at: Timesta
     Ok(())
 }
 
-pub(crate) async fn purge(pool: &SqlitePool, id: &DatabaseId, job: &JobId, epoch: i64) -> StoreResult<bool> {
+pub(crate) async fn purge(
+    pool: &SqlitePool,
+    id: &DatabaseId,
+    job: &JobId,
+    epoch: i64,
+) -> StoreResult<bool> {
     let mut transaction = pool.begin().await?;
     if !jobs::complete_in(&mut transaction, job, epoch).await? {
         return Ok(false);

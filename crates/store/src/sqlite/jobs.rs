@@ -5,11 +5,14 @@
 use super::data_rows;
 use crate::StoreResult;
 use dbplane_domain::Timestamp;
-use dbplane_domain::jobs::{Job, JobId};
+use dbplane_domain::jobs::{Job, JobId, JobKind};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 /// Inserts a job inside the caller's transaction.
-pub(crate) async fn insert(transaction: &mut Transaction<'_, Sqlite>, job: &Job) -> StoreResult<()> {
+pub(crate) async fn insert(
+    transaction: &mut Transaction<'_, Sqlite>,
+    job: &Job,
+) -> StoreResult<()> {
     let now = Timestamp::now().unix_millis();
     sqlx::query(
         "INSERT INTO jobs (id, kind, subject_id, step, data, attempt, run_after, lease_epoch, created_at, updated_at) \
@@ -28,7 +31,11 @@ pub(crate) async fn insert(transaction: &mut Transaction<'_, Sqlite>, job: &Job)
     Ok(())
 }
 
-pub(crate) async fn claim(pool: &SqlitePool, owner: &str, lease_millis: i64) -> StoreResult<Option<Job>> {
+pub(crate) async fn claim(
+    pool: &SqlitePool,
+    owner: &str,
+    lease_millis: i64,
+) -> StoreResult<Option<Job>> {
     let now = Timestamp::now().unix_millis();
     let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
     let row = sqlx::query(
@@ -145,4 +152,18 @@ pub(crate) async fn next_due(pool: &SqlitePool) -> StoreResult<Option<Timestamp>
         .fetch_one(pool)
         .await?;
     Ok(next.map(Timestamp::from_unix_millis))
+}
+
+pub(crate) async fn exists(
+    pool: &SqlitePool,
+    kind: JobKind,
+    subject_id: &str,
+) -> StoreResult<bool> {
+    let count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = ? AND subject_id = ?")
+            .bind(kind.as_str())
+            .bind(subject_id)
+            .fetch_one(pool)
+            .await?;
+    Ok(count > 0)
 }

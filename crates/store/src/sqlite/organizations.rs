@@ -123,10 +123,12 @@ pub(crate) async fn count_databases(
     pool: &SqlitePool,
     organization: &OrganizationId,
 ) -> StoreResult<u64> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM databases WHERE organization_id = ? AND deleted_at IS NULL")
-        .bind(organization.as_str())
-        .fetch_one(pool)
-        .await?;
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM databases WHERE organization_id = ? AND deleted_at IS NULL",
+    )
+    .bind(organization.as_str())
+    .fetch_one(pool)
+    .await?;
     Ok(count.max(0) as u64)
 }
 

@@ -1,0 +1,649 @@
+//! Branches: create (schema copied from the parent by a job), read, list, rename,
+//! delete (with descendants), promote/demote, safe migrations, schema and keyspaces.
+
+use crate::databases::DatabaseDetails;
+use crate::error::{ControlError, ControlResult};
+use crate::operations::{self, OperationAccess};
+use crate::paging::{PageRequest, Paged};
+use crate::regions::Region;
+use crate::{Caller, ControlPlane};
+use dbplane_domain::data_plane::{Branch, BranchId, BranchState, Database, DatabaseState};
+use dbplane_domain::grant::Resource;
+use dbplane_domain::jobs::{Job, JobKind};
+use dbplane_domain::names::validate_branch_name;
+use dbplane_domain::{Access, Organization, Timestamp, User};
+use dbplane_engine::physical::{PhysicalName, SchemaObject};
+use dbplane_store::BranchFilter;
+
+/// Most development branches a database may have (PlanetScale's limit).
+pub const MAX_DEVELOPMENT_BRANCHES: u64 = 100;
+
+/// A branch with what its API object shows.
+#[derive(Clone, Debug)]
+pub struct BranchDetails {
+    pub branch: Branch,
+    pub database: Database,
+    pub organization: Organization,
+    pub parent_name: Option<String>,
+    pub region: Region,
+    /// `host:port` of the branch's cluster.
+    pub address: String,
+    pub actor: Option<User>,
+}
+
+/// `create_branch` input.
+#[derive(Clone, Debug, Default)]
+pub struct CreateBranch {
+    pub name: String,
+    pub parent_branch: Option<String>,
+    pub region: Option<String>,
+    pub backup_id: Option<String>,
+    pub seed_data: Option<String>,
+    pub cluster_size: Option<String>,
+    pub deletion_protected: Option<bool>,
+}
+
+/// `list_branches` filters.
+#[derive(Clone, Debug, Default)]
+pub struct ListBranches {
+    pub query: Option<String>,
+    pub production: Option<bool>,
+    pub safe_migrations: Option<bool>,
+    pub newest_first: bool,
+}
+
+impl ControlPlane {
+    /// Resolves `database/branch` from a path under `operation`'s requirement.
+    pub(crate) async fn authorize_branch(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+        operation: &OperationAccess,
+    ) -> ControlResult<(Organization, Database, Branch)> {
+        let (organization, database) = self
+            .authorize_database(caller, organization, database, operation)
+            .await?;
+        let branch = self
+            .store
+            .branch(&database.id, branch)
+            .await?
+            .ok_or(ControlError::NotFound { resource: "branch" })?;
+        Ok((organization, database, branch))
+    }
+
+    /// Production branches need the production variant of an access: e.g. deleting one
+    /// needs `delete_production_branch`, not just `delete_branch` (semantics.md §5.3).
+    pub(crate) fn require_on_branch(
+        &self,
+        caller: &Caller,
+        organization: &Organization,
+        database: &Database,
+        branch: &Branch,
+        development: &[Access],
+        production: &[Access],
+    ) -> ControlResult<()> {
+        let needed = if branch.production {
+            production
+        } else {
+            development
+        };
+        let resource = Resource::Database {
+            organization: &organization.id,
+            database: &database.id,
+        };
+        if caller.grants().holds_any(needed, resource) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = needed.iter().map(|a| a.name()).collect();
+            Err(ControlError::Forbidden(format!(
+                "this operation on a {} branch needs one of: {}",
+                if branch.production {
+                    "production"
+                } else {
+                    "development"
+                },
+                names.join(", ")
+            )))
+        }
+    }
+
+    /// `create_branch`.
+    pub async fn create_branch(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database_name: &str,
+        input: CreateBranch,
+    ) -> ControlResult<BranchDetails> {
+        let (organization, database) = self
+            .authorize_database(
+                caller,
+                organization,
+                database_name,
+                &operations::CREATE_BRANCH,
+            )
+            .await?;
+        validate_branch_name(&input.name)
+            .map_err(|e| ControlError::invalid("name", e.to_string()))?;
+        if input.backup_id.is_some() || input.seed_data.is_some() {
+            return Err(ControlError::Unprocessable(
+                "restoring a backup into a branch (backup_id, seed_data) is not available yet"
+                    .into(),
+            ));
+        }
+        if database.state != DatabaseState::Ready {
+            return Err(ControlError::BadRequest(
+                "Database is still initializing and cannot create branches.".into(),
+            ));
+        }
+        let resource = Resource::Database {
+            organization: &organization.id,
+            database: &database.id,
+        };
+        if !caller.grants().holds(Access::CreateBranch, resource) {
+            return Err(ControlError::Forbidden(
+                "creating a branch needs create_branch".into(),
+            ));
+        }
+        let parent = match &input.parent_branch {
+            Some(name) => self
+                .store
+                .branch(&database.id, name)
+                .await?
+                .ok_or_else(|| {
+                    ControlError::invalid("parent_branch", format!("no branch named {name:?}"))
+                })?,
+            None => self
+                .store
+                .default_branch(&database.id)
+                .await?
+                .ok_or_else(|| {
+                    ControlError::Unprocessable("the database has no default branch".into())
+                })?,
+        };
+        if parent.state != BranchState::Ready {
+            return Err(ControlError::Unprocessable(format!(
+                "parent branch {} is not ready yet",
+                parent.name
+            )));
+        }
+        let region = self.usable_region(
+            Some(input.region.as_deref().unwrap_or(&database.region)),
+            database.kind,
+            "region",
+        )?;
+        if region.slug != database.region {
+            // One cluster per (region, kind) serves a database; branches stay with it.
+            return Err(ControlError::invalid(
+                "region",
+                format!("branches of {} live in {}", database.name, database.region),
+            ));
+        }
+        let cluster_size = self.validate_cluster_size(input.cluster_size.as_deref(), "PS_DEV")?;
+        if self
+            .store
+            .branch(&database.id, &input.name)
+            .await?
+            .is_some()
+        {
+            return Err(ControlError::Conflict(format!(
+                "branch {} already exists",
+                input.name
+            )));
+        }
+        let counts = self.store.branch_counts(&database.id).await?;
+        if counts.development >= MAX_DEVELOPMENT_BRANCHES {
+            return Err(ControlError::Unprocessable(format!(
+                "the database has reached its limit of {MAX_DEVELOPMENT_BRANCHES} development branches"
+            )));
+        }
+        let now = Timestamp::now();
+        let branch = Branch {
+            id: BranchId::generate(),
+            database_id: database.id.clone(),
+            name: input.name,
+            parent_branch_id: Some(parent.id.clone()),
+            production: false,
+            safe_migrations: false,
+            deletion_protected: input.deletion_protected.unwrap_or(false),
+            state: BranchState::Pending,
+            region: region.slug.clone(),
+            cluster_size,
+            created_by: Some(caller.user_id().clone()),
+            created_at: now,
+            updated_at: now,
+            schema_last_updated_at: None,
+            deleted_at: None,
+        };
+        let job = crate::data_jobs::create_branch_job(&branch, false);
+        self.store
+            .create_branch(&branch, &job)
+            .await
+            .map_err(|error| match error {
+                dbplane_store::StoreError::Conflict { .. } => {
+                    ControlError::Conflict(format!("branch {} already exists", branch.name))
+                }
+                other => other.into(),
+            })?;
+        self.jobs.notify();
+        self.branch_details(organization, database, branch).await
+    }
+
+    /// `get_branch`.
+    pub async fn get_branch(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+    ) -> ControlResult<BranchDetails> {
+        let (organization, database, branch) = self
+            .authorize_branch(
+                caller,
+                organization,
+                database,
+                branch,
+                &operations::GET_BRANCH,
+            )
+            .await?;
+        self.branch_details(organization, database, branch).await
+    }
+
+    /// `list_branches`.
+    pub async fn list_branches(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        filter: ListBranches,
+        page: PageRequest,
+    ) -> ControlResult<Paged<BranchDetails>> {
+        let (organization, database) = self
+            .authorize_database(caller, organization, database, &operations::LIST_BRANCHES)
+            .await?;
+        let filter = BranchFilter {
+            query: filter.query,
+            production: filter.production,
+            safe_migrations: filter.safe_migrations,
+            newest_first: filter.newest_first,
+        };
+        let branches = self.branches_of(&database.id, &filter, page).await?;
+        let mut items = Vec::with_capacity(branches.items.len());
+        for branch in branches.items {
+            items.push(
+                self.branch_details(organization.clone(), database.clone(), branch)
+                    .await?,
+            );
+        }
+        Ok(Paged {
+            items,
+            total: branches.total,
+            request: page,
+        })
+    }
+
+    /// `update_branch`: rename and deletion protection. Credentials keep working: they
+    /// are bound to the branch id, not its name.
+    pub async fn update_branch(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+        new_name: Option<String>,
+        deletion_protected: Option<bool>,
+    ) -> ControlResult<BranchDetails> {
+        let (organization, database, mut branch) = self
+            .authorize_branch(
+                caller,
+                organization,
+                database,
+                branch,
+                &operations::UPDATE_BRANCH,
+            )
+            .await?;
+        if let Some(new_name) = new_name.filter(|n| n != &branch.name) {
+            validate_branch_name(&new_name)
+                .map_err(|e| ControlError::invalid("new_name", e.to_string()))?;
+            if self.store.branch(&database.id, &new_name).await?.is_some() {
+                return Err(ControlError::Conflict(format!(
+                    "branch {new_name} already exists"
+                )));
+            }
+            branch.name = new_name;
+        }
+        if let Some(protected) = deletion_protected {
+            branch.deletion_protected = protected;
+        }
+        branch.updated_at = Timestamp::now();
+        self.store
+            .update_branch(&branch)
+            .await
+            .map_err(|error| match error {
+                dbplane_store::StoreError::Conflict { .. } => {
+                    ControlError::Conflict(format!("branch {} already exists", branch.name))
+                }
+                other => other.into(),
+            })?;
+        self.branch_details(organization, database, branch).await
+    }
+
+    /// `delete_branch`: the default branch and protected branches are refused; a branch
+    /// with children needs `delete_descendants`.
+    pub async fn delete_branch(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+        delete_descendants: bool,
+    ) -> ControlResult<()> {
+        let (organization, database, branch) = self
+            .authorize_branch(
+                caller,
+                organization,
+                database,
+                branch,
+                &operations::DELETE_BRANCH,
+            )
+            .await?;
+        self.require_on_branch(
+            caller,
+            &organization,
+            &database,
+            &branch,
+            &[Access::DeleteBranch],
+            &[Access::DeleteProductionBranch],
+        )?;
+        let default = self.store.default_branch(&database.id).await?;
+        if default.as_ref().is_some_and(|d| d.id == branch.id) {
+            return Err(ControlError::Unprocessable(
+                "the default branch cannot be deleted; make another branch the default first"
+                    .into(),
+            ));
+        }
+        if branch.deletion_protected {
+            return Err(ControlError::Unprocessable(
+                "branch is deletion protected".into(),
+            ));
+        }
+        let mut doomed = vec![branch.clone()];
+        let mut index = 0;
+        while index < doomed.len() {
+            let children = self.store.child_branches(&doomed[index].id).await?;
+            if !children.is_empty() && !delete_descendants {
+                let names: Vec<_> = children.iter().map(|c| c.name.as_str()).collect();
+                return Err(ControlError::Unprocessable(format!(
+                    "branch {} has child branches ({}); pass delete_descendants=true to delete them too",
+                    doomed[index].name,
+                    names.join(", ")
+                )));
+            }
+            for child in children {
+                if child.deletion_protected || default.as_ref().is_some_and(|d| d.id == child.id) {
+                    return Err(ControlError::Unprocessable(format!(
+                        "descendant branch {} cannot be deleted",
+                        child.name
+                    )));
+                }
+                doomed.push(child);
+            }
+            index += 1;
+        }
+        let jobs: Vec<(BranchId, Job)> = doomed
+            .iter()
+            .map(|b| {
+                (
+                    b.id.clone(),
+                    Job::new(
+                        JobKind::DeleteBranch,
+                        b.id.as_str(),
+                        "drop_credentials",
+                        "{}".into(),
+                    ),
+                )
+            })
+            .collect();
+        self.store
+            .mark_branches_deleted(&jobs, Timestamp::now())
+            .await?;
+        self.jobs.notify();
+        Ok(())
+    }
+
+    /// `promote_branch`: the branch becomes a production branch.
+    pub async fn promote_branch(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+    ) -> ControlResult<BranchDetails> {
+        let (organization, database, mut branch) = self
+            .authorize_branch(
+                caller,
+                organization,
+                database,
+                branch,
+                &operations::PROMOTE_BRANCH,
+            )
+            .await?;
+        if branch.state != BranchState::Ready {
+            return Err(ControlError::Unprocessable(
+                "branch is not ready yet".into(),
+            ));
+        }
+        if !branch.production {
+            branch.production = true;
+            branch.updated_at = Timestamp::now();
+            self.store.update_branch(&branch).await?;
+        }
+        self.branch_details(organization, database, branch).await
+    }
+
+    /// `demote_branch`: at least one production branch must remain, and the default
+    /// branch stays production.
+    pub async fn demote_branch(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+    ) -> ControlResult<BranchDetails> {
+        let (organization, database, mut branch) = self
+            .authorize_branch(
+                caller,
+                organization,
+                database,
+                branch,
+                &operations::DEMOTE_BRANCH,
+            )
+            .await?;
+        if branch.production {
+            let counts = self.store.branch_counts(&database.id).await?;
+            if counts.production <= 1 {
+                return Err(ControlError::Unprocessable(
+                    "a database keeps at least one production branch".into(),
+                ));
+            }
+            let default = self.store.default_branch(&database.id).await?;
+            if default.is_some_and(|d| d.id == branch.id) {
+                return Err(ControlError::Unprocessable(
+                    "the default branch must stay a production branch; change the default first"
+                        .into(),
+                ));
+            }
+            branch.production = false;
+            branch.updated_at = Timestamp::now();
+            self.store.update_branch(&branch).await?;
+        }
+        self.branch_details(organization, database, branch).await
+    }
+
+    /// Enables or disables safe migrations. The grants of every credential of the
+    /// branch change before the call returns; the job recorded with the change
+    /// re-applies them after a crash (idempotently).
+    pub async fn set_safe_migrations(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+        enabled: bool,
+        operation: &OperationAccess,
+    ) -> ControlResult<BranchDetails> {
+        let (organization, database, mut branch) = self
+            .authorize_branch(caller, organization, database, branch, operation)
+            .await?;
+        if branch.state != BranchState::Ready {
+            return Err(ControlError::Unprocessable(
+                "branch is not ready yet".into(),
+            ));
+        }
+        if branch.safe_migrations != enabled {
+            branch.safe_migrations = enabled;
+            branch.updated_at = Timestamp::now();
+            let job = Job::new(
+                JobKind::ApplySafeMigrations,
+                branch.id.as_str(),
+                "apply",
+                "{}".into(),
+            );
+            self.store.update_branch_with_job(&branch, &job).await?;
+            self.jobs.notify();
+            crate::data_jobs::apply_ddl_rights(
+                self.store.as_ref(),
+                &self.clusters,
+                &database,
+                &branch,
+            )
+            .await
+            .map_err(|error| {
+                ControlError::Unavailable(format!(
+                    "could not change grants yet: {error}; retrying in the background"
+                ))
+            })?;
+        }
+        self.branch_details(organization, database, branch).await
+    }
+
+    /// `get_branch_schema`: the real `CREATE` statement of every table and view.
+    pub async fn branch_schema(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+        keyspace: Option<&str>,
+    ) -> ControlResult<Vec<SchemaObject>> {
+        let (_, database, branch) = self
+            .authorize_branch(
+                caller,
+                organization,
+                database,
+                branch,
+                &operations::GET_BRANCH_SCHEMA,
+            )
+            .await?;
+        if let Some(keyspace) = keyspace
+            && keyspace != database.name
+        {
+            return Err(ControlError::NotFound {
+                resource: "keyspace",
+            });
+        }
+        if branch.state != BranchState::Ready {
+            return Err(ControlError::Unprocessable(
+                "branch is not ready yet".into(),
+            ));
+        }
+        let endpoint = self.endpoint_of(&database)?;
+        let name = PhysicalName::new(branch.physical_name())
+            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+        endpoint
+            .admin
+            .schema(&name)
+            .await
+            .map_err(|e| ControlError::Unavailable(format!("cannot read the branch schema: {e}")))
+    }
+
+    /// The keyspace of a branch: one per branch, named after the database.
+    pub async fn branch_keyspace(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        branch: &str,
+        keyspace: Option<&str>,
+        operation: &OperationAccess,
+    ) -> ControlResult<BranchDetails> {
+        let (organization, database, branch) = self
+            .authorize_branch(caller, organization, database, branch, operation)
+            .await?;
+        if let Some(keyspace) = keyspace
+            && keyspace != database.name
+        {
+            return Err(ControlError::NotFound {
+                resource: "keyspace",
+            });
+        }
+        self.branch_details(organization, database, branch).await
+    }
+
+    pub(crate) fn endpoint_of(
+        &self,
+        database: &Database,
+    ) -> ControlResult<&crate::clusters::ClusterEndpoint> {
+        self.clusters
+            .get(&database.region, database.kind)
+            .ok_or_else(|| {
+                ControlError::Unavailable(format!(
+                    "no {} cluster serves region {}",
+                    database.kind, database.region
+                ))
+            })
+    }
+
+    pub(crate) async fn branch_details(
+        &self,
+        organization: Organization,
+        database: Database,
+        branch: Branch,
+    ) -> ControlResult<BranchDetails> {
+        let parent_name = match &branch.parent_branch_id {
+            Some(id) => self.store.branch_by_id(id).await?.map(|parent| parent.name),
+            None => None,
+        };
+        let actor = match &branch.created_by {
+            Some(id) => self.store.user_by_id(id).await?,
+            None => None,
+        };
+        let region = self
+            .regions
+            .by_slug(&branch.region)
+            .cloned()
+            .unwrap_or_else(|| self.regions.default_region().clone());
+        let address = self
+            .clusters
+            .get(&database.region, database.kind)
+            .map(|endpoint| endpoint.address())
+            .unwrap_or_default();
+        Ok(BranchDetails {
+            branch,
+            database,
+            organization,
+            parent_name,
+            region,
+            address,
+            actor,
+        })
+    }
+
+    /// Database details for responses that embed the database.
+    pub async fn database_of(&self, details: &BranchDetails) -> ControlResult<DatabaseDetails> {
+        self.database_details(details.organization.clone(), details.database.clone())
+            .await
+    }
+}

@@ -1,0 +1,51 @@
+//! Which cluster serves each (region, kind), and how clients reach it.
+
+use dbplane_domain::data_plane::DatabaseKind;
+use dbplane_engine::physical::ClusterAdmin;
+use std::sync::Arc;
+
+/// One cluster dbplane administers.
+pub struct ClusterEndpoint {
+    pub region: String,
+    pub kind: DatabaseKind,
+    pub admin: Arc<ClusterAdmin>,
+    /// Where clients connect (`access_host_url`, `mysql_address`).
+    pub public_host: String,
+    pub public_port: u16,
+}
+
+impl ClusterEndpoint {
+    /// `host:port` for clients.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.public_host, self.public_port)
+    }
+}
+
+/// Every cluster of this deployment.
+#[derive(Default)]
+pub struct ClusterRegistry {
+    endpoints: Vec<ClusterEndpoint>,
+}
+
+impl ClusterRegistry {
+    pub fn new(endpoints: Vec<ClusterEndpoint>) -> Self {
+        Self { endpoints }
+    }
+
+    /// The cluster for a database of `kind` in `region`.
+    pub fn get(&self, region: &str, kind: DatabaseKind) -> Option<&ClusterEndpoint> {
+        self.endpoints
+            .iter()
+            .find(|endpoint| endpoint.region == region && endpoint.kind == kind)
+    }
+
+    pub fn serves(&self, region: &str) -> bool {
+        self.endpoints
+            .iter()
+            .any(|endpoint| endpoint.region == region)
+    }
+
+    pub fn endpoints(&self) -> &[ClusterEndpoint] {
+        &self.endpoints
+    }
+}

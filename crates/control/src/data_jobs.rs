@@ -1,0 +1,367 @@
+//! The data-plane jobs: every step observes the real server (or relies on an
+//! idempotent engine call) before acting, so a crash at any point re-runs at most one
+//! step and reaches the same end exactly once. The final metadata change of a job
+//! commits together with the job's removal.
+
+use crate::clusters::{ClusterEndpoint, ClusterRegistry};
+use crate::credentials::credential_spec;
+use async_trait::async_trait;
+use dbplane_domain::DatabaseId;
+use dbplane_domain::Timestamp;
+use dbplane_domain::data_plane::{Branch, BranchId, CredentialId, CredentialState, Database};
+use dbplane_domain::jobs::{Job, JobKind};
+use dbplane_engine::physical::PhysicalName;
+use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
+use dbplane_store::MetadataStore;
+use serde_json::json;
+use std::sync::Arc;
+
+/// How often a job waiting on another job looks again.
+const WAIT_FOR_OTHER_JOB_MILLIS: i64 = 200;
+
+/// The job provisioning `branch`; `first` marks a database's first branch, whose
+/// completion also makes the database ready.
+pub fn create_branch_job(branch: &Branch, first: bool) -> Job {
+    Job::new(
+        JobKind::CreateBranch,
+        branch.id.as_str(),
+        "create_database",
+        json!({ "first": first }).to_string(),
+    )
+}
+
+/// Runs the data-plane job kinds.
+pub struct DataPlaneJobs {
+    store: Arc<dyn MetadataStore>,
+    clusters: Arc<ClusterRegistry>,
+}
+
+impl DataPlaneJobs {
+    pub fn new(store: Arc<dyn MetadataStore>, clusters: Arc<ClusterRegistry>) -> Self {
+        Self { store, clusters }
+    }
+}
+
+fn retry(error: impl std::fmt::Display) -> JobError {
+    JobError::Retry(error.to_string())
+}
+
+fn next(step: &str, job: &Job) -> Result<StepOutcome, JobError> {
+    Ok(StepOutcome::Next {
+        step: step.to_string(),
+        data: job.data.clone(),
+    })
+}
+
+fn physical(name: String) -> Result<PhysicalName, JobError> {
+    PhysicalName::new(name).map_err(retry)
+}
+
+#[async_trait]
+impl JobExecutor for DataPlaneJobs {
+    async fn run_step(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        match job.kind {
+            JobKind::CreateBranch => self.create_branch(job).await,
+            JobKind::DeleteBranch => self.delete_branch(job).await,
+            JobKind::DeleteDatabase => self.delete_database(job).await,
+            JobKind::ApplySafeMigrations => self.apply_safe_migrations(job).await,
+            JobKind::CleanupCredential => self.cleanup_credential(job).await,
+        }
+    }
+}
+
+impl DataPlaneJobs {
+    async fn finish(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        if self
+            .store
+            .complete_job(&job.id, job.lease_epoch)
+            .await
+            .map_err(retry)?
+        {
+            Ok(StepOutcome::Finished)
+        } else {
+            Err(JobError::LeaseLost)
+        }
+    }
+
+    fn endpoint(&self, database: &Database) -> Result<&ClusterEndpoint, JobError> {
+        self.clusters
+            .get(&database.region, database.kind)
+            .ok_or_else(|| {
+                retry(format!(
+                    "no {} cluster serves region {}",
+                    database.kind, database.region
+                ))
+            })
+    }
+
+    /// The branch and its database, even if deleted; `None` when forgotten.
+    async fn branch_and_database(&self, id: &str) -> Result<Option<(Branch, Database)>, JobError> {
+        let Some(branch) = self
+            .store
+            .branch_by_id(&BranchId::from_string(id))
+            .await
+            .map_err(retry)?
+        else {
+            return Ok(None);
+        };
+        let database = self
+            .store
+            .database_by_id(&branch.database_id)
+            .await
+            .map_err(retry)?;
+        Ok(database.map(|database| (branch, database)))
+    }
+
+    /// Steps `create_database` → `copy_schema` (development branches) → `finish`.
+    async fn create_branch(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        let Some((branch, database)) = self.branch_and_database(&job.subject_id).await? else {
+            return self.finish(job).await;
+        };
+        if branch.deleted_at.is_some() {
+            // Deleted while provisioning: stop here; its delete job drops what exists.
+            return self.finish(job).await;
+        }
+        let endpoint = self.endpoint(&database)?;
+        let name = physical(branch.physical_name())?;
+        match job.step.as_str() {
+            "create_database" => {
+                endpoint.admin.create_database(&name).await.map_err(retry)?;
+                match branch.parent_branch_id {
+                    Some(_) => next("copy_schema", job),
+                    None => next("finish", job),
+                }
+            }
+            "copy_schema" => {
+                let parent_id = branch
+                    .parent_branch_id
+                    .as_ref()
+                    .ok_or_else(|| retry("branch has no parent"))?;
+                let parent = self
+                    .store
+                    .branch_by_id(parent_id)
+                    .await
+                    .map_err(retry)?
+                    .ok_or_else(|| retry("the parent branch is gone"))?;
+                let parent_name = physical(parent.physical_name())?;
+                endpoint
+                    .admin
+                    .copy_schema(&parent_name, &name)
+                    .await
+                    .map_err(retry)?;
+                next("finish", job)
+            }
+            "finish" => {
+                let first = serde_json::from_str::<serde_json::Value>(&job.data)
+                    .ok()
+                    .and_then(|data| data["first"].as_bool())
+                    .unwrap_or(false);
+                let database_id = first.then_some(&database.id);
+                if self
+                    .store
+                    .complete_branch_creation(&branch.id, database_id, &job.id, job.lease_epoch)
+                    .await
+                    .map_err(retry)?
+                {
+                    Ok(StepOutcome::Finished)
+                } else {
+                    Err(JobError::LeaseLost)
+                }
+            }
+            other => Err(retry(format!("unknown step {other}"))),
+        }
+    }
+
+    /// Waits while the branch is still being provisioned, so nothing is created after
+    /// it was dropped.
+    async fn provisioning(&self, branch: &BranchId) -> Result<bool, JobError> {
+        self.store
+            .has_job(JobKind::CreateBranch, branch.as_str())
+            .await
+            .map_err(retry)
+    }
+
+    fn wait_a_moment() -> Result<StepOutcome, JobError> {
+        Ok(StepOutcome::WaitUntil(
+            Timestamp::now().plus_millis(WAIT_FOR_OTHER_JOB_MILLIS),
+        ))
+    }
+
+    /// Drops the accounts of one branch (idempotent).
+    async fn drop_credentials_of(
+        &self,
+        endpoint: &ClusterEndpoint,
+        branch: &Branch,
+    ) -> Result<(), JobError> {
+        let database_name = physical(branch.physical_name())?;
+        for credential in self
+            .store
+            .all_credentials(&branch.id)
+            .await
+            .map_err(retry)?
+        {
+            let username = physical(credential.username())?;
+            endpoint
+                .admin
+                .drop_credential(&username, &database_name)
+                .await
+                .map_err(retry)?;
+        }
+        Ok(())
+    }
+
+    /// Steps `drop_credentials` → `drop_database` → `purge`.
+    async fn delete_branch(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        let Some((branch, database)) = self.branch_and_database(&job.subject_id).await? else {
+            return self.finish(job).await;
+        };
+        let endpoint = self.endpoint(&database)?;
+        match job.step.as_str() {
+            "drop_credentials" => {
+                if self.provisioning(&branch.id).await? {
+                    return Self::wait_a_moment();
+                }
+                self.drop_credentials_of(endpoint, &branch).await?;
+                next("drop_database", job)
+            }
+            "drop_database" => {
+                endpoint
+                    .admin
+                    .drop_database(&physical(branch.physical_name())?)
+                    .await
+                    .map_err(retry)?;
+                next("purge", job)
+            }
+            "purge" => {
+                if self
+                    .store
+                    .purge_branch(&branch.id, &job.id, job.lease_epoch)
+                    .await
+                    .map_err(retry)?
+                {
+                    Ok(StepOutcome::Finished)
+                } else {
+                    Err(JobError::LeaseLost)
+                }
+            }
+            other => Err(retry(format!("unknown step {other}"))),
+        }
+    }
+
+    /// Steps `drop_branches` → `purge`.
+    async fn delete_database(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        let id = DatabaseId::from_string(job.subject_id.clone());
+        let Some(database) = self.store.database_by_id(&id).await.map_err(retry)? else {
+            return self.finish(job).await;
+        };
+        match job.step.as_str() {
+            "drop_branches" => {
+                let endpoint = self.endpoint(&database)?;
+                let branches = self.store.all_branches(&database.id).await.map_err(retry)?;
+                for branch in &branches {
+                    if self.provisioning(&branch.id).await? {
+                        return Self::wait_a_moment();
+                    }
+                }
+                for branch in &branches {
+                    self.drop_credentials_of(endpoint, branch).await?;
+                    endpoint
+                        .admin
+                        .drop_database(&physical(branch.physical_name())?)
+                        .await
+                        .map_err(retry)?;
+                }
+                next("purge", job)
+            }
+            "purge" => {
+                if self
+                    .store
+                    .purge_database(&database.id, &job.id, job.lease_epoch)
+                    .await
+                    .map_err(retry)?
+                {
+                    Ok(StepOutcome::Finished)
+                } else {
+                    Err(JobError::LeaseLost)
+                }
+            }
+            other => Err(retry(format!("unknown step {other}"))),
+        }
+    }
+
+    /// One step: re-apply the DDL rights the branch's current setting calls for.
+    async fn apply_safe_migrations(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        if let Some((branch, database)) = self.branch_and_database(&job.subject_id).await?
+            && branch.deleted_at.is_none()
+        {
+            apply_ddl_rights(self.store.as_ref(), &self.clusters, &database, &branch)
+                .await
+                .map_err(retry)?;
+        }
+        self.finish(job).await
+    }
+
+    /// One step: a credential still `pending` after its grace period never reached
+    /// its client; drop its account and forget it.
+    async fn cleanup_credential(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        let id = CredentialId::from_string(job.subject_id.clone());
+        let credential = self.store.credential_by_id(&id).await.map_err(retry)?;
+        let Some(credential) = credential.filter(|c| c.state == CredentialState::Pending) else {
+            return self.finish(job).await;
+        };
+        if let Some((branch, database)) = self
+            .branch_and_database(credential.branch_id.as_str())
+            .await?
+        {
+            let endpoint = self.endpoint(&database)?;
+            endpoint
+                .admin
+                .drop_credential(
+                    &physical(credential.username())?,
+                    &physical(branch.physical_name())?,
+                )
+                .await
+                .map_err(retry)?;
+        }
+        self.store
+            .delete_credential(&credential.id, Some((&job.id, job.lease_epoch)))
+            .await
+            .map_err(retry)?;
+        Ok(StepOutcome::Finished)
+    }
+}
+
+/// Gives or takes DDL rights of every active credential of `branch`, as its safe
+/// migrations setting says. Idempotent.
+pub async fn apply_ddl_rights(
+    store: &dyn MetadataStore,
+    clusters: &ClusterRegistry,
+    database: &Database,
+    branch: &Branch,
+) -> Result<(), String> {
+    let endpoint = clusters
+        .get(&database.region, database.kind)
+        .ok_or_else(|| {
+            format!(
+                "no {} cluster serves region {}",
+                database.kind, database.region
+            )
+        })?;
+    for credential in store
+        .all_credentials(&branch.id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if credential.state != CredentialState::Active {
+            continue;
+        }
+        // The secret is not needed to change grants, and is not stored anyway.
+        let spec = credential_spec(&credential, branch, "")?;
+        endpoint
+            .admin
+            .set_ddl_allowed(&spec)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
