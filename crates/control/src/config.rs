@@ -87,6 +87,9 @@ pub struct JobsConfig {
     pub workers: usize,
     /// Seconds a worker holds a job between commits before another may take it.
     pub lease_seconds: u64,
+    /// Seconds after which a credential whose creation never completed (the process
+    /// died before answering) is dropped. Must exceed the slowest account creation.
+    pub pending_credential_grace_seconds: u64,
 }
 
 /// One cluster size.
@@ -124,6 +127,7 @@ impl Default for JobsConfig {
         Self {
             workers: 4,
             lease_seconds: 60,
+            pending_credential_grace_seconds: 60,
         }
     }
 }

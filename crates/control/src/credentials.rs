@@ -23,8 +23,6 @@ use dbplane_engine::physical::{CredentialRole, CredentialSpec, PhysicalName};
 
 /// Prefix of password plain texts.
 pub const PASSWORD_PREFIX: &str = "pscale_pw_";
-/// How long a pending credential may wait before its cleanup job removes it.
-const PENDING_GRACE_MILLIS: i64 = 60_000;
 /// Predefined Postgres roles a role may inherit (the spec's list), plus `postgres`.
 pub const INHERITABLE_ROLES: &[&str] = &[
     "pg_checkpoint",
@@ -227,7 +225,7 @@ impl ControlPlane {
             "check",
             "{}".into(),
         )
-        .due_at(now.plus_millis(PENDING_GRACE_MILLIS));
+        .due_at(now.plus_seconds(self.config.jobs.pending_credential_grace_seconds as i64));
         self.store.insert_credential(&credential, &cleanup).await?;
         let endpoint = self.endpoint_of(&details.database)?;
         endpoint

@@ -3,6 +3,8 @@
 
 mod admin;
 mod cli;
+mod data_dir_lock;
+mod data_plane;
 mod logging;
 mod serve;
 

@@ -3,8 +3,11 @@
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
+use dbplane_control::data_jobs::DataPlaneJobs;
 use dbplane_control::{Config, ControlPlane};
-use dbplane_store::{MetadataStore, SqliteStore};
+use dbplane_jobs::{JobNotifier, JobRunner, RunnerConfig};
+use std::time::Duration;
+use dbplane_store::{JobStore, MetadataStore, SqliteStore};
 use std::sync::Arc;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -12,27 +15,56 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = layered_config(&args)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("create data dir {}", config.data_dir.display()))?;
+    let _lock = crate::data_dir_lock::acquire(&config.data_dir)?;
     let store = SqliteStore::open(&config.data_dir)
         .await
         .context("open the metadata store")?;
+    // This process holds the data dir lock, so no other worker can hold a lease.
+    store.release_all_leases().await.context("release stale job leases")?;
     let store_handle = store.clone();
     let store: Arc<dyn MetadataStore> = Arc::new(store);
+    let data_plane = crate::data_plane::start(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listen on {}", config.listen))?;
     let local_address = listener.local_addr().context("read the bound address")?;
     write_address_file(&config.data_dir, local_address)?;
     let config = Arc::new(config);
-    let control = Arc::new(ControlPlane::new(store, config.clone()));
+    let notifier = JobNotifier::default();
+    let control = Arc::new(ControlPlane::with_data_plane(
+        store.clone(),
+        config.clone(),
+        data_plane.registry.clone(),
+        notifier.clone(),
+    ));
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let runner = JobRunner::new(
+        store.clone(),
+        Arc::new(DataPlaneJobs::new(store.clone(), data_plane.registry.clone())),
+        RunnerConfig {
+            workers: config.jobs.workers,
+            lease: Duration::from_secs(config.jobs.lease_seconds),
+            ..RunnerConfig::default()
+        },
+        notifier,
+    );
+    let runner = tokio::spawn(runner.run(jobs_stopped));
     let router = dbplane_api::router(control);
     tracing::info!(address = %local_address, data_dir = %config.data_dir.display(), "dbplane serving");
-    axum::serve(listener, router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("serve HTTP")?;
+        .context("serve HTTP");
     tracing::info!("shutting down");
+    let _ = stop_jobs.send(true);
+    let _ = runner.await;
+    if let Some(clusters) = data_plane.local {
+        if let Err(error) = clusters.shutdown().await {
+            tracing::error!(%error, "stopping the managed clusters");
+        }
+    }
     store_handle.close().await;
-    Ok(())
+    served
 }
 
 /// Name of the file in the data dir that holds the address being served, so tools and

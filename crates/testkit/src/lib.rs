@@ -8,5 +8,5 @@ pub mod server;
 pub mod wait;
 
 pub use client::{ApiClient, ApiResponse};
-pub use server::{BootstrapToken, TestServer};
+pub use server::{BootstrapToken, TestOptions, TestServer};
 pub use wait::wait_until;

@@ -23,12 +23,24 @@ impl BootstrapToken {
     }
 }
 
+/// How to start a test server.
+#[derive(Clone, Debug, Default)]
+pub struct TestOptions {
+    /// Start managed MariaDB and PostgreSQL clusters (fsync off) for the data plane.
+    pub clusters: bool,
+    /// More TOML for the configuration file.
+    pub extra_config: String,
+    /// Extra environment (e.g. `DBPLANE_FAILPOINTS`).
+    pub env: Vec<(String, String)>,
+}
+
 /// A running server.
 pub struct TestServer {
     binary: PathBuf,
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
-    config_file: Option<PathBuf>,
+    config_file: PathBuf,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     base_url: String,
 }
@@ -37,28 +49,54 @@ const ADDRESS_FILE: &str = "dbplane.addr";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl TestServer {
-    /// Starts a server on a fresh temporary data dir.
+    /// Starts a control-plane-only server (no clusters) on a fresh temporary data dir.
     pub async fn start(binary: &str) -> Self {
-        Self::start_with_config(binary, None).await
+        Self::start_with(binary, TestOptions::default()).await
     }
 
-    /// Starts a server with the given TOML configuration.
+    /// Starts a control-plane-only server with more TOML configuration.
     pub async fn start_with_config(binary: &str, config: Option<&str>) -> Self {
+        let options = TestOptions {
+            extra_config: config.unwrap_or_default().to_string(),
+            ..TestOptions::default()
+        };
+        Self::start_with(binary, options).await
+    }
+
+    /// Starts a server with managed clusters.
+    pub async fn start_with_clusters(binary: &str) -> Self {
+        let options = TestOptions {
+            clusters: true,
+            ..TestOptions::default()
+        };
+        Self::start_with(binary, options).await
+    }
+
+    /// Starts a server as `options` say.
+    pub async fn start_with(binary: &str, options: TestOptions) -> Self {
         let temp = tempfile::Builder::new()
             .prefix("dbplane-test-")
             .tempdir()
             .expect("create a temp dir");
         let data_dir = temp.path().to_path_buf();
-        let config_file = config.map(|text| {
-            let path = data_dir.join("config.toml");
-            std::fs::write(&path, text).expect("write the config file");
-            path
-        });
+        // The managed Postgres runs as OS user `postgres`, which must reach the dir.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755))
+            .expect("open the temp dir to the postgres user");
+        let clusters = if options.clusters {
+            "[clusters]\nmanaged = true\nexperimental_unsafe_no_fsync = true\n"
+        } else {
+            "[clusters]\nmanaged = false\n"
+        };
+        let config_file = data_dir.join("config.toml");
+        std::fs::write(&config_file, format!("{}\n{clusters}", options.extra_config))
+            .expect("write the config file");
         let mut server = Self {
             binary: PathBuf::from(binary),
             data_dir,
             _temp: Some(temp),
             config_file,
+            env: options.env,
             child: None,
             base_url: String::new(),
         };
@@ -143,6 +181,28 @@ impl TestServer {
         self.launch().await;
     }
 
+    /// Waits until the process exits on its own (e.g. killed by an armed failpoint).
+    pub async fn wait_for_exit(&mut self, timeout: Duration) {
+        let mut child = self.child.take().expect("server not running");
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if child.try_wait().expect("poll the server process").is_some() {
+                return;
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server did not exit within {timeout:?}:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Replaces the extra environment for the next start (e.g. to disarm failpoints).
+    pub fn set_env(&mut self, env: Vec<(String, String)>) {
+        self.env = env;
+    }
+
     /// Starts after a kill.
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "server still running");
@@ -164,18 +224,29 @@ impl TestServer {
             .arg(&self.data_dir)
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info,dbplane=debug")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .arg("--config")
+            .arg(&self.config_file)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        if let Some(config) = &self.config_file {
-            command.arg("--config").arg(config);
-        }
         self.child = Some(command.spawn().expect("spawn dbplane serve"));
-        let address = wait_until("the server's address file", START_TIMEOUT, || {
-            let address_file = address_file.clone();
-            async move { std::fs::read_to_string(address_file).ok() }
-        })
-        .await;
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        let address = loop {
+            if let Ok(address) = std::fs::read_to_string(&address_file) {
+                break address;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                self.child = None;
+                panic!("dbplane serve exited with {status} while starting:\n{}", self.log());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dbplane serve did not publish its address in {START_TIMEOUT:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         self.base_url = format!("http://{}", address.trim());
         let health = format!("{}/healthz", self.base_url);
         let http = reqwest::Client::new();
