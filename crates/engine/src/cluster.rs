@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{EngineError, EngineResult};
+pub(crate) use binaries::find_pg_dump;
 use ports::PortReservation;
 use supervisor::Supervisor;
 

@@ -73,6 +73,38 @@ pub enum EngineError {
     /// A file-system or process operation failed.
     #[error("i/o failure: {0}")]
     Io(#[from] std::io::Error),
+    /// A physical name (database, credential) is not a safe identifier.
+    #[error("invalid physical name {name:?}: {reason}")]
+    InvalidName {
+        /// The rejected name (debug-quoted in the message, as it may hold anything).
+        name: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// An argument other than a name was refused before anything was sent to a server.
+    #[error("invalid {what}: {reason}")]
+    InvalidArgument {
+        /// The argument, e.g. "password".
+        what: &'static str,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// An operation needs an object that does not exist on the cluster.
+    #[error("{what} does not exist on the {kind} cluster")]
+    NotFound {
+        /// The cluster asked.
+        kind: ClusterKind,
+        /// The missing object, e.g. "database `dbp_x`".
+        what: String,
+    },
+    /// Copying a schema failed outside SQL (e.g. `pg_dump` exited with an error).
+    #[error("copying the schema on the {kind} cluster failed: {detail}")]
+    SchemaCopy {
+        /// The cluster concerned.
+        kind: ClusterKind,
+        /// What failed, with the tool's stderr where there is one.
+        detail: String,
+    },
 }
 
 /// The result type of the engine.

@@ -71,6 +71,26 @@ pub(crate) fn find_postgres() -> EngineResult<PostgresBinaries> {
     })
 }
 
+/// Finds `pg_dump` in the installation of the `postgres` server [`find_postgres`] picks,
+/// following symlinks (`/usr/local/bin/postgres` may point into
+/// `/usr/lib/postgresql/15/bin`): a `pg_dump` older than the server refuses to dump it,
+/// and Debian's `/usr/bin/pg_dump` is a Perl wrapper that costs a few milliseconds a run.
+pub(crate) fn find_pg_dump() -> EngineResult<PathBuf> {
+    let server = find_postgres()?.server;
+    let mut candidates = Vec::new();
+    if let Ok(real) = std::fs::canonicalize(&server) {
+        candidates.push(real.with_file_name("pg_dump"));
+    }
+    candidates.push(server.with_file_name("pg_dump"));
+    candidates
+        .into_iter()
+        .find(|candidate| is_executable(candidate))
+        .ok_or(EngineError::BinaryMissing {
+            binary: "pg_dump",
+            package: POSTGRES_PACKAGE,
+        })
+}
+
 fn find_in(
     binary: &'static str,
     package: &'static str,

@@ -27,8 +27,8 @@ use super::{
 };
 use crate::error::{EngineError, EngineResult};
 
-/// The superuser, created by `initdb -U postgres` with `trust` authentication (which
-/// initdb limits to local sockets and loopback).
+/// The superuser, created by `initdb -U postgres`; [`HBA_RULES`] trust it, and only it,
+/// on the socket and loopback.
 pub(super) const ADMIN_USER: &str = "postgres";
 
 const KIND: ClusterKind = ClusterKind::Postgresql;
@@ -37,6 +37,27 @@ const OS_USER: &str = "postgres";
 /// Home of the OS user if we must create it, as Debian's package makes it.
 const OS_USER_HOME: &str = "/var/lib/postgresql";
 const SERVER_LOG: &str = "server.log";
+/// The client authentication file, in the cluster directory (outside `data/`) so that
+/// it is ours rather than initdb's.
+const HBA_FILE: &str = "pg_hba.conf";
+/// Who may connect, and how. initdb's `--auth=trust` lets any role in without a
+/// password, which would make branch credentials decorative; here only the superuser
+/// (whose admin DSN carries no password, on loopback only) is trusted, and every other
+/// role must give its SCRAM password. Written at every start, so clusters initialized
+/// before this rule get it too.
+const HBA_RULES: &str = "\
+# Written by dbplane at every start: edits are lost.
+# TYPE  DATABASE     USER      ADDRESS       METHOD
+local   all          postgres                trust
+host    all          postgres  127.0.0.1/32  trust
+host    all          postgres  ::1/128       trust
+local   replication  postgres                trust
+host    replication  postgres  127.0.0.1/32  trust
+host    replication  postgres  ::1/128       trust
+local   all          all                     scram-sha-256
+host    all          all       127.0.0.1/32  scram-sha-256
+host    all          all       ::1/128       scram-sha-256
+";
 const INITDB_LOG: &str = "initdb.log";
 
 /// What [`start`] needs.
@@ -82,6 +103,7 @@ pub(super) async fn start(options: Options) -> EngineResult<LocalCluster> {
     if !data.exists() {
         initialize(&options, &data).await?;
     }
+    std::fs::write(directory.join(HBA_FILE), HBA_RULES)?;
     let spec = ServerSpec {
         kind: KIND,
         program: options.binaries.server.clone(),
@@ -169,6 +191,10 @@ fn server_arguments(directory: &Path, data: &Path, port: u16, fast_unsafe: bool)
         arguments.push("-c".into());
         arguments.push(setting.into());
     }
+    arguments.push("-c".into());
+    let mut hba_file = OsString::from("hba_file=");
+    hba_file.push(directory.join(HBA_FILE));
+    arguments.push(hba_file);
     arguments
 }
 
@@ -226,5 +252,22 @@ mod tests {
         assert!(!durable.contains("fsync"), "{durable}");
         assert!(!durable.contains("synchronous_commit"), "{durable}");
         assert!(rendered(true).contains("-c fsync=off"));
+        assert!(
+            durable.contains("-c hba_file=/c/pg/pg_hba.conf"),
+            "{durable}"
+        );
+    }
+
+    #[test]
+    fn only_the_superuser_is_trusted() {
+        for line in HBA_RULES.lines().filter(|line| !line.starts_with('#')) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let method = fields.last().copied().unwrap_or_default();
+            if method == "trust" {
+                assert_eq!(fields[2], ADMIN_USER, "{line}");
+            } else {
+                assert_eq!(method, "scram-sha-256", "{line}");
+            }
+        }
     }
 }
