@@ -79,6 +79,8 @@ pub struct CreateCredential {
     pub ttl: Option<i64>,
     pub replica: Option<bool>,
     pub inherited_roles: Option<Vec<String>>,
+    /// Makes the branch's default role (internal: `get_default_role`).
+    pub is_default: bool,
 }
 
 /// The engine role for a credential.
@@ -159,6 +161,17 @@ impl ControlPlane {
         let details = self
             .authorize_credentials(caller, path, family, operation)
             .await?;
+        self.provision_credential(caller, details, family, input).await
+    }
+
+    /// Validates input and creates the credential on an authorized branch.
+    async fn provision_credential(
+        &self,
+        caller: &Caller,
+        details: BranchDetails,
+        family: CredentialFamily,
+        input: CreateCredential,
+    ) -> ControlResult<CredentialDetails> {
         if details.branch.state != BranchState::Ready {
             return Err(ControlError::Unprocessable(
                 "branch is not ready yet".into(),
@@ -208,6 +221,7 @@ impl ControlPlane {
             role,
             inherited_roles,
             replica: input.replica.unwrap_or(false),
+            is_default: input.is_default,
             state: CredentialState::Pending,
             created_by: Some(caller.user_id().clone()),
             created_at: now,
@@ -226,7 +240,9 @@ impl ControlPlane {
             "{}".into(),
         )
         .due_at(now.plus_seconds(self.config.jobs.pending_credential_grace_seconds as i64));
-        self.store.insert_credential(&credential, &cleanup).await?;
+        let mut jobs = vec![cleanup];
+        jobs.extend(expiry_job(&credential));
+        self.store.insert_credential(&credential, &jobs).await?;
         let endpoint = self.endpoint_of(&details.database)?;
         endpoint
             .admin
@@ -383,7 +399,19 @@ impl ControlPlane {
         let now = Timestamp::now();
         details.credential.expires_at = Some(now.plus_seconds(ttl));
         details.credential.updated_at = now;
-        self.store.update_credential(&details.credential).await?;
+        // The new expiry and the job enforcing it commit together; then logins open
+        // again (a no-op when the credential had not expired yet).
+        let job = expiry_job(&details.credential).expect("a credential with a ttl has an expiry");
+        self.store.update_credential_with_job(&details.credential, &job).await?;
+        self.jobs.notify();
+        let endpoint = self.endpoint_of(&details.branch.database)?;
+        let username = PhysicalName::new(details.credential.username())
+            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+        endpoint
+            .admin
+            .set_login_enabled(&username, true)
+            .await
+            .map_err(|e| ControlError::Unavailable(format!("cannot unlock the account: {e}")))?;
         Ok(details)
     }
 
@@ -396,9 +424,82 @@ impl ControlPlane {
         id: &str,
         operation: &OperationAccess,
     ) -> ControlResult<CredentialDetails> {
-        let mut details = self
-            .get_credential(caller, path, family, id, operation)
+        let mut details = self.get_credential(caller, path, family, id, operation).await?;
+        details.plain_text = Some(self.replace_secret(&details).await?);
+        Ok(details)
+    }
+
+    /// `get_default_role` (reset = false) and `reset_default_role` (reset = true). The
+    /// default role `postgres` is made on first use; its password is shown when it is
+    /// made or reset, and never stored.
+    pub async fn default_role(
+        &self,
+        caller: &Caller,
+        path: (&str, &str, &str),
+        reset: bool,
+    ) -> ControlResult<CredentialDetails> {
+        let operation = if reset { &operations::RESET_DEFAULT_ROLE } else { &operations::GET_DEFAULT_ROLE };
+        let details = self.authorize_credentials(caller, path, CredentialFamily::Role, operation).await?;
+        match self.store.default_credential(&details.branch.id).await? {
+            None => {
+                let input = CreateCredential {
+                    name: Some("postgres".to_string()),
+                    inherited_roles: Some(vec!["postgres".to_string()]),
+                    is_default: true,
+                    ..CreateCredential::default()
+                };
+                self.provision_credential(caller, details, CredentialFamily::Role, input).await
+            }
+            Some(credential) if credential.state == CredentialState::Pending => Err(ControlError::Conflict(
+                "the default role is being created; retry in a moment".into(),
+            )),
+            Some(credential) => {
+                let mut found = self.credential_details(credential, details, None).await?;
+                if reset {
+                    found.plain_text = Some(self.replace_secret(&found).await?);
+                }
+                Ok(found)
+            }
+        }
+    }
+
+    /// `reassign_role_objects` (and `delete_role`'s `successor`): checks the successor
+    /// is a role of the same branch. Objects made through dbplane credentials belong to
+    /// the branch's owner role, never to a login role, so nothing needs moving; the
+    /// call stays valid for clients that make it.
+    pub async fn reassign_role_objects(
+        &self,
+        caller: &Caller,
+        path: (&str, &str, &str),
+        id: &str,
+        successor: &str,
+    ) -> ControlResult<()> {
+        let details = self
+            .get_credential(caller, path, CredentialFamily::Role, id, &operations::REASSIGN_ROLE_OBJECTS)
             .await?;
+        self.check_successor(&details, successor).await
+    }
+
+    /// A successor is `postgres` (the default role) or another role of the branch.
+    pub async fn check_successor(&self, details: &CredentialDetails, successor: &str) -> ControlResult<()> {
+        if successor == "postgres" {
+            return Ok(());
+        }
+        let all = self.store.all_credentials(&details.branch.branch.id).await?;
+        let known = all.iter().any(|c| {
+            c.id != details.credential.id
+                && c.state == CredentialState::Active
+                && (c.name == successor || c.username() == successor || c.id.as_str() == successor)
+        });
+        if known {
+            Ok(())
+        } else {
+            Err(ControlError::invalid("successor", format!("no other role named {successor:?} on this branch")))
+        }
+    }
+
+    /// Sets a fresh secret on the credential's account and returns it.
+    async fn replace_secret(&self, details: &CredentialDetails) -> ControlResult<String> {
         let secret = NewSecret::generate(PASSWORD_PREFIX);
         let endpoint = self.endpoint_of(&details.branch.database)?;
         let username = PhysicalName::new(details.credential.username())
@@ -408,10 +509,10 @@ impl ControlPlane {
             .set_password(&username, secret.expose())
             .await
             .map_err(|e| ControlError::Unavailable(format!("cannot reset the password: {e}")))?;
-        details.credential.updated_at = Timestamp::now();
-        self.store.update_credential(&details.credential).await?;
-        details.plain_text = Some(secret.expose().to_string());
-        Ok(details)
+        let mut credential = details.credential.clone();
+        credential.updated_at = Timestamp::now();
+        self.store.update_credential(&credential).await?;
+        Ok(secret.expose().to_string())
     }
 
     /// `delete_password` / `delete_role`: the account is dropped (its sessions end),
@@ -475,4 +576,10 @@ impl ControlPlane {
             plain_text,
         })
     }
+}
+
+/// The job that locks a credential's logins when its ttl elapses.
+pub fn expiry_job(credential: &Credential) -> Option<Job> {
+    let expires_at = credential.expires_at?;
+    Some(Job::new(JobKind::ExpireCredential, credential.id.as_str(), "check", "{}".into()).due_at(expires_at))
 }

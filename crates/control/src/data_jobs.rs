@@ -66,6 +66,7 @@ impl JobExecutor for DataPlaneJobs {
             JobKind::DeleteDatabase => self.delete_database(job).await,
             JobKind::ApplySafeMigrations => self.apply_safe_migrations(job).await,
             JobKind::CleanupCredential => self.cleanup_credential(job).await,
+            JobKind::ExpireCredential => self.expire_credential(job).await,
         }
     }
 }
@@ -328,6 +329,44 @@ impl DataPlaneJobs {
             .await
             .map_err(retry)?;
         Ok(StepOutcome::Finished)
+    }
+}
+
+impl DataPlaneJobs {
+    /// One step: when the credential's ttl has elapsed (and no renewal moved it), lock
+    /// its logins. A renewal schedules a new job, so this one just ends.
+    async fn expire_credential(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        let id = CredentialId::from_string(job.subject_id.clone());
+        let Some(credential) = self.store.credential_by_id(&id).await.map_err(retry)? else {
+            return self.finish(job).await;
+        };
+        let now = Timestamp::now();
+        match credential.expires_at {
+            Some(at) if at <= now => {
+                if let Some((_, database)) = self.branch_and_database(credential.branch_id.as_str()).await? {
+                    let endpoint = self.endpoint(&database)?;
+                    let username = physical(credential.username())?;
+                    match endpoint.admin.set_login_enabled(&username, false).await {
+                        Ok(()) | Err(dbplane_engine::EngineError::NotFound { .. }) => {}
+                        Err(error) => return Err(retry(error)),
+                    }
+                    // A renewal that raced with the lock wins: it unlocked before we
+                    // locked, so undo ours.
+                    let renewed = self
+                        .store
+                        .credential_by_id(&id)
+                        .await
+                        .map_err(retry)?
+                        .and_then(|c| c.expires_at)
+                        .is_some_and(|at| at > Timestamp::now());
+                    if renewed {
+                        endpoint.admin.set_login_enabled(&username, true).await.map_err(retry)?;
+                    }
+                }
+                self.finish(job).await
+            }
+            _ => self.finish(job).await,
+        }
     }
 }
 

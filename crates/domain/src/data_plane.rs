@@ -206,6 +206,8 @@ pub struct Credential {
     /// Postgres roles: the predefined roles it inherits (`pg_read_all_data`, ...).
     pub inherited_roles: Vec<String>,
     pub replica: bool,
+    /// The branch's default role (`postgres`), at most one per branch.
+    pub is_default: bool,
     pub state: CredentialState,
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,

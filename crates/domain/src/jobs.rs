@@ -22,6 +22,8 @@ pub enum JobKind {
     ApplySafeMigrations,
     /// Drop the account of a credential whose creation never completed.
     CleanupCredential,
+    /// Lock a credential's logins when its ttl elapses (renewal unlocks).
+    ExpireCredential,
 }
 
 impl JobKind {
@@ -31,6 +33,7 @@ impl JobKind {
         JobKind::DeleteDatabase,
         JobKind::ApplySafeMigrations,
         JobKind::CleanupCredential,
+        JobKind::ExpireCredential,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl JobKind {
             JobKind::DeleteDatabase => "delete_database",
             JobKind::ApplySafeMigrations => "apply_safe_migrations",
             JobKind::CleanupCredential => "cleanup_credential",
+            JobKind::ExpireCredential => "expire_credential",
         }
     }
 

@@ -240,6 +240,11 @@ impl ClusterAdmin {
         dispatch!(self, admin => admin.set_ddl_allowed(spec).await)
     }
 
+    /// Locks or unlocks a credential's logins (ttl expiry and renewal); idempotent.
+    pub async fn set_login_enabled(&self, username: &PhysicalName, enabled: bool) -> EngineResult<()> {
+        dispatch!(self, admin => admin.set_login_enabled(username, enabled).await)
+    }
+
     /// Replaces the password of an existing credential.
     pub async fn set_password(&self, username: &PhysicalName, password: &str) -> EngineResult<()> {
         dispatch!(self, admin => admin.set_password(username, password).await)

@@ -106,14 +106,16 @@ pub trait DataPlaneStore: Send + Sync + 'static {
     /// Live children of a branch.
     async fn child_branches(&self, id: &BranchId) -> StoreResult<Vec<Branch>>;
 
-    /// Inserts a pending credential and its cleanup job (due later) in one transaction.
-    async fn insert_credential(&self, credential: &Credential, cleanup: &Job) -> StoreResult<()>;
+    /// Inserts a pending credential and its jobs (cleanup, expiry) in one transaction.
+    async fn insert_credential(&self, credential: &Credential, jobs: &[Job]) -> StoreResult<()>;
     async fn credential(
         &self,
         branch: &BranchId,
         id: &CredentialId,
     ) -> StoreResult<Option<Credential>>;
     async fn credential_by_id(&self, id: &CredentialId) -> StoreResult<Option<Credential>>;
+    /// The branch's default role, pending or active.
+    async fn default_credential(&self, branch: &BranchId) -> StoreResult<Option<Credential>>;
     /// Active credentials of a branch, newest first.
     async fn list_credentials(
         &self,
@@ -123,6 +125,8 @@ pub trait DataPlaneStore: Send + Sync + 'static {
     /// Every credential of a branch, pending ones included.
     async fn all_credentials(&self, branch: &BranchId) -> StoreResult<Vec<Credential>>;
     async fn update_credential(&self, credential: &Credential) -> StoreResult<()>;
+    /// Updates a credential and schedules a job in one transaction.
+    async fn update_credential_with_job(&self, credential: &Credential, job: &Job) -> StoreResult<()>;
     /// Deletes a credential row and completes a job in one transaction (cleanup).
     async fn delete_credential(
         &self,

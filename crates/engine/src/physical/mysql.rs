@@ -252,6 +252,32 @@ impl MysqlAdmin {
             .map_err(sql)
     }
 
+    /// Locks or unlocks an account (an expired credential keeps its grants and
+    /// password, so renewing it only unlocks). Locking also ends its sessions.
+    pub async fn set_login_enabled(&self, username: &PhysicalName, enabled: bool) -> EngineResult<()> {
+        let mut connection = self.connection().await?;
+        if !account_exists(&mut connection, username).await? {
+            return Err(missing_credential(username));
+        }
+        let account = mysql_account(username, CREDENTIAL_HOST);
+        let lock = if enabled { "UNLOCK" } else { "LOCK" };
+        connection
+            .query_drop(format!("ALTER USER {account} ACCOUNT {lock}"))
+            .await
+            .map_err(sql)?;
+        if !enabled {
+            let sessions: Vec<u64> = connection
+                .exec("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?", (username.as_str(),))
+                .await
+                .map_err(sql)?;
+            for session in sessions {
+                // A session may end by itself meanwhile; that is fine.
+                let _ = connection.query_drop(format!("KILL CONNECTION {session}")).await;
+            }
+        }
+        Ok(())
+    }
+
     /// The databases starting with `prefix`, sorted.
     pub async fn list_databases_with_prefix(&self, prefix: &str) -> EngineResult<Vec<String>> {
         let mut connection = self.connection().await?;

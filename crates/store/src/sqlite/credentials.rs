@@ -10,12 +10,13 @@ use sqlx::SqlitePool;
 pub(crate) async fn insert(
     pool: &SqlitePool,
     credential: &Credential,
-    cleanup: &Job,
+    new_jobs: &[Job],
 ) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     sqlx::query(
-        "INSERT INTO credentials (id, branch_id, name, role, inherited_roles, replica, state, created_by, \
-         created_at, updated_at, expires_at, ttl_seconds, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO credentials (id, branch_id, name, role, inherited_roles, replica, is_default, state, \
+         created_by, created_at, updated_at, expires_at, ttl_seconds, last_used_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(credential.id.as_str())
     .bind(credential.branch_id.as_str())
@@ -23,6 +24,7 @@ pub(crate) async fn insert(
     .bind(credential.role.as_str())
     .bind(credential.inherited_roles.join(","))
     .bind(credential.replica)
+    .bind(credential.is_default)
     .bind(credential.state.as_str())
     .bind(credential.created_by.as_ref().map(|u| u.as_str().to_string()))
     .bind(credential.created_at.unix_millis())
@@ -33,7 +35,9 @@ pub(crate) async fn insert(
     .execute(&mut *transaction)
     .await
     .map_err(|e| StoreError::from_write("credential", e))?;
-    jobs::insert(&mut transaction, cleanup).await?;
+    for job in new_jobs {
+        jobs::insert(&mut transaction, job).await?;
+    }
     transaction.commit().await?;
     Ok(())
 }
@@ -100,6 +104,21 @@ pub(crate) async fn all(pool: &SqlitePool, branch: &BranchId) -> StoreResult<Vec
 }
 
 pub(crate) async fn update(pool: &SqlitePool, credential: &Credential) -> StoreResult<()> {
+    let mut transaction = pool.begin().await?;
+    write(&mut transaction, credential).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn update_with_job(pool: &SqlitePool, credential: &Credential, job: &Job) -> StoreResult<()> {
+    let mut transaction = pool.begin().await?;
+    write(&mut transaction, credential).await?;
+    jobs::insert(&mut transaction, job).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+async fn write(transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>, credential: &Credential) -> StoreResult<()> {
     sqlx::query(
         "UPDATE credentials SET name = ?, state = ?, updated_at = ?, expires_at = ?, ttl_seconds = ?, \
          last_used_at = ? WHERE id = ?",
@@ -111,7 +130,7 @@ pub(crate) async fn update(pool: &SqlitePool, credential: &Credential) -> StoreR
     .bind(credential.ttl_seconds)
     .bind(credential.last_used_at.map(Timestamp::unix_millis))
     .bind(credential.id.as_str())
-    .execute(pool)
+    .execute(&mut **transaction)
     .await?;
     Ok(())
 }
@@ -133,4 +152,14 @@ pub(crate) async fn delete(
         .await?;
     transaction.commit().await?;
     Ok(())
+}
+
+pub(crate) async fn default_of(pool: &SqlitePool, branch: &BranchId) -> StoreResult<Option<Credential>> {
+    sqlx::query("SELECT * FROM credentials WHERE branch_id = ? AND is_default = 1")
+        .bind(branch.as_str())
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(data_rows::credential)
+        .transpose()
 }

@@ -113,8 +113,8 @@ impl DataPlaneStore for SqliteStore {
     async fn child_branches(&self, id: &BranchId) -> StoreResult<Vec<Branch>> {
         branches::children(&self.pool, id).await
     }
-    async fn insert_credential(&self, credential: &Credential, cleanup: &Job) -> StoreResult<()> {
-        credentials::insert(&self.pool, credential, cleanup).await
+    async fn insert_credential(&self, credential: &Credential, jobs: &[Job]) -> StoreResult<()> {
+        credentials::insert(&self.pool, credential, jobs).await
     }
     async fn credential(
         &self,
@@ -125,6 +125,9 @@ impl DataPlaneStore for SqliteStore {
     }
     async fn credential_by_id(&self, id: &CredentialId) -> StoreResult<Option<Credential>> {
         credentials::by_id(&self.pool, id).await
+    }
+    async fn default_credential(&self, branch: &BranchId) -> StoreResult<Option<Credential>> {
+        credentials::default_of(&self.pool, branch).await
     }
     async fn list_credentials(
         &self,
@@ -138,6 +141,9 @@ impl DataPlaneStore for SqliteStore {
     }
     async fn update_credential(&self, credential: &Credential) -> StoreResult<()> {
         credentials::update(&self.pool, credential).await
+    }
+    async fn update_credential_with_job(&self, credential: &Credential, job: &Job) -> StoreResult<()> {
+        credentials::update_with_job(&self.pool, credential, job).await
     }
     async fn delete_credential(
         &self,

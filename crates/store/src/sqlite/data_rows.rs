@@ -100,6 +100,7 @@ pub(crate) fn credential(row: &SqliteRow) -> StoreResult<Credential> {
             .map(str::to_string)
             .collect(),
         replica: row.try_get("replica")?,
+        is_default: row.try_get("is_default")?,
         state: CredentialState::parse(&state)
             .ok_or_else(|| corrupt("credential", format!("bad state {state:?}")))?,
         created_by: user(row, "created_by")?,

@@ -124,6 +124,31 @@ impl PostgresAdmin {
             .map_err(sql)
     }
 
+    /// Allows or refuses logins (an expired credential keeps its grants and password,
+    /// so renewing only allows logins again). Refusing also ends its sessions.
+    pub async fn set_login_enabled(&self, username: &PhysicalName, enabled: bool) -> EngineResult<()> {
+        let client = self.maintenance().await?;
+        if !role_exists(&client, username).await? {
+            return Err(missing_credential(username));
+        }
+        let role = postgres_identifier(username.as_str());
+        let login = if enabled { "LOGIN" } else { "NOLOGIN" };
+        client
+            .batch_execute(&format!("ALTER ROLE {role} {login}"))
+            .await
+            .map_err(sql)?;
+        if !enabled {
+            client
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                    &[&username.as_str()],
+                )
+                .await
+                .map_err(sql)?;
+        }
+        Ok(())
+    }
+
     /// Makes the role's privileges match `spec`: cluster-level ones on the maintenance
     /// connection, then the ones inside the database in one transaction (revoke all, grant
     /// the role's set), so no session ever sees a partial set.
