@@ -76,6 +76,17 @@ impl QueryPairs {
             })
             .transpose()
     }
+
+    /// An optional boolean parameter: `true` or `false`.
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.get(name)
+            .map(|value| match value {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::invalid_params(name, "must be true or false")),
+            })
+            .transpose()
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {

@@ -1,14 +1,18 @@
 //! The route table: every implemented operation with its method and path. It drives the
 //! router and the published OpenAPI document, so the two cannot disagree.
 
+mod branches;
+mod credentials;
+mod databases;
 mod organizations;
 mod regions;
+mod roles;
 mod service_tokens;
 mod users;
 
 use crate::AppState;
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use dbplane_control::operations::{self, OperationAccess};
 
 /// One implemented operation.
@@ -32,6 +36,20 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         )
     };
     let tokens = "/v1/organizations/{organization}/service-tokens";
+    let databases_path = "/v1/organizations/{organization}/databases";
+    let database_path = "/v1/organizations/{organization}/databases/{database}";
+    let branches_path = "/v1/organizations/{organization}/databases/{database}/branches";
+    let branch_path = "/v1/organizations/{organization}/databases/{database}/branches/{branch}";
+    let safe_migrations_path =
+        "/v1/organizations/{organization}/databases/{database}/branches/{branch}/safe-migrations";
+    let passwords_path =
+        "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords";
+    let password_path =
+        "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords/{id}";
+    let roles_path =
+        "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles";
+    let role_path =
+        "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}";
     vec![
         route(
             &operations::GET_CURRENT_USER,
@@ -117,6 +135,222 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/v1/organizations/{organization}/service-tokens/{id}/grants",
             get(service_tokens::list_grants),
         ),
+        route(
+            &operations::LIST_DATABASES,
+            Method::GET,
+            databases_path,
+            get(databases::list_databases),
+        ),
+        route(
+            &operations::CREATE_DATABASE,
+            Method::POST,
+            databases_path,
+            post(databases::create_database),
+        ),
+        route(
+            &operations::GET_DATABASE,
+            Method::GET,
+            database_path,
+            get(databases::get_database),
+        ),
+        route(
+            &operations::UPDATE_DATABASE_SETTINGS,
+            Method::PATCH,
+            database_path,
+            patch(databases::update_database_settings),
+        ),
+        route(
+            &operations::DELETE_DATABASE,
+            Method::DELETE,
+            database_path,
+            delete(databases::delete_database),
+        ),
+        route(
+            &operations::LIST_DATABASE_REGIONS,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/regions",
+            get(databases::list_database_regions),
+        ),
+        route(
+            &operations::LIST_CLUSTER_SIZE_SKUS,
+            Method::GET,
+            "/v1/organizations/{organization}/cluster-size-skus",
+            get(databases::list_cluster_size_skus),
+        ),
+        route(
+            &operations::LIST_BRANCHES,
+            Method::GET,
+            branches_path,
+            get(branches::list_branches),
+        ),
+        route(
+            &operations::CREATE_BRANCH,
+            Method::POST,
+            branches_path,
+            post(branches::create_branch),
+        ),
+        route(
+            &operations::GET_BRANCH,
+            Method::GET,
+            branch_path,
+            get(branches::get_branch),
+        ),
+        route(
+            &operations::UPDATE_BRANCH,
+            Method::PATCH,
+            branch_path,
+            patch(branches::update_branch),
+        ),
+        route(
+            &operations::DELETE_BRANCH,
+            Method::DELETE,
+            branch_path,
+            delete(branches::delete_branch),
+        ),
+        route(
+            &operations::PROMOTE_BRANCH,
+            Method::POST,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/promote",
+            post(branches::promote_branch),
+        ),
+        route(
+            &operations::DEMOTE_BRANCH,
+            Method::POST,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/demote",
+            post(branches::demote_branch),
+        ),
+        route(
+            &operations::ENABLE_SAFE_MIGRATIONS,
+            Method::POST,
+            safe_migrations_path,
+            post(branches::enable_safe_migrations),
+        ),
+        route(
+            &operations::DISABLE_SAFE_MIGRATIONS,
+            Method::DELETE,
+            safe_migrations_path,
+            delete(branches::disable_safe_migrations),
+        ),
+        route(
+            &operations::UPDATE_SAFE_MIGRATIONS,
+            Method::PUT,
+            safe_migrations_path,
+            put(branches::update_safe_migrations),
+        ),
+        route(
+            &operations::GET_BRANCH_SCHEMA,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/schema",
+            get(branches::get_branch_schema),
+        ),
+        route(
+            &operations::LIST_KEYSPACES,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/keyspaces",
+            get(branches::list_keyspaces),
+        ),
+        route(
+            &operations::GET_KEYSPACE,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/keyspaces/{keyspace}",
+            get(branches::get_keyspace),
+        ),
+        route(
+            &operations::LIST_PASSWORDS,
+            Method::GET,
+            passwords_path,
+            get(credentials::list_passwords),
+        ),
+        route(
+            &operations::CREATE_PASSWORD,
+            Method::POST,
+            passwords_path,
+            post(credentials::create_password),
+        ),
+        route(
+            &operations::GET_PASSWORD,
+            Method::GET,
+            password_path,
+            get(credentials::get_password),
+        ),
+        route(
+            &operations::UPDATE_PASSWORD,
+            Method::PATCH,
+            password_path,
+            patch(credentials::update_password),
+        ),
+        route(
+            &operations::RENEW_PASSWORD,
+            Method::POST,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/passwords/{id}/renew",
+            post(credentials::renew_password),
+        ),
+        route(
+            &operations::DELETE_PASSWORD,
+            Method::DELETE,
+            password_path,
+            delete(credentials::delete_password),
+        ),
+        route(
+            &operations::LIST_ROLES,
+            Method::GET,
+            roles_path,
+            get(roles::list_roles),
+        ),
+        route(
+            &operations::CREATE_ROLE,
+            Method::POST,
+            roles_path,
+            post(roles::create_role),
+        ),
+        route(
+            &operations::GET_ROLE,
+            Method::GET,
+            role_path,
+            get(roles::get_role),
+        ),
+        route(
+            &operations::UPDATE_ROLE,
+            Method::PATCH,
+            role_path,
+            patch(roles::update_role),
+        ),
+        route(
+            &operations::RENEW_ROLE,
+            Method::POST,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/renew",
+            post(roles::renew_role),
+        ),
+        route(
+            &operations::DELETE_ROLE,
+            Method::DELETE,
+            role_path,
+            delete(roles::delete_role),
+        ),
+        route(
+            &operations::RESET_DEFAULT_ROLE,
+            Method::POST,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/reset-default",
+            post(roles::reset_default_role),
+        ),
+        route(
+            &operations::GET_DEFAULT_ROLE,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/default",
+            get(roles::get_default_role),
+        ),
+        route(
+            &operations::RESET_ROLE,
+            Method::POST,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reset",
+            post(roles::reset_role),
+        ),
+        route(
+            &operations::REASSIGN_ROLE_OBJECTS,
+            Method::POST,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reassign",
+            post(roles::reassign_role_objects),
+        ),
     ]
 }
 
@@ -133,5 +367,15 @@ mod tests {
             assert_eq!(routes, 1, "{}", operation.operation_id);
         }
         assert_eq!(table.len(), dbplane_control::operations::ALL.len());
+    }
+
+    /// Axum panics on conflicting routes when they are added; add them all.
+    #[test]
+    fn routes_build_into_a_router() {
+        let mut router = axum::Router::<crate::AppState>::new();
+        for (spec, handler) in super::table() {
+            router = router.route(spec.path, handler);
+        }
+        drop(router);
     }
 }
