@@ -15,6 +15,9 @@ use dbplane_domain::{Access, Organization, Timestamp, User};
 use dbplane_engine::physical::{PhysicalName, SchemaObject};
 use dbplane_store::BranchFilter;
 
+/// Delay before the job re-applying safe-migration grants runs.
+const SAFE_MIGRATIONS_SAFETY_NET_SECONDS: i64 = 5;
+
 /// Most development branches a database may have (PlanetScale's limit).
 pub const MAX_DEVELOPMENT_BRANCHES: u64 = 100;
 
@@ -354,7 +357,8 @@ impl ControlPlane {
             &organization,
             &database,
             &branch,
-            &[Access::DeleteBranch],
+            // A production access covers development branches too.
+            &[Access::DeleteBranch, Access::DeleteProductionBranch],
             &[Access::DeleteProductionBranch],
         )?;
         let default = self.store.default_branch(&database.id).await?;
@@ -505,14 +509,18 @@ impl ControlPlane {
         if branch.safe_migrations != enabled {
             branch.safe_migrations = enabled;
             branch.updated_at = Timestamp::now();
+            // The job is the safety net for a crash or a failure below; it is due a
+            // little later so it does not race this request's own grant changes
+            // (concurrent GRANT/REVOKE on one Postgres role fail with "tuple
+            // concurrently updated").
             let job = Job::new(
                 JobKind::ApplySafeMigrations,
                 branch.id.as_str(),
                 "apply",
                 "{}".into(),
-            );
+            )
+            .due_at(Timestamp::now().plus_seconds(SAFE_MIGRATIONS_SAFETY_NET_SECONDS));
             self.store.update_branch_with_job(&branch, &job).await?;
-            self.jobs.notify();
             crate::data_jobs::apply_ddl_rights(
                 self.store.as_ref(),
                 &self.clusters,

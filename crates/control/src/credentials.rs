@@ -161,7 +161,8 @@ impl ControlPlane {
         let details = self
             .authorize_credentials(caller, path, family, operation)
             .await?;
-        self.provision_credential(caller, details, family, input).await
+        self.provision_credential(caller, details, family, input)
+            .await
     }
 
     /// Validates input and creates the credential on an authorized branch.
@@ -402,7 +403,9 @@ impl ControlPlane {
         // The new expiry and the job enforcing it commit together; then logins open
         // again (a no-op when the credential had not expired yet).
         let job = expiry_job(&details.credential).expect("a credential with a ttl has an expiry");
-        self.store.update_credential_with_job(&details.credential, &job).await?;
+        self.store
+            .update_credential_with_job(&details.credential, &job)
+            .await?;
         self.jobs.notify();
         let endpoint = self.endpoint_of(&details.branch.database)?;
         let username = PhysicalName::new(details.credential.username())
@@ -424,7 +427,9 @@ impl ControlPlane {
         id: &str,
         operation: &OperationAccess,
     ) -> ControlResult<CredentialDetails> {
-        let mut details = self.get_credential(caller, path, family, id, operation).await?;
+        let mut details = self
+            .get_credential(caller, path, family, id, operation)
+            .await?;
         details.plain_text = Some(self.replace_secret(&details).await?);
         Ok(details)
     }
@@ -438,8 +443,14 @@ impl ControlPlane {
         path: (&str, &str, &str),
         reset: bool,
     ) -> ControlResult<CredentialDetails> {
-        let operation = if reset { &operations::RESET_DEFAULT_ROLE } else { &operations::GET_DEFAULT_ROLE };
-        let details = self.authorize_credentials(caller, path, CredentialFamily::Role, operation).await?;
+        let operation = if reset {
+            &operations::RESET_DEFAULT_ROLE
+        } else {
+            &operations::GET_DEFAULT_ROLE
+        };
+        let details = self
+            .authorize_credentials(caller, path, CredentialFamily::Role, operation)
+            .await?;
         match self.store.default_credential(&details.branch.id).await? {
             None => {
                 let input = CreateCredential {
@@ -448,11 +459,14 @@ impl ControlPlane {
                     is_default: true,
                     ..CreateCredential::default()
                 };
-                self.provision_credential(caller, details, CredentialFamily::Role, input).await
+                self.provision_credential(caller, details, CredentialFamily::Role, input)
+                    .await
             }
-            Some(credential) if credential.state == CredentialState::Pending => Err(ControlError::Conflict(
-                "the default role is being created; retry in a moment".into(),
-            )),
+            Some(credential) if credential.state == CredentialState::Pending => {
+                Err(ControlError::Conflict(
+                    "the default role is being created; retry in a moment".into(),
+                ))
+            }
             Some(credential) => {
                 let mut found = self.credential_details(credential, details, None).await?;
                 if reset {
@@ -475,17 +489,30 @@ impl ControlPlane {
         successor: &str,
     ) -> ControlResult<()> {
         let details = self
-            .get_credential(caller, path, CredentialFamily::Role, id, &operations::REASSIGN_ROLE_OBJECTS)
+            .get_credential(
+                caller,
+                path,
+                CredentialFamily::Role,
+                id,
+                &operations::REASSIGN_ROLE_OBJECTS,
+            )
             .await?;
         self.check_successor(&details, successor).await
     }
 
     /// A successor is `postgres` (the default role) or another role of the branch.
-    pub async fn check_successor(&self, details: &CredentialDetails, successor: &str) -> ControlResult<()> {
+    pub async fn check_successor(
+        &self,
+        details: &CredentialDetails,
+        successor: &str,
+    ) -> ControlResult<()> {
         if successor == "postgres" {
             return Ok(());
         }
-        let all = self.store.all_credentials(&details.branch.branch.id).await?;
+        let all = self
+            .store
+            .all_credentials(&details.branch.branch.id)
+            .await?;
         let known = all.iter().any(|c| {
             c.id != details.credential.id
                 && c.state == CredentialState::Active
@@ -494,7 +521,10 @@ impl ControlPlane {
         if known {
             Ok(())
         } else {
-            Err(ControlError::invalid("successor", format!("no other role named {successor:?} on this branch")))
+            Err(ControlError::invalid(
+                "successor",
+                format!("no other role named {successor:?} on this branch"),
+            ))
         }
     }
 
@@ -537,7 +567,12 @@ impl ControlPlane {
             &branch.organization,
             &branch.database,
             &branch.branch,
-            &[Access::DeleteBranchPassword],
+            // A production access covers development branches too.
+            &[
+                Access::DeleteBranchPassword,
+                Access::DeleteProductionBranchPassword,
+                Access::DeleteProductionReadOnlyBranchPassword,
+            ],
             &[
                 Access::DeleteProductionBranchPassword,
                 Access::DeleteProductionReadOnlyBranchPassword,
@@ -581,5 +616,13 @@ impl ControlPlane {
 /// The job that locks a credential's logins when its ttl elapses.
 pub fn expiry_job(credential: &Credential) -> Option<Job> {
     let expires_at = credential.expires_at?;
-    Some(Job::new(JobKind::ExpireCredential, credential.id.as_str(), "check", "{}".into()).due_at(expires_at))
+    Some(
+        Job::new(
+            JobKind::ExpireCredential,
+            credential.id.as_str(),
+            "check",
+            "{}".into(),
+        )
+        .due_at(expires_at),
+    )
 }

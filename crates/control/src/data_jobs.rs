@@ -343,7 +343,10 @@ impl DataPlaneJobs {
         let now = Timestamp::now();
         match credential.expires_at {
             Some(at) if at <= now => {
-                if let Some((_, database)) = self.branch_and_database(credential.branch_id.as_str()).await? {
+                if let Some((_, database)) = self
+                    .branch_and_database(credential.branch_id.as_str())
+                    .await?
+                {
                     let endpoint = self.endpoint(&database)?;
                     let username = physical(credential.username())?;
                     match endpoint.admin.set_login_enabled(&username, false).await {
@@ -360,7 +363,11 @@ impl DataPlaneJobs {
                         .and_then(|c| c.expires_at)
                         .is_some_and(|at| at > Timestamp::now());
                     if renewed {
-                        endpoint.admin.set_login_enabled(&username, true).await.map_err(retry)?;
+                        endpoint
+                            .admin
+                            .set_login_enabled(&username, true)
+                            .await
+                            .map_err(retry)?;
                     }
                 }
                 self.finish(job).await
@@ -396,11 +403,21 @@ pub async fn apply_ddl_rights(
         }
         // The secret is not needed to change grants, and is not stored anyway.
         let spec = credential_spec(&credential, branch, "")?;
-        endpoint
-            .admin
-            .set_ddl_allowed(&spec)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Two writers changing one role's grants at once (a request and the safety-net
+        // job) can make Postgres fail one with "tuple concurrently updated"; the change
+        // is idempotent, so try again briefly.
+        let mut attempt = 0;
+        loop {
+            match endpoint.admin.set_ddl_allowed(&spec).await {
+                Ok(()) => break,
+                Err(error) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::debug!(%error, attempt, "retrying a grant change");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                Err(error) => return Err(error.to_string()),
+            }
+        }
     }
     Ok(())
 }

@@ -22,7 +22,13 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
             .clusters
             .managed_region
             .clone()
-            .or_else(|| config.regions.iter().find(|r| r.default).map(|r| r.slug.clone()))
+            .or_else(|| {
+                config
+                    .regions
+                    .iter()
+                    .find(|r| r.default)
+                    .map(|r| r.slug.clone())
+            })
             .unwrap_or_else(|| config.regions[0].slug.clone());
         let local_config = LocalClusterConfig {
             root: config.data_dir.join("clusters"),
@@ -57,14 +63,25 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
         None
     };
     for external in &config.clusters.external {
-        let kind = if external.kind == "mysql" { ClusterKind::Mysql } else { ClusterKind::Postgresql };
+        let kind = if external.kind == "mysql" {
+            ClusterKind::Mysql
+        } else {
+            ClusterKind::Postgresql
+        };
         let admin = ClusterAdmin::connect(kind, &external.admin_url)
             .await
-            .with_context(|| format!("connect to the external {kind} cluster of region {}", external.region))?;
-        admin
-            .ping()
-            .await
-            .with_context(|| format!("check the external {kind} cluster of region {}", external.region))?;
+            .with_context(|| {
+                format!(
+                    "connect to the external {kind} cluster of region {}",
+                    external.region
+                )
+            })?;
+        admin.ping().await.with_context(|| {
+            format!(
+                "check the external {kind} cluster of region {}",
+                external.region
+            )
+        })?;
         let (host, port) = host_and_port(&external.admin_url, kind);
         endpoints.push(ClusterEndpoint {
             region: external.region.clone(),
@@ -113,7 +130,10 @@ mod tests {
             ("10.0.0.5".to_string(), 3307)
         );
         assert_eq!(
-            host_and_port("postgres://postgres@db.example.com/postgres", ClusterKind::Postgresql),
+            host_and_port(
+                "postgres://postgres@db.example.com/postgres",
+                ClusterKind::Postgresql
+            ),
             ("db.example.com".to_string(), 5432)
         );
     }

@@ -6,9 +6,9 @@ use anyhow::Context;
 use dbplane_control::data_jobs::DataPlaneJobs;
 use dbplane_control::{Config, ControlPlane};
 use dbplane_jobs::{JobNotifier, JobRunner, RunnerConfig};
-use std::time::Duration;
 use dbplane_store::{JobStore, MetadataStore, SqliteStore};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::logging::init(args.log_format);
@@ -20,7 +20,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("open the metadata store")?;
     // This process holds the data dir lock, so no other worker can hold a lease.
-    store.release_all_leases().await.context("release stale job leases")?;
+    store
+        .release_all_leases()
+        .await
+        .context("release stale job leases")?;
     let store_handle = store.clone();
     let store: Arc<dyn MetadataStore> = Arc::new(store);
     let data_plane = crate::data_plane::start(&config).await?;
@@ -40,7 +43,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let runner = JobRunner::new(
         store.clone(),
-        Arc::new(DataPlaneJobs::new(store.clone(), data_plane.registry.clone())),
+        Arc::new(DataPlaneJobs::new(
+            store.clone(),
+            data_plane.registry.clone(),
+        )),
         RunnerConfig {
             workers: config.jobs.workers,
             lease: Duration::from_secs(config.jobs.lease_seconds),

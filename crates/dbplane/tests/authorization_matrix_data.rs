@@ -51,7 +51,9 @@ async fn data_plane_operations(client: &ApiClient) -> Vec<Published> {
 }
 
 async fn token_with(admin: &ApiClient, grants: &[(Option<&str>, &str)]) -> ApiClient {
-    let created = admin.post("/v1/organizations/acme/service-tokens", json!({})).await;
+    let created = admin
+        .post("/v1/organizations/acme/service-tokens", json!({}))
+        .await;
     let id = created.body["id"].as_str().unwrap().to_string();
     for (database, access) in grants {
         let mut body = json!({"access": [access]});
@@ -59,11 +61,17 @@ async fn token_with(admin: &ApiClient, grants: &[(Option<&str>, &str)]) -> ApiCl
             body["database"] = json!(database);
         }
         let granted = admin
-            .post(&format!("/v1/organizations/acme/service-tokens/{id}/access"), body)
+            .post(
+                &format!("/v1/organizations/acme/service-tokens/{id}/access"),
+                body,
+            )
             .await;
         assert_eq!(granted.status, 200, "{}", granted.body);
     }
-    admin.with_authorization(Some(format!("{id}:{}", created.body["token"].as_str().unwrap())))
+    admin.with_authorization(Some(format!(
+        "{id}:{}",
+        created.body["token"].as_str().unwrap()
+    )))
 }
 
 /// Fresh targets for one call, made with the admin token.
@@ -96,7 +104,10 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
     if path.contains("{id}") {
         let collection = if postgres { "roles" } else { "passwords" };
         let created = admin
-            .post(&format!("{database_path}/branches/dev/{collection}"), json!({"name": unique("target")}))
+            .post(
+                &format!("{database_path}/branches/dev/{collection}"),
+                json!({"name": unique("target"), "ttl": 3600}),
+            )
             .await;
         assert!(created.status < 300, "{}", created.body);
         path = path.replace("{id}", created.body["id"].as_str().unwrap());
@@ -116,7 +127,12 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
     (path, body)
 }
 
-async fn call(client: &ApiClient, operation: &Published, path: &str, body: Option<Value>) -> ApiResponse {
+async fn call(
+    client: &ApiClient,
+    operation: &Published,
+    path: &str,
+    body: Option<Value>,
+) -> ApiResponse {
     client.send(operation.method.clone(), path, body).await
 }
 
@@ -124,7 +140,9 @@ async fn call(client: &ApiClient, operation: &Published, path: &str, body: Optio
 async fn restore(admin: &ApiClient, operation: &Published, path: &str) {
     match operation.operation_id.as_str() {
         "promote_branch" => {
-            admin.post(&path.replace("/promote", "/demote"), json!({})).await;
+            admin
+                .post(&path.replace("/promote", "/demote"), json!({}))
+                .await;
         }
         "enable_safe_migrations" => {
             admin.delete(path).await;
@@ -143,7 +161,13 @@ async fn every_data_plane_operation_checks_its_accesses() {
     ready_database(&admin, "acme", "shop", "mysql").await;
     ready_database(&admin, "acme", "ledger", "postgresql").await;
     ready_branch(&admin, "/v1/organizations/acme/databases/shop", "dev", None).await;
-    ready_branch(&admin, "/v1/organizations/acme/databases/ledger", "dev", None).await;
+    ready_branch(
+        &admin,
+        "/v1/organizations/acme/databases/ledger",
+        "dev",
+        None,
+    )
+    .await;
     let operations = data_plane_operations(&admin).await;
     assert!(operations.len() >= 30, "{}", operations.len());
     let powerless = token_with(&admin, &[]).await;
@@ -152,7 +176,12 @@ async fn every_data_plane_operation_checks_its_accesses() {
         let id = &operation.operation_id;
         let (path, body) = prepare(&admin, operation).await;
         let refused = call(&powerless, operation, &path, body.clone()).await;
-        assert_eq!((refused.status, refused.code()), (404, "not_found"), "{id} without access: {}", refused.body);
+        assert_eq!(
+            (refused.status, refused.code()),
+            (404, "not_found"),
+            "{id} without access: {}",
+            refused.body
+        );
         let foreign = call(&outsider, operation, &path, body).await;
         assert_eq!(foreign.status, 404, "{id} from another organization");
 
@@ -161,15 +190,29 @@ async fn every_data_plane_operation_checks_its_accesses() {
             if id == "create_branch" && access.starts_with("restore_") {
                 continue;
             }
-            let organization_level = ["create_databases", "read_organization"].contains(&access.as_str());
-            let database = if operation.path.contains("/roles") { "ledger" } else { "shop" };
+            let organization_level =
+                ["create_databases", "read_organization"].contains(&access.as_str());
+            let database = if operation.path.contains("/roles") {
+                "ledger"
+            } else {
+                "shop"
+            };
             // Grant on the one database (or the organization for organization accesses),
             // except delete_database whose target is a fresh database: grant org-wide.
-            let scope = if organization_level || id == "delete_database" { None } else { Some(database) };
+            let scope = if organization_level || id == "delete_database" {
+                None
+            } else {
+                Some(database)
+            };
             let holder = token_with(&admin, &[(scope, access.as_str())]).await;
             let (path, body) = prepare(&admin, operation).await;
             let response = call(&holder, operation, &path, body).await;
-            assert!(response.status < 300, "{id} with {access}: {} {}", response.status, response.body);
+            assert!(
+                response.status < 300,
+                "{id} with {access}: {} {}",
+                response.status,
+                response.body
+            );
             restore(&admin, operation, &path).await;
         }
     }

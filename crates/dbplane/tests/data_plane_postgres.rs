@@ -11,10 +11,18 @@ const BIN: &str = env!("CARGO_BIN_EXE_dbplane");
 
 async fn role(client: &dbplane_testkit::ApiClient, branch_path: &str, inherited: &[&str]) -> Login {
     let created = client
-        .post(&format!("{branch_path}/roles"), json!({"name": "app", "inherited_roles": inherited}))
+        .post(
+            &format!("{branch_path}/roles"),
+            json!({"name": "app", "inherited_roles": inherited}),
+        )
         .await;
     assert_eq!(created.status, 200, "{}", created.body);
-    assert!(created.body["password"].as_str().unwrap().starts_with("pscale_pw_"));
+    assert!(
+        created.body["password"]
+            .as_str()
+            .unwrap()
+            .starts_with("pscale_pw_")
+    );
     Login::from_role(&created.body)
 }
 
@@ -41,36 +49,97 @@ async fn postgres_database_branches_and_roles() {
     .unwrap();
     let schema = client.get(&format!("{main_path}/schema")).await;
     assert_eq!(schema.status, 200, "{}", schema.body);
-    let names: Vec<&str> = schema.body["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"accounts") && names.contains(&"entries") && names.contains(&"balances"), "{names:?}");
+    let names: Vec<&str> = schema.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"accounts") && names.contains(&"entries") && names.contains(&"balances"),
+        "{names:?}"
+    );
 
     ready_branch(&client, db_path, "dev", None).await;
     let dev_path = format!("{db_path}/branches/dev");
     let dev_schema = client.get(&format!("{dev_path}/schema")).await;
-    assert_eq!(dev_schema.body["data"], schema.body["data"], "same schema, no data");
+    assert_eq!(
+        dev_schema.body["data"], schema.body["data"],
+        "same schema, no data"
+    );
     let dev_owner = role(&client, &dev_path, &["postgres"]).await;
     assert_eq!(pg_count(&dev_owner, "accounts").await.unwrap(), 0);
-    pg_exec(&dev_owner, "INSERT INTO accounts (email) VALUES ('dev@x.test')").await.unwrap();
+    pg_exec(
+        &dev_owner,
+        "INSERT INTO accounts (email) VALUES ('dev@x.test')",
+    )
+    .await
+    .unwrap();
 
     let reader = role(&client, &dev_path, &["pg_read_all_data"]).await;
     let writer = role(&client, &dev_path, &["pg_write_all_data"]).await;
     assert_eq!(pg_count(&reader, "accounts").await.unwrap(), 1);
-    assert!(pg_exec(&reader, "INSERT INTO accounts (email) VALUES ('r@x.test')").await.is_err());
-    assert!(pg_exec(&writer, "INSERT INTO accounts (email) VALUES ('w@x.test')").await.is_ok());
-    assert!(pg_exec(&writer, "CREATE TABLE nope (id int)").await.is_err());
+    assert!(
+        pg_exec(&reader, "INSERT INTO accounts (email) VALUES ('r@x.test')")
+            .await
+            .is_err()
+    );
+    assert!(
+        pg_exec(&writer, "INSERT INTO accounts (email) VALUES ('w@x.test')")
+            .await
+            .is_ok()
+    );
+    assert!(
+        pg_exec(&writer, "CREATE TABLE nope (id int)")
+            .await
+            .is_err()
+    );
     // Isolation: a dev role cannot even connect to main's database.
-    assert!(reader.with_database(&owner.database).postgres().await.is_err());
+    assert!(
+        reader
+            .with_database(&owner.database)
+            .postgres()
+            .await
+            .is_err()
+    );
 
     // Safe migrations: DDL refused for every role, restored when disabled.
-    let enabled = client.put(&format!("{dev_path}/safe-migrations"), json!({"safe_migrations": true})).await;
+    let enabled = client
+        .put(
+            &format!("{dev_path}/safe-migrations"),
+            json!({"safe_migrations": true}),
+        )
+        .await;
     assert_eq!(enabled.body["safe_migrations"], true, "{}", enabled.body);
-    assert!(pg_exec(&dev_owner, "CREATE TABLE refused (id int)").await.is_err());
-    assert!(pg_exec(&dev_owner, "INSERT INTO accounts (email) VALUES ('still@x.test')").await.is_ok());
-    client.put(&format!("{dev_path}/safe-migrations"), json!({"safe_migrations": false})).await;
-    assert!(pg_exec(&dev_owner, "CREATE TABLE allowed (id int)").await.is_ok());
+    assert!(
+        pg_exec(&dev_owner, "CREATE TABLE refused (id int)")
+            .await
+            .is_err()
+    );
+    assert!(
+        pg_exec(
+            &dev_owner,
+            "INSERT INTO accounts (email) VALUES ('still@x.test')"
+        )
+        .await
+        .is_ok()
+    );
+    client
+        .put(
+            &format!("{dev_path}/safe-migrations"),
+            json!({"safe_migrations": false}),
+        )
+        .await;
+    assert!(
+        pg_exec(&dev_owner, "CREATE TABLE allowed (id int)")
+            .await
+            .is_ok()
+    );
 
     // Passwords are for MySQL branches.
-    let wrong_kind = client.post(&format!("{dev_path}/passwords"), json!({"role": "admin"})).await;
+    let wrong_kind = client
+        .post(&format!("{dev_path}/passwords"), json!({"role": "admin"}))
+        .await;
     assert_eq!(wrong_kind.status, 422);
 
     assert_eq!(client.delete(&dev_path).await.status, 204);
@@ -80,5 +149,9 @@ async fn postgres_database_branches_and_roles() {
         async move { dev_owner.postgres().await.is_err().then_some(()) }
     })
     .await;
-    assert_eq!(pg_count(&owner, "accounts").await.unwrap(), 2, "main keeps its rows");
+    assert_eq!(
+        pg_count(&owner, "accounts").await.unwrap(),
+        2,
+        "main keeps its rows"
+    );
 }

@@ -8,7 +8,12 @@ use std::time::Duration;
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Creates a database and waits until it is ready.
-pub async fn ready_database(client: &ApiClient, organization: &str, name: &str, kind: &str) -> Value {
+pub async fn ready_database(
+    client: &ApiClient,
+    organization: &str,
+    name: &str,
+    kind: &str,
+) -> Value {
     let created = client
         .post(
             &format!("/v1/organizations/{organization}/databases"),
@@ -22,24 +27,36 @@ pub async fn ready_database(client: &ApiClient, organization: &str, name: &str, 
 
 pub async fn wait_for_database(client: &ApiClient, organization: &str, name: &str) -> Value {
     let path = format!("/v1/organizations/{organization}/databases/{name}");
-    wait_until(&format!("database {name} to be ready"), READY_TIMEOUT, || {
-        let client = client.clone();
-        let path = path.clone();
-        async move {
-            let response = client.get(&path).await;
-            (response.status == 200 && response.body["state"] == "ready").then_some(response.body)
-        }
-    })
+    wait_until(
+        &format!("database {name} to be ready"),
+        READY_TIMEOUT,
+        || {
+            let client = client.clone();
+            let path = path.clone();
+            async move {
+                let response = client.get(&path).await;
+                (response.status == 200 && response.body["state"] == "ready")
+                    .then_some(response.body)
+            }
+        },
+    )
     .await
 }
 
 /// Creates a branch and waits until it is ready.
-pub async fn ready_branch(client: &ApiClient, database_path: &str, name: &str, parent: Option<&str>) -> Value {
+pub async fn ready_branch(
+    client: &ApiClient,
+    database_path: &str,
+    name: &str,
+    parent: Option<&str>,
+) -> Value {
     let mut body = json!({"name": name});
     if let Some(parent) = parent {
         body["parent_branch"] = json!(parent);
     }
-    let created = client.post(&format!("{database_path}/branches"), body).await;
+    let created = client
+        .post(&format!("{database_path}/branches"), body)
+        .await;
     assert_eq!(created.status, 201, "{}", created.body);
     wait_for_branch(client, database_path, name).await
 }
@@ -86,7 +103,10 @@ impl Login {
             port: port.parse().expect("port"),
             user: body["username"].as_str().expect("username").to_string(),
             password: body["plain_text"].as_str().expect("plain_text").to_string(),
-            database: body["database_name"].as_str().expect("database_name").to_string(),
+            database: body["database_name"]
+                .as_str()
+                .expect("database_name")
+                .to_string(),
         }
     }
 
@@ -98,7 +118,10 @@ impl Login {
             port: port.parse().expect("port"),
             user: body["username"].as_str().expect("username").to_string(),
             password: body["password"].as_str().expect("password").to_string(),
-            database: body["database_name"].as_str().expect("database_name").to_string(),
+            database: body["database_name"]
+                .as_str()
+                .expect("database_name")
+                .to_string(),
         }
     }
 
@@ -179,7 +202,9 @@ pub async fn mysql_root(port: u16) -> mysql_async::Conn {
         .tcp_port(port)
         .user(Some("root"))
         .prefer_socket(false);
-    mysql_async::Conn::new(options).await.expect("connect as the cluster admin")
+    mysql_async::Conn::new(options)
+        .await
+        .expect("connect as the cluster admin")
 }
 
 /// Physical databases and accounts dbplane owns on the managed MariaDB.
@@ -200,5 +225,10 @@ pub async fn mysql_physical_state(port: u16) -> (Vec<String>, Vec<String>) {
 
 /// Port of a `host:port` address.
 pub fn port_of(address: &str) -> u16 {
-    address.rsplit_once(':').expect("host:port").1.parse().expect("port")
+    address
+        .rsplit_once(':')
+        .expect("host:port")
+        .1
+        .parse()
+        .expect("port")
 }
