@@ -89,8 +89,11 @@ impl TestServer {
             "[clusters]\nmanaged = false\n"
         };
         let config_file = data_dir.join("config.toml");
-        std::fs::write(&config_file, format!("{}\n{clusters}", options.extra_config))
-            .expect("write the config file");
+        std::fs::write(
+            &config_file,
+            format!("{}\n{clusters}", options.extra_config),
+        )
+        .expect("write the config file");
         let mut server = Self {
             binary: PathBuf::from(binary),
             data_dir,
@@ -192,7 +195,10 @@ impl TestServer {
             if std::time::Instant::now() >= deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("the server did not exit within {timeout:?}:\n{}", self.log());
+                panic!(
+                    "the server did not exit within {timeout:?}:\n{}",
+                    self.log()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -236,9 +242,16 @@ impl TestServer {
             if let Ok(address) = std::fs::read_to_string(&address_file) {
                 break address;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 self.child = None;
-                panic!("dbplane serve exited with {status} while starting:\n{}", self.log());
+                panic!(
+                    "dbplane serve exited with {status} while starting:\n{}",
+                    self.log()
+                );
             }
             assert!(
                 std::time::Instant::now() < deadline,
@@ -270,7 +283,49 @@ impl TestServer {
 }
 
 impl Drop for TestServer {
+    /// Stops the server gracefully so it stops its managed clusters; a server that
+    /// does not exit in time is killed, and any cluster process a killed server left
+    /// behind is killed too, so no test leaks database servers.
     fn drop(&mut self) {
-        self.kill();
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on a pid we spawned and have not reaped.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        kill_cluster_leftovers(&self.data_dir);
+    }
+}
+
+/// Kills database servers still running on this data dir (after a SIGKILL of dbplane,
+/// its managed clusters outlive it by design).
+fn kill_cluster_leftovers(data_dir: &Path) {
+    let pid_files = [
+        data_dir.join("clusters/mysql/mysqld.pid"),
+        data_dir.join("clusters/postgresql/data/postmaster.pid"),
+        data_dir.join("clusters/postgres/data/postmaster.pid"),
+    ];
+    for pid_file in pid_files {
+        let Ok(text) = std::fs::read_to_string(&pid_file) else {
+            continue;
+        };
+        if let Some(pid) = text
+            .lines()
+            .next()
+            .and_then(|line| line.trim().parse::<libc::pid_t>().ok())
+            && pid > 1
+        {
+            // SAFETY: kill(2); the pid file belongs to this test's private data dir.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
     }
 }
