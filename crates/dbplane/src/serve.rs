@@ -64,10 +64,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop_jobs.send(true);
     let _ = runner.await;
-    if let Some(clusters) = data_plane.local {
-        if let Err(error) = clusters.shutdown().await {
-            tracing::error!(%error, "stopping the managed clusters");
-        }
+    if let Some(clusters) = data_plane.local
+        && let Err(error) = clusters.shutdown().await
+    {
+        tracing::error!(%error, "stopping the managed clusters");
     }
     store_handle.close().await;
     served

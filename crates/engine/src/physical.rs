@@ -240,8 +240,17 @@ impl ClusterAdmin {
         dispatch!(self, admin => admin.set_ddl_allowed(spec).await)
     }
 
+    /// Settings and rights this server lacks for dbplane; empty when it is usable.
+    pub async fn requirement_problems(&self) -> EngineResult<Vec<String>> {
+        dispatch!(self, admin => admin.requirement_problems().await)
+    }
+
     /// Locks or unlocks a credential's logins (ttl expiry and renewal); idempotent.
-    pub async fn set_login_enabled(&self, username: &PhysicalName, enabled: bool) -> EngineResult<()> {
+    pub async fn set_login_enabled(
+        &self,
+        username: &PhysicalName,
+        enabled: bool,
+    ) -> EngineResult<()> {
         dispatch!(self, admin => admin.set_login_enabled(username, enabled).await)
     }
 

@@ -4,6 +4,8 @@
 
 #[path = "physical/credentials.rs"]
 mod credentials;
+#[path = "physical/requirements.rs"]
+mod requirements;
 #[path = "physical/resume.rs"]
 mod resume;
 #[path = "physical/schema_copy.rs"]

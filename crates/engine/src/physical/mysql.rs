@@ -96,6 +96,39 @@ impl MysqlAdmin {
         connection.ping().await.map_err(sql)
     }
 
+    /// What this server lacks for dbplane (binary log in ROW format with full images for
+    /// change capture; rights to create databases and accounts and grant them).
+    pub async fn requirement_problems(&self) -> EngineResult<Vec<String>> {
+        let mut connection = self.connection().await?;
+        let mut problems = Vec::new();
+        let settings: Option<(String, String, String)> = connection
+            .query_first("SELECT CAST(@@log_bin AS CHAR), @@binlog_format, @@binlog_row_image")
+            .await
+            .map_err(sql)?;
+        if let Some((log_bin, format, image)) = settings {
+            if log_bin != "1" && !log_bin.eq_ignore_ascii_case("ON") {
+                problems.push("the binary log is off (start the server with --log-bin)".to_string());
+            }
+            if !format.eq_ignore_ascii_case("ROW") {
+                problems.push(format!("binlog_format is {format}, not ROW"));
+            }
+            if !image.eq_ignore_ascii_case("FULL") {
+                problems.push(format!("binlog_row_image is {image}, not FULL"));
+            }
+        }
+        let grants: Vec<String> = connection.query("SHOW GRANTS").await.map_err(sql)?;
+        let global_all = grants
+            .iter()
+            .any(|g| g.contains("ALL PRIVILEGES ON *.*") && g.contains("WITH GRANT OPTION"));
+        if !global_all {
+            problems.push(
+                "the admin account needs ALL PRIVILEGES ON *.* WITH GRANT OPTION to create branches and accounts"
+                    .to_string(),
+            );
+        }
+        Ok(problems)
+    }
+
     /// Whether database `db` exists.
     pub async fn database_exists(&self, db: &PhysicalName) -> EngineResult<bool> {
         let mut connection = self.connection().await?;
@@ -254,7 +287,11 @@ impl MysqlAdmin {
 
     /// Locks or unlocks an account (an expired credential keeps its grants and
     /// password, so renewing it only unlocks). Locking also ends its sessions.
-    pub async fn set_login_enabled(&self, username: &PhysicalName, enabled: bool) -> EngineResult<()> {
+    pub async fn set_login_enabled(
+        &self,
+        username: &PhysicalName,
+        enabled: bool,
+    ) -> EngineResult<()> {
         let mut connection = self.connection().await?;
         if !account_exists(&mut connection, username).await? {
             return Err(missing_credential(username));
@@ -267,12 +304,17 @@ impl MysqlAdmin {
             .map_err(sql)?;
         if !enabled {
             let sessions: Vec<u64> = connection
-                .exec("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?", (username.as_str(),))
+                .exec(
+                    "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?",
+                    (username.as_str(),),
+                )
                 .await
                 .map_err(sql)?;
             for session in sessions {
                 // A session may end by itself meanwhile; that is fine.
-                let _ = connection.query_drop(format!("KILL CONNECTION {session}")).await;
+                let _ = connection
+                    .query_drop(format!("KILL CONNECTION {session}"))
+                    .await;
             }
         }
         Ok(())

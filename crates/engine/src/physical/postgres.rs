@@ -119,6 +119,32 @@ impl PostgresAdmin {
         Ok(())
     }
 
+    /// What this server lacks for dbplane (logical WAL for change capture; rights to
+    /// create databases and roles).
+    pub async fn requirement_problems(&self) -> EngineResult<Vec<String>> {
+        let client = self.maintenance().await?;
+        let mut problems = Vec::new();
+        let wal_level: String = client
+            .query_one("SELECT current_setting('wal_level')", &[])
+            .await
+            .map_err(sql)?
+            .get(0);
+        if wal_level != "logical" {
+            problems.push(format!("wal_level is {wal_level}, not logical"));
+        }
+        let rights = client
+            .query_one(
+                "SELECT rolsuper OR (rolcreatedb AND rolcreaterole) FROM pg_roles WHERE rolname = current_user",
+                &[],
+            )
+            .await
+            .map_err(sql)?;
+        if !rights.get::<_, bool>(0) {
+            problems.push("the admin role needs SUPERUSER (or CREATEDB and CREATEROLE)".to_string());
+        }
+        Ok(problems)
+    }
+
     /// Whether database `db` exists.
     pub async fn database_exists(&self, db: &PhysicalName) -> EngineResult<bool> {
         let client = self.maintenance().await?;

@@ -59,6 +59,12 @@ impl Fixture {
         }
     }
 
+    /// `host:port` of a cluster.
+    pub fn address(&self, kind: ClusterKind) -> (String, u16) {
+        let cluster = self.clusters.get(kind);
+        (cluster.host().to_string(), cluster.port())
+    }
+
     /// Logs in as `spec`'s user with its password, into its database, over TCP.
     pub async fn login(
         &self,

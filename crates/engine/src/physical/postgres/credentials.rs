@@ -126,7 +126,11 @@ impl PostgresAdmin {
 
     /// Allows or refuses logins (an expired credential keeps its grants and password,
     /// so renewing only allows logins again). Refusing also ends its sessions.
-    pub async fn set_login_enabled(&self, username: &PhysicalName, enabled: bool) -> EngineResult<()> {
+    pub async fn set_login_enabled(
+        &self,
+        username: &PhysicalName,
+        enabled: bool,
+    ) -> EngineResult<()> {
         let client = self.maintenance().await?;
         if !role_exists(&client, username).await? {
             return Err(missing_credential(username));
