@@ -244,6 +244,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(branches::get_branch_schema),
         ),
         route(
+            &operations::LINT_BRANCH_SCHEMA,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/schema/lint",
+            get(branches::lint_branch_schema),
+        ),
+        route(
             &operations::LIST_KEYSPACES,
             Method::GET,
             "/v1/organizations/{organization}/databases/{database}/branches/{branch}/keyspaces",

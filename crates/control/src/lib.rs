@@ -16,6 +16,7 @@ pub mod organizations;
 pub mod paging;
 pub mod rate_limit;
 pub mod regions;
+pub mod schema_lint;
 pub mod service_tokens;
 pub mod token_accesses;
 pub mod users;

@@ -491,8 +491,21 @@ operation!(
     ])
 );
 
+operation!(
+    LINT_BRANCH_SCHEMA,
+    "lint_branch_schema",
+    Requirement::Database(&[
+        ConnectBranch,
+        ConnectProductionBranch,
+        CreateBranch,
+        DeleteBranch,
+        ReadBranch
+    ])
+);
+
 /// Every operation of this table, for the OpenAPI document and tests.
 pub const ALL: &[OperationAccess] = &[
+    LINT_BRANCH_SCHEMA,
     GET_CURRENT_USER,
     LIST_PUBLIC_REGIONS,
     LIST_REGIONS_FOR_ORGANIZATION,

@@ -86,6 +86,28 @@ async fn mysql_database_branches_and_passwords() {
             .contains("FOREIGN KEY")
     );
 
+    // Lint reads the live schema: clean now, NO_UNIQUE_KEY once a keyless table exists.
+    let lint = client
+        .get(&format!("{db_path}/branches/main/schema/lint"))
+        .await;
+    assert_eq!(lint.status, 200, "{}", lint.body);
+    assert_eq!(lint.body["data"], json!([]));
+    mysql_exec(&main_admin, "CREATE TABLE audit_log (message TEXT)")
+        .await
+        .unwrap();
+    let lint = client
+        .get(&format!("{db_path}/branches/main/schema/lint"))
+        .await;
+    assert_eq!(
+        lint.body["data"][0]["lint_error"], "NO_UNIQUE_KEY",
+        "{}",
+        lint.body
+    );
+    assert_eq!(lint.body["data"][0]["table_name"], "audit_log");
+    mysql_exec(&main_admin, "DROP TABLE audit_log")
+        .await
+        .unwrap();
+
     // A development branch gets the parent's schema and no rows.
     let dev = ready_branch(&client, db_path, "dev", None).await;
     assert_eq!(dev["parent_branch"], "main");

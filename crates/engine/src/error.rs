@@ -11,6 +11,14 @@ use crate::cluster::ClusterKind;
 /// names the cluster it concerns and, where there is one, the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// Reading a database's schema into the model failed.
+    #[error("reading the schema from the {kind} server failed: {detail}")]
+    Introspect {
+        /// The cluster read from.
+        kind: ClusterKind,
+        /// What failed.
+        detail: String,
+    },
     /// A server binary is not installed on this machine.
     #[error(
         "`{binary}` was not found on PATH, in /usr/sbin, /usr/bin or /usr/lib/postgresql/*/bin: \

@@ -240,6 +240,11 @@ impl ClusterAdmin {
         dispatch!(self, admin => admin.set_ddl_allowed(spec).await)
     }
 
+    /// The schema of `db`, introspected into the schema engine's model.
+    pub async fn introspect(&self, db: &PhysicalName) -> EngineResult<dbplane_schema::Schema> {
+        dispatch!(self, admin => admin.introspect(db).await)
+    }
+
     /// Settings and rights this server lacks for dbplane; empty when it is usable.
     pub async fn requirement_problems(&self) -> EngineResult<Vec<String>> {
         dispatch!(self, admin => admin.requirement_problems().await)

@@ -56,7 +56,11 @@ impl JobRunner {
         config: RunnerConfig,
         notifier: JobNotifier,
     ) -> Self {
-        let owner = format!("{}-{}", std::process::id(), dbplane_domain::ids::new_public_id());
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            dbplane_domain::ids::new_public_id()
+        );
         Self {
             store,
             executor,
@@ -147,7 +151,10 @@ impl JobRunner {
                     return;
                 }
                 Ok(StepOutcome::WaitUntil(at)) => {
-                    let _ = self.store.retry_job(&job.id, job.lease_epoch, "waiting", at).await;
+                    let _ = self
+                        .store
+                        .retry_job(&job.id, job.lease_epoch, "waiting", at)
+                        .await;
                     return;
                 }
                 Err(JobError::LeaseLost) => {
@@ -158,7 +165,10 @@ impl JobRunner {
                     let backoff = backoff(job.attempt);
                     tracing::warn!(step = %job.step, attempt = job.attempt, %error, "step failed; retrying later");
                     let retry_at = Timestamp::now().plus_millis(backoff.as_millis() as i64);
-                    let _ = self.store.retry_job(&job.id, job.lease_epoch, &error, retry_at).await;
+                    let _ = self
+                        .store
+                        .retry_job(&job.id, job.lease_epoch, &error, retry_at)
+                        .await;
                     return;
                 }
             };

@@ -126,7 +126,11 @@ pub trait DataPlaneStore: Send + Sync + 'static {
     async fn all_credentials(&self, branch: &BranchId) -> StoreResult<Vec<Credential>>;
     async fn update_credential(&self, credential: &Credential) -> StoreResult<()>;
     /// Updates a credential and schedules a job in one transaction.
-    async fn update_credential_with_job(&self, credential: &Credential, job: &Job) -> StoreResult<()>;
+    async fn update_credential_with_job(
+        &self,
+        credential: &Credential,
+        job: &Job,
+    ) -> StoreResult<()>;
     /// Deletes a credential row and completes a job in one transaction (cleanup).
     async fn delete_credential(
         &self,

@@ -4,7 +4,7 @@ use crate::extract::{Authenticated, JsonBody, Pagination, PathParams, QueryPairs
 use crate::wire::branch::BranchResponse;
 use crate::wire::keyspace::KeyspaceResponse;
 use crate::wire::list::{ListEnvelope, Totals};
-use crate::wire::schema::{SchemaItem, SchemaResponse};
+use crate::wire::schema::{LintErrorResponse, SchemaItem, SchemaResponse};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -277,6 +277,30 @@ pub async fn get_branch_schema(
             .map(|object| SchemaItem::new(object.name, object.definition))
             .collect(),
     }))
+}
+
+pub async fn lint_branch_schema(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    PathParams((organization, database, branch)): PathParams<BranchPath>,
+    pagination: Pagination,
+) -> ApiResult<Json<ListEnvelope<LintErrorResponse>>> {
+    let errors = state
+        .control
+        .lint_branch_schema(
+            &caller,
+            &organization,
+            &database,
+            &branch,
+            pagination.request,
+        )
+        .await?;
+    Ok(Json(ListEnvelope::new(
+        &pagination,
+        errors,
+        Totals::Omit,
+        Into::into,
+    )))
 }
 
 pub async fn list_keyspaces(

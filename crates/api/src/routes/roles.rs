@@ -219,7 +219,10 @@ pub async fn get_default_role(
     Authenticated(caller): Authenticated,
     PathParams(path): PathParams<BranchPath>,
 ) -> ApiResult<Json<RoleResponse>> {
-    let role = state.control.default_role(&caller, branch_path(&path), false).await?;
+    let role = state
+        .control
+        .default_role(&caller, branch_path(&path), false)
+        .await?;
     Ok(Json(role.into()))
 }
 
@@ -228,7 +231,10 @@ pub async fn reset_default_role(
     Authenticated(caller): Authenticated,
     PathParams(path): PathParams<BranchPath>,
 ) -> ApiResult<Json<ResetDefaultRoleResponse>> {
-    let role = state.control.default_role(&caller, branch_path(&path), true).await?;
+    let role = state
+        .control
+        .default_role(&caller, branch_path(&path), true)
+        .await?;
     Ok(Json(ResetDefaultRoleResponse {
         username: role.credential.username(),
         password: role.plain_text.unwrap_or_default(),

@@ -101,6 +101,33 @@ fn check_branches(checker: &mut Checker) {
             checker.check("PATCH", BRANCH, 200, render());
             checker.check("POST", &format!("{BRANCH}/promote"), 200, render());
             checker.check("POST", &format!("{BRANCH}/demote"), 200, render());
+            let lint = format!("{BRANCH}/schema/lint");
+            let error = dbplane_schema::lint::LintError {
+                lint_error: dbplane_schema::lint::LintCode::NoUniqueKey,
+                subject_type: "table".into(),
+                keyspace_name: "shop".into(),
+                table_name: "events".into(),
+                error_description: "table events has no unique key".into(),
+                docs_url: "https://planetscale.com/docs".into(),
+                column_name: String::new(),
+                foreign_key_column_names: Vec::new(),
+                auto_increment_column_names: Vec::new(),
+                charset_name: String::new(),
+                engine_name: String::new(),
+                vindex_name: String::new(),
+                json_path: String::new(),
+                check_constraint_name: String::new(),
+                enum_value: String::new(),
+                partitioning_type: String::new(),
+                partition_name: String::new(),
+            };
+            let errors = ListEnvelope::new(
+                &pagination(&lint),
+                paged(vec![error]),
+                Totals::Omit,
+                crate::wire::schema::LintErrorResponse::from,
+            );
+            checker.check("GET", &lint, 200, errors);
             let safe = format!("{BRANCH}/safe-migrations");
             checker.check("POST", &safe, 200, render());
             checker.check("DELETE", &safe, 200, render());

@@ -61,3 +61,49 @@ mod tests {
         );
     }
 }
+
+/// One lint error, with every field of the spec's lint error object.
+#[derive(Serialize)]
+pub struct LintErrorResponse {
+    lint_error: &'static str,
+    subject_type: String,
+    keyspace_name: String,
+    table_name: String,
+    error_description: String,
+    docs_url: String,
+    column_name: String,
+    foreign_key_column_names: Vec<String>,
+    auto_increment_column_names: Vec<String>,
+    charset_name: String,
+    engine_name: String,
+    vindex_name: String,
+    json_path: String,
+    check_constraint_name: String,
+    enum_value: String,
+    partitioning_type: String,
+    partition_name: String,
+}
+
+impl From<dbplane_schema::lint::LintError> for LintErrorResponse {
+    fn from(error: dbplane_schema::lint::LintError) -> Self {
+        Self {
+            lint_error: error.lint_error.as_str(),
+            subject_type: error.subject_type,
+            keyspace_name: error.keyspace_name,
+            table_name: error.table_name,
+            error_description: error.error_description,
+            docs_url: error.docs_url,
+            column_name: error.column_name,
+            foreign_key_column_names: error.foreign_key_column_names,
+            auto_increment_column_names: error.auto_increment_column_names,
+            charset_name: error.charset_name,
+            engine_name: error.engine_name,
+            vindex_name: error.vindex_name,
+            json_path: error.json_path,
+            check_constraint_name: error.check_constraint_name,
+            enum_value: error.enum_value,
+            partitioning_type: error.partitioning_type,
+            partition_name: error.partition_name,
+        }
+    }
+}

@@ -107,7 +107,8 @@ impl MysqlAdmin {
             .map_err(sql)?;
         if let Some((log_bin, format, image)) = settings {
             if log_bin != "1" && !log_bin.eq_ignore_ascii_case("ON") {
-                problems.push("the binary log is off (start the server with --log-bin)".to_string());
+                problems
+                    .push("the binary log is off (start the server with --log-bin)".to_string());
             }
             if !format.eq_ignore_ascii_case("ROW") {
                 problems.push(format!("binlog_format is {format}, not ROW"));
@@ -127,6 +128,17 @@ impl MysqlAdmin {
             );
         }
         Ok(problems)
+    }
+
+    /// The schema of `db` as the schema engine models it.
+    pub async fn introspect(&self, db: &PhysicalName) -> EngineResult<dbplane_schema::Schema> {
+        let mut connection = self.connection().await?;
+        dbplane_schema::introspect::mariadb(&mut connection, db.as_str())
+            .await
+            .map_err(|error| EngineError::Introspect {
+                kind: ClusterKind::Mysql,
+                detail: error.to_string(),
+            })
     }
 
     /// Whether database `db` exists.

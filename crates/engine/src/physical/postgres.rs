@@ -140,9 +140,21 @@ impl PostgresAdmin {
             .await
             .map_err(sql)?;
         if !rights.get::<_, bool>(0) {
-            problems.push("the admin role needs SUPERUSER (or CREATEDB and CREATEROLE)".to_string());
+            problems
+                .push("the admin role needs SUPERUSER (or CREATEDB and CREATEROLE)".to_string());
         }
         Ok(problems)
+    }
+
+    /// The `public` schema of `db` as the schema engine models it.
+    pub async fn introspect(&self, db: &PhysicalName) -> EngineResult<dbplane_schema::Schema> {
+        let client = self.open_existing(db).await?;
+        dbplane_schema::introspect::postgres(&client, "public")
+            .await
+            .map_err(|error| EngineError::Introspect {
+                kind: ClusterKind::Postgresql,
+                detail: error.to_string(),
+            })
     }
 
     /// Whether database `db` exists.

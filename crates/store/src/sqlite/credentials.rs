@@ -110,7 +110,11 @@ pub(crate) async fn update(pool: &SqlitePool, credential: &Credential) -> StoreR
     Ok(())
 }
 
-pub(crate) async fn update_with_job(pool: &SqlitePool, credential: &Credential, job: &Job) -> StoreResult<()> {
+pub(crate) async fn update_with_job(
+    pool: &SqlitePool,
+    credential: &Credential,
+    job: &Job,
+) -> StoreResult<()> {
     let mut transaction = pool.begin().await?;
     write(&mut transaction, credential).await?;
     jobs::insert(&mut transaction, job).await?;
@@ -118,7 +122,10 @@ pub(crate) async fn update_with_job(pool: &SqlitePool, credential: &Credential, 
     Ok(())
 }
 
-async fn write(transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>, credential: &Credential) -> StoreResult<()> {
+async fn write(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    credential: &Credential,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE credentials SET name = ?, state = ?, updated_at = ?, expires_at = ?, ttl_seconds = ?, \
          last_used_at = ? WHERE id = ?",
@@ -154,7 +161,10 @@ pub(crate) async fn delete(
     Ok(())
 }
 
-pub(crate) async fn default_of(pool: &SqlitePool, branch: &BranchId) -> StoreResult<Option<Credential>> {
+pub(crate) async fn default_of(
+    pool: &SqlitePool,
+    branch: &BranchId,
+) -> StoreResult<Option<Credential>> {
     sqlx::query("SELECT * FROM credentials WHERE branch_id = ? AND is_default = 1")
         .bind(branch.as_str())
         .fetch_optional(pool)

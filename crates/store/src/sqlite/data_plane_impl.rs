@@ -142,7 +142,11 @@ impl DataPlaneStore for SqliteStore {
     async fn update_credential(&self, credential: &Credential) -> StoreResult<()> {
         credentials::update(&self.pool, credential).await
     }
-    async fn update_credential_with_job(&self, credential: &Credential, job: &Job) -> StoreResult<()> {
+    async fn update_credential_with_job(
+        &self,
+        credential: &Credential,
+        job: &Job,
+    ) -> StoreResult<()> {
         credentials::update_with_job(&self.pool, credential, job).await
     }
     async fn delete_credential(
