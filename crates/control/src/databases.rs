@@ -185,6 +185,7 @@ impl ControlPlane {
                 other => other.into(),
             })?;
         self.invalidate_token(caller.token_id());
+        self.organizations.invalidate(&organization.id);
         self.jobs.notify();
         self.database_details(organization, database).await
     }
@@ -392,6 +393,7 @@ impl ControlPlane {
         self.store
             .mark_database_deleted(&database.id, Timestamp::now(), &job)
             .await?;
+        self.organizations.invalidate(&database.organization_id);
         self.jobs.notify();
         Ok(())
     }

@@ -12,6 +12,7 @@ pub mod data_jobs;
 pub mod databases;
 pub mod error;
 pub mod operations;
+pub mod organization_cache;
 pub mod organizations;
 pub mod paging;
 pub mod rate_limit;
@@ -44,6 +45,7 @@ pub struct ControlPlane {
     regions: regions::RegionCatalog,
     clusters: Arc<ClusterRegistry>,
     jobs: JobNotifier,
+    organizations: organization_cache::OrganizationCache,
 }
 
 impl ControlPlane {
@@ -69,6 +71,9 @@ impl ControlPlane {
             .rate_limit
             .enabled
             .then(|| RateLimiter::new(config.rate_limit.requests_per_minute));
+        let organizations = organization_cache::OrganizationCache::new(
+            std::time::Duration::from_secs(config.auth.cache_ttl_seconds),
+        );
         Self {
             authenticator: Authenticator::new(store.clone(), &config.auth),
             regions: regions::RegionCatalog::from_config(&config.regions),
@@ -77,6 +82,7 @@ impl ControlPlane {
             rate_limiter,
             clusters,
             jobs,
+            organizations,
         }
     }
 
@@ -128,12 +134,10 @@ impl ControlPlane {
                 resource: "organization",
             });
         }
-        self.store
-            .organization_by_id(caller.organization_id())
+        Ok(self
+            .organization_details_of(caller.organization_id())
             .await?
-            .ok_or(ControlError::NotFound {
-                resource: "organization",
-            })
+            .organization)
     }
 }
 

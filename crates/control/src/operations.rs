@@ -122,40 +122,78 @@ operation!(
 );
 
 // Data plane: databases, branches, passwords and roles.
+/// Any database-level access: each shows the database (`get_database` and the like).
+const ANY_DATABASE_ACCESS: &[Access] = &[
+    ApproveDeployRequest,
+    ConnectBranch,
+    ConnectProductionBranch,
+    ConnectProductionReadOnlyBranch,
+    CreateBranch,
+    CreateComment,
+    CreateDeployRequest,
+    DeleteBackups,
+    DeleteBranch,
+    DeleteBranchPassword,
+    DeleteDatabase,
+    DeleteProductionBranch,
+    DeleteProductionBranchBackups,
+    DeleteProductionBranchPassword,
+    DeleteProductionReadOnlyBranchPassword,
+    DemoteBranches,
+    PromoteBranches,
+    ReadBackups,
+    ReadBranch,
+    ReadComment,
+    ReadDatabase,
+    ReadDeployRequest,
+    RestoreBackup,
+    RestoreProductionBranchBackup,
+    WriteBackups,
+    WriteBranchVschema,
+    WriteDatabase,
+    WriteProductionBranchVschema,
+];
+/// Reading a branch and what it holds.
+const ANY_BRANCH_READ: &[Access] = &[
+    ConnectBranch,
+    ConnectProductionBranch,
+    CreateBranch,
+    DeleteBranch,
+    ReadBranch,
+];
+/// Reading a branch's passwords or roles.
+const ANY_CREDENTIAL_READ: &[Access] = &[
+    ConnectBranch,
+    ConnectProductionBranch,
+    ConnectProductionReadOnlyBranch,
+    CreateBranch,
+    DeleteBranch,
+    ReadBranch,
+];
+/// Deleting, resetting or reassigning passwords and roles.
+const CREDENTIAL_CHANGE: &[Access] = &[
+    DeleteBranchPassword,
+    DeleteProductionBranchPassword,
+    DeleteProductionReadOnlyBranchPassword,
+];
+/// Creating, renaming and renewing passwords.
+const PASSWORD_WRITE: &[Access] = &[
+    ConnectBranch,
+    ConnectProductionBranch,
+    ConnectProductionReadOnlyBranch,
+];
+/// Creating, renaming and renewing roles.
+const ROLE_WRITE: &[Access] = &[
+    CreateBranchPassword,
+    CreateProductionBranchPassword,
+    CreateProductionReadOnlyBranchPassword,
+];
+
 // Lists what the token can see: any database-level access on a database shows it.
 operation!(
     LIST_DATABASES,
     "list_databases",
-    Requirement::Database(&[
-        ApproveDeployRequest,
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        CreateComment,
-        CreateDeployRequest,
-        DeleteBackups,
-        DeleteBranch,
-        DeleteBranchPassword,
-        DeleteDatabase,
-        DeleteProductionBranch,
-        DeleteProductionBranchBackups,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword,
-        DemoteBranches,
-        PromoteBranches,
-        ReadBackups,
-        ReadBranch,
-        ReadComment,
-        ReadDatabase,
-        ReadDeployRequest,
-        RestoreBackup,
-        RestoreProductionBranchBackup,
-        WriteBackups,
-        WriteBranchVschema,
-        WriteDatabase,
-        WriteProductionBranchVschema
-    ])
+    Requirement::Database(ANY_DATABASE_ACCESS)
 );
 operation!(
     CREATE_DATABASE,
@@ -165,36 +203,7 @@ operation!(
 operation!(
     GET_DATABASE,
     "get_database",
-    Requirement::Database(&[
-        ApproveDeployRequest,
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        CreateComment,
-        CreateDeployRequest,
-        DeleteBackups,
-        DeleteBranch,
-        DeleteBranchPassword,
-        DeleteDatabase,
-        DeleteProductionBranch,
-        DeleteProductionBranchBackups,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword,
-        DemoteBranches,
-        PromoteBranches,
-        ReadBackups,
-        ReadBranch,
-        ReadComment,
-        ReadDatabase,
-        ReadDeployRequest,
-        RestoreBackup,
-        RestoreProductionBranchBackup,
-        WriteBackups,
-        WriteBranchVschema,
-        WriteDatabase,
-        WriteProductionBranchVschema
-    ])
+    Requirement::Database(ANY_DATABASE_ACCESS)
 );
 operation!(
     UPDATE_DATABASE_SETTINGS,
@@ -209,36 +218,7 @@ operation!(
 operation!(
     LIST_DATABASE_REGIONS,
     "list_database_regions",
-    Requirement::Database(&[
-        ApproveDeployRequest,
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        CreateComment,
-        CreateDeployRequest,
-        DeleteBackups,
-        DeleteBranch,
-        DeleteBranchPassword,
-        DeleteDatabase,
-        DeleteProductionBranch,
-        DeleteProductionBranchBackups,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword,
-        DemoteBranches,
-        PromoteBranches,
-        ReadBackups,
-        ReadBranch,
-        ReadComment,
-        ReadDatabase,
-        ReadDeployRequest,
-        RestoreBackup,
-        RestoreProductionBranchBackup,
-        WriteBackups,
-        WriteBranchVschema,
-        WriteDatabase,
-        WriteProductionBranchVschema
-    ])
+    Requirement::Database(ANY_DATABASE_ACCESS)
 );
 operation!(
     LIST_CLUSTER_SIZE_SKUS,
@@ -248,13 +228,7 @@ operation!(
 operation!(
     LIST_BRANCHES,
     "list_branches",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_BRANCH_READ)
 );
 operation!(
     CREATE_BRANCH,
@@ -264,13 +238,7 @@ operation!(
 operation!(
     GET_BRANCH,
     "get_branch",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_BRANCH_READ)
 );
 operation!(
     UPDATE_BRANCH,
@@ -313,13 +281,7 @@ operation!(
 operation!(
     GET_BRANCH_SCHEMA,
     "get_branch_schema",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_BRANCH_READ)
 );
 operation!(
     LIST_KEYSPACES,
@@ -334,173 +296,84 @@ operation!(
 operation!(
     LIST_PASSWORDS,
     "list_passwords",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_CREDENTIAL_READ)
 );
 operation!(
     CREATE_PASSWORD,
     "create_password",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch
-    ])
+    Requirement::Database(PASSWORD_WRITE)
 );
 operation!(
     GET_PASSWORD,
     "get_password",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_CREDENTIAL_READ)
 );
 operation!(
     UPDATE_PASSWORD,
     "update_password",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch
-    ])
+    Requirement::Database(PASSWORD_WRITE)
 );
 operation!(
     RENEW_PASSWORD,
     "renew_password",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch
-    ])
+    Requirement::Database(PASSWORD_WRITE)
 );
 operation!(
     DELETE_PASSWORD,
     "delete_password",
-    Requirement::Database(&[
-        DeleteBranchPassword,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword
-    ])
+    Requirement::Database(CREDENTIAL_CHANGE)
 );
 operation!(
     LIST_ROLES,
     "list_roles",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_CREDENTIAL_READ)
 );
 operation!(
     CREATE_ROLE,
     "create_role",
-    Requirement::Database(&[
-        CreateBranchPassword,
-        CreateProductionBranchPassword,
-        CreateProductionReadOnlyBranchPassword
-    ])
+    Requirement::Database(ROLE_WRITE)
 );
 operation!(
     GET_ROLE,
     "get_role",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_CREDENTIAL_READ)
 );
 operation!(
     UPDATE_ROLE,
     "update_role",
-    Requirement::Database(&[
-        CreateBranchPassword,
-        CreateProductionBranchPassword,
-        CreateProductionReadOnlyBranchPassword
-    ])
+    Requirement::Database(ROLE_WRITE)
 );
-operation!(
-    RENEW_ROLE,
-    "renew_role",
-    Requirement::Database(&[
-        CreateBranchPassword,
-        CreateProductionBranchPassword,
-        CreateProductionReadOnlyBranchPassword
-    ])
-);
+operation!(RENEW_ROLE, "renew_role", Requirement::Database(ROLE_WRITE));
 operation!(
     DELETE_ROLE,
     "delete_role",
-    Requirement::Database(&[
-        DeleteBranchPassword,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword
-    ])
+    Requirement::Database(CREDENTIAL_CHANGE)
 );
 operation!(
     RESET_DEFAULT_ROLE,
     "reset_default_role",
-    Requirement::Database(&[
-        DeleteBranchPassword,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword
-    ])
+    Requirement::Database(CREDENTIAL_CHANGE)
 );
 operation!(
     GET_DEFAULT_ROLE,
     "get_default_role",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        ConnectProductionReadOnlyBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_CREDENTIAL_READ)
 );
 operation!(
     RESET_ROLE,
     "reset_role",
-    Requirement::Database(&[
-        DeleteBranchPassword,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword
-    ])
+    Requirement::Database(CREDENTIAL_CHANGE)
 );
 operation!(
     REASSIGN_ROLE_OBJECTS,
     "reassign_role_objects",
-    Requirement::Database(&[
-        DeleteBranchPassword,
-        DeleteProductionBranchPassword,
-        DeleteProductionReadOnlyBranchPassword
-    ])
+    Requirement::Database(CREDENTIAL_CHANGE)
 );
 
 operation!(
     LINT_BRANCH_SCHEMA,
     "lint_branch_schema",
-    Requirement::Database(&[
-        ConnectBranch,
-        ConnectProductionBranch,
-        CreateBranch,
-        DeleteBranch,
-        ReadBranch
-    ])
+    Requirement::Database(ANY_BRANCH_READ)
 );
 
 /// Every operation of this table, for the OpenAPI document and tests.

@@ -87,6 +87,7 @@ impl ControlPlane {
         }
         organization.updated_at = Timestamp::now();
         self.store.update_organization(&organization).await?;
+        self.organizations.invalidate(&organization.id);
         self.organization_details(organization).await
     }
 
@@ -94,11 +95,31 @@ impl ControlPlane {
         &self,
         organization: Organization,
     ) -> ControlResult<OrganizationDetails> {
-        let database_count = self.store.count_databases(&organization.id).await?;
-        Ok(OrganizationDetails {
+        self.organization_details_of(&organization.id).await
+    }
+
+    /// The organization and its database count, from the cache when fresh.
+    pub(crate) async fn organization_details_of(
+        &self,
+        id: &dbplane_domain::OrganizationId,
+    ) -> ControlResult<OrganizationDetails> {
+        if let Some(details) = self.organizations.get(id) {
+            return Ok(details);
+        }
+        let organization =
+            self.store
+                .organization_by_id(id)
+                .await?
+                .ok_or(ControlError::NotFound {
+                    resource: "organization",
+                })?;
+        let database_count = self.store.count_databases(id).await?;
+        let details = OrganizationDetails {
             organization,
             database_count,
-        })
+        };
+        self.organizations.put(&details);
+        Ok(details)
     }
 }
 

@@ -164,3 +164,30 @@ async fn deleted_and_expired_tokens_stop_authenticating() {
         .unwrap();
     assert!(plane.authenticate(Some(&h)).await.is_err());
 }
+
+#[tokio::test]
+async fn organization_reads_see_this_process_updates_at_once() {
+    let (_dir, store, plane) = plane().await;
+    let acme = bootstrap(store.as_ref(), "acme", "a@acme.test", None)
+        .await
+        .unwrap();
+    let caller = plane
+        .authenticate(Some(&header(&acme.token.id, acme.secret.expose())))
+        .await
+        .unwrap();
+    let before = plane.get_organization(&caller, "acme").await.unwrap();
+    assert_eq!(before.organization.billing_email, "a@acme.test");
+    let changes = crate::organizations::OrganizationChanges {
+        billing_email: Some("billing@acme.test".into()),
+        ..Default::default()
+    };
+    plane
+        .update_organization(&caller, "acme", changes)
+        .await
+        .unwrap();
+    let after = plane.get_organization(&caller, "acme").await.unwrap();
+    assert_eq!(
+        after.organization.billing_email, "billing@acme.test",
+        "the cache was invalidated"
+    );
+}
