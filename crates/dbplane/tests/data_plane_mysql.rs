@@ -211,7 +211,10 @@ async fn mysql_database_branches_and_passwords() {
 
     // A password with a ttl is locked when it expires, and renewal opens it again.
     let short = client
-        .post(&format!("{dev_path}/passwords"), json!({"name": "short", "role": "reader", "ttl": 3}))
+        .post(
+            &format!("{dev_path}/passwords"),
+            json!({"name": "short", "role": "reader", "ttl": 3}),
+        )
         .await;
     assert_eq!(short.status, 201);
     assert_eq!(short.body["renewable"], true);
@@ -223,13 +226,26 @@ async fn mysql_database_branches_and_passwords() {
     })
     .await;
     let short_id = short.body["id"].as_str().unwrap();
-    let expired = client.get(&format!("{dev_path}/passwords/{short_id}")).await;
+    let expired = client
+        .get(&format!("{dev_path}/passwords/{short_id}"))
+        .await;
     assert_eq!(expired.body["expired"], true);
-    let renewed = client.post(&format!("{dev_path}/passwords/{short_id}/renew"), json!({})).await;
+    let renewed = client
+        .post(&format!("{dev_path}/passwords/{short_id}/renew"), json!({}))
+        .await;
     assert_eq!(renewed.status, 200, "{}", renewed.body);
     assert_eq!(renewed.body["expired"], false);
-    assert!(short_login.mysql().await.is_ok(), "renewal unlocks the account");
-    assert_eq!(client.delete(&format!("{dev_path}/passwords/{short_id}")).await.status, 204);
+    assert!(
+        short_login.mysql().await.is_ok(),
+        "renewal unlocks the account"
+    );
+    assert_eq!(
+        client
+            .delete(&format!("{dev_path}/passwords/{short_id}"))
+            .await
+            .status,
+        204
+    );
 
     // Deleting a password drops its account; deleting the branch drops everything.
     let listed = client.get(&format!("{dev_path}/passwords")).await;
