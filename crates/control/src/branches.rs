@@ -1,6 +1,9 @@
 //! Branches: create (schema copied from the parent by a job), read, list, rename,
 //! delete (with descendants), promote/demote, safe migrations, schema and keyspaces.
 
+mod lifecycle;
+mod schema;
+
 use crate::databases::DatabaseDetails;
 use crate::error::{ControlError, ControlResult};
 use crate::operations::{self, OperationAccess};
@@ -12,11 +15,7 @@ use dbplane_domain::grant::Resource;
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_domain::names::validate_branch_name;
 use dbplane_domain::{Access, Organization, Timestamp, User};
-use dbplane_engine::physical::{PhysicalName, SchemaObject};
 use dbplane_store::BranchFilter;
-
-/// Delay before the job re-applying safe-migration grants runs.
-const SAFE_MIGRATIONS_SAFETY_NET_SECONDS: i64 = 5;
 
 /// Most development branches a database may have (PlanetScale's limit).
 pub const MAX_DEVELOPMENT_BRANCHES: u64 = 100;
@@ -415,189 +414,6 @@ impl ControlPlane {
             .await?;
         self.jobs.notify();
         Ok(())
-    }
-
-    /// `promote_branch`: the branch becomes a production branch.
-    pub async fn promote_branch(
-        &self,
-        caller: &Caller,
-        organization: &str,
-        database: &str,
-        branch: &str,
-    ) -> ControlResult<BranchDetails> {
-        let (organization, database, mut branch) = self
-            .authorize_branch(
-                caller,
-                organization,
-                database,
-                branch,
-                &operations::PROMOTE_BRANCH,
-            )
-            .await?;
-        if branch.state != BranchState::Ready {
-            return Err(ControlError::Unprocessable(
-                "branch is not ready yet".into(),
-            ));
-        }
-        if !branch.production {
-            branch.production = true;
-            branch.updated_at = Timestamp::now();
-            self.store.update_branch(&branch).await?;
-        }
-        self.branch_details(organization, database, branch).await
-    }
-
-    /// `demote_branch`: at least one production branch must remain, and the default
-    /// branch stays production.
-    pub async fn demote_branch(
-        &self,
-        caller: &Caller,
-        organization: &str,
-        database: &str,
-        branch: &str,
-    ) -> ControlResult<BranchDetails> {
-        let (organization, database, mut branch) = self
-            .authorize_branch(
-                caller,
-                organization,
-                database,
-                branch,
-                &operations::DEMOTE_BRANCH,
-            )
-            .await?;
-        if branch.production {
-            let counts = self.store.branch_counts(&database.id).await?;
-            if counts.production <= 1 {
-                return Err(ControlError::Unprocessable(
-                    "a database keeps at least one production branch".into(),
-                ));
-            }
-            let default = self.store.default_branch(&database.id).await?;
-            if default.is_some_and(|d| d.id == branch.id) {
-                return Err(ControlError::Unprocessable(
-                    "the default branch must stay a production branch; change the default first"
-                        .into(),
-                ));
-            }
-            branch.production = false;
-            branch.updated_at = Timestamp::now();
-            self.store.update_branch(&branch).await?;
-        }
-        self.branch_details(organization, database, branch).await
-    }
-
-    /// Enables or disables safe migrations. The grants of every credential of the
-    /// branch change before the call returns; the job recorded with the change
-    /// re-applies them after a crash (idempotently).
-    pub async fn set_safe_migrations(
-        &self,
-        caller: &Caller,
-        organization: &str,
-        database: &str,
-        branch: &str,
-        enabled: bool,
-        operation: &OperationAccess,
-    ) -> ControlResult<BranchDetails> {
-        let (organization, database, mut branch) = self
-            .authorize_branch(caller, organization, database, branch, operation)
-            .await?;
-        if branch.state != BranchState::Ready {
-            return Err(ControlError::Unprocessable(
-                "branch is not ready yet".into(),
-            ));
-        }
-        if branch.safe_migrations != enabled {
-            branch.safe_migrations = enabled;
-            branch.updated_at = Timestamp::now();
-            // The job is the safety net for a crash or a failure below; it is due a
-            // little later so it does not race this request's own grant changes
-            // (concurrent GRANT/REVOKE on one Postgres role fail with "tuple
-            // concurrently updated").
-            let job = Job::new(
-                JobKind::ApplySafeMigrations,
-                branch.id.as_str(),
-                "apply",
-                "{}".into(),
-            )
-            .due_at(Timestamp::now().plus_seconds(SAFE_MIGRATIONS_SAFETY_NET_SECONDS));
-            self.store.update_branch_with_job(&branch, &job).await?;
-            crate::data_jobs::apply_ddl_rights(
-                self.store.as_ref(),
-                &self.clusters,
-                &database,
-                &branch,
-            )
-            .await
-            .map_err(|error| {
-                ControlError::Unavailable(format!(
-                    "could not change grants yet: {error}; retrying in the background"
-                ))
-            })?;
-        }
-        self.branch_details(organization, database, branch).await
-    }
-
-    /// `get_branch_schema`: the real `CREATE` statement of every table and view.
-    pub async fn branch_schema(
-        &self,
-        caller: &Caller,
-        organization: &str,
-        database: &str,
-        branch: &str,
-        keyspace: Option<&str>,
-    ) -> ControlResult<Vec<SchemaObject>> {
-        let (_, database, branch) = self
-            .authorize_branch(
-                caller,
-                organization,
-                database,
-                branch,
-                &operations::GET_BRANCH_SCHEMA,
-            )
-            .await?;
-        if let Some(keyspace) = keyspace
-            && keyspace != database.name
-        {
-            return Err(ControlError::NotFound {
-                resource: "keyspace",
-            });
-        }
-        if branch.state != BranchState::Ready {
-            return Err(ControlError::Unprocessable(
-                "branch is not ready yet".into(),
-            ));
-        }
-        let endpoint = self.endpoint_of(&database)?;
-        let name = PhysicalName::new(branch.physical_name())
-            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
-        endpoint
-            .admin
-            .schema(&name)
-            .await
-            .map_err(|e| ControlError::Unavailable(format!("cannot read the branch schema: {e}")))
-    }
-
-    /// The keyspace of a branch: one per branch, named after the database.
-    pub async fn branch_keyspace(
-        &self,
-        caller: &Caller,
-        organization: &str,
-        database: &str,
-        branch: &str,
-        keyspace: Option<&str>,
-        operation: &OperationAccess,
-    ) -> ControlResult<BranchDetails> {
-        let (organization, database, branch) = self
-            .authorize_branch(caller, organization, database, branch, operation)
-            .await?;
-        if let Some(keyspace) = keyspace
-            && keyspace != database.name
-        {
-            return Err(ControlError::NotFound {
-                resource: "keyspace",
-            });
-        }
-        self.branch_details(organization, database, branch).await
     }
 
     pub(crate) fn endpoint_of(
