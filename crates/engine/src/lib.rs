@@ -10,8 +10,10 @@
 //! for databases (branches), schema copies and credentials. Engine drivers (online
 //! schema change, replication, dumps) will follow behind per-capability traits.
 
+pub mod backup;
 pub mod cluster;
 mod error;
+pub mod online_ddl;
 pub mod physical;
 
 pub use cluster::{

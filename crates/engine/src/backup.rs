@@ -1,0 +1,419 @@
+//! Backups and restores of branch databases, the engine side of issue 6.
+//!
+//! A backup is a set of objects in a [`BackupStore`] under the prefix `<backup_id>/`:
+//! zstd-compressed data objects, then `<backup_id>/manifest.json` written **last**. A
+//! backup without a manifest is incomplete by definition ([`backup_status`]): a job that
+//! finds one after a crash marks the backup failed and [`delete_backup`]s its objects.
+//!
+//! - MariaDB: one session holds `START TRANSACTION WITH CONSISTENT SNAPSHOT` (repeatable
+//!   read; writers are not blocked) and streams every table in primary-key order as
+//!   multi-row `INSERT` statements, one object per table; the schema is the
+//!   [`ClusterAdmin::schema`] text. Restore creates the tables, loads them two at a time
+//!   and then creates the views.
+//! - PostgreSQL: a repeatable-read transaction exports its snapshot; `pg_dump -Fc -Z0
+//!   --snapshot` streams the whole database through zstd into one object while the same
+//!   transaction counts the rows. Restore pipes it into `pg_restore` as the database's
+//!   owner role.
+//!
+//! Every object's sha256 is in the manifest; restore checks them all before it touches
+//! the target, so a corrupted backup fails with [`BackupError::Checksum`] and leaves
+//! nothing half-loaded. Restore starts by dropping and recreating the target database,
+//! so a restore interrupted by a crash is simply run again.
+//!
+//! Locks: the MariaDB snapshot session keeps a shared metadata lock on every table it has
+//! read until it commits, and `pg_dump` holds ACCESS SHARE locks until it ends, so DDL on
+//! the branch (an online schema change's cutover) waits for a running backup.
+
+mod mysql;
+mod postgres;
+mod store;
+mod stream;
+
+use serde::{Deserialize, Serialize};
+
+pub use store::{BackupStore, LocalDirStore, ObjectInfo, ObjectReader, ObjectWriter, validate_key};
+
+use crate::cluster::ClusterKind;
+use crate::error::EngineError;
+use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
+
+/// The manifest format this code writes and reads.
+pub const MANIFEST_FORMAT: u32 = 1;
+/// The key of a backup's manifest, relative to its prefix.
+const MANIFEST_NAME: &str = "manifest.json";
+
+/// What went wrong while backing up or restoring.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// A data-plane operation failed (SQL, connection, database missing).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Reading or writing the store or a pipe failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An object's bytes do not match the sha256 (or size) its manifest records.
+    #[error(
+        "checksum mismatch in backup object `{key}`: the manifest records sha256 {expected}, \
+         the stored object has {actual}; the backup is corrupted"
+    )]
+    Checksum {
+        /// The object.
+        key: String,
+        /// The manifest's sha256 (hex).
+        expected: String,
+        /// The stored object's sha256 (hex).
+        actual: String,
+    },
+    /// The backup has objects but no manifest: it never completed.
+    #[error("backup `{backup_id}` is incomplete: it has no manifest")]
+    Incomplete {
+        /// The backup.
+        backup_id: String,
+    },
+    /// An object the operation needs is not in the store.
+    #[error("backup object `{key}` does not exist")]
+    ObjectMissing {
+        /// The key.
+        key: String,
+    },
+    /// A key (or backup id) is not a safe object key.
+    #[error("invalid backup object key {key:?}: {reason}")]
+    InvalidKey {
+        /// The rejected key.
+        key: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The manifest cannot be used (unreadable, other engine, other format).
+    #[error("invalid backup manifest: {0}")]
+    Manifest(String),
+    /// A dump or restore tool (`pg_dump`, `pg_restore`) failed.
+    #[error("{tool} failed: {detail}")]
+    Tool {
+        /// The tool.
+        tool: &'static str,
+        /// Its exit status and stderr tail.
+        detail: String,
+    },
+    /// A data object does not parse (bad framing after a matching checksum).
+    #[error("backup object `{key}` is malformed: {detail}")]
+    Malformed {
+        /// The object.
+        key: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl BackupError {
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        BackupError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn sql(
+        kind: ClusterKind,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BackupError::Engine(EngineError::sql(kind, source))
+    }
+}
+
+/// One table or view of the backed-up schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestSchemaObject {
+    /// The object's name.
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: String,
+    /// Its CREATE statement, as [`ClusterAdmin::schema`] gives it.
+    pub definition: String,
+}
+
+/// One table's data in a backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestTable {
+    /// The table's name.
+    pub name: String,
+    /// Rows at the snapshot.
+    pub rows: u64,
+    /// The object holding its rows (MariaDB); `None` where one object holds every table
+    /// (PostgreSQL's archive).
+    pub object: Option<String>,
+}
+
+/// One stored object of a backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestObject {
+    /// The key in the store.
+    pub key: String,
+    /// sha256 of the stored (compressed) bytes, lowercase hex.
+    pub sha256: String,
+    /// Stored (compressed) size in bytes.
+    pub size: u64,
+    /// Size before compression.
+    pub uncompressed_size: u64,
+}
+
+/// The record of a complete backup, written last as `<backup_id>/manifest.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    /// [`MANIFEST_FORMAT`].
+    pub format: u32,
+    /// The backup's id (also its key prefix).
+    pub backup_id: String,
+    /// `mysql` or `postgresql`.
+    pub engine: String,
+    /// The server's `version()`.
+    pub server_version: String,
+    /// The physical database backed up.
+    pub database: String,
+    /// Where the snapshot sits in the server's log: MariaDB `binlog_file:position` (and
+    /// GTID), PostgreSQL the WAL LSN.
+    pub snapshot_position: String,
+    /// Tables and views at backup time, sorted by name.
+    pub schema: Vec<ManifestSchemaObject>,
+    /// The tables with their row counts.
+    pub tables: Vec<ManifestTable>,
+    /// Every data object.
+    pub objects: Vec<ManifestObject>,
+    /// Sum of the objects' stored sizes.
+    pub size: u64,
+    /// Sum of the objects' uncompressed sizes.
+    pub uncompressed_size: u64,
+    /// RFC 3339, when the snapshot was taken.
+    pub started_at: String,
+    /// RFC 3339, when the last object was stored.
+    pub completed_at: String,
+}
+
+impl BackupManifest {
+    /// The schema as one text (the API's schema snapshot): each definition followed by
+    /// `;` and a blank line.
+    pub fn schema_snapshot(&self) -> String {
+        self.schema
+            .iter()
+            .map(|object| format!("{};\n\n", object.definition.trim_end()))
+            .collect()
+    }
+
+    /// The engine of the backup.
+    pub fn kind(&self) -> Result<ClusterKind, BackupError> {
+        match self.engine.as_str() {
+            "mysql" => Ok(ClusterKind::Mysql),
+            "postgresql" => Ok(ClusterKind::Postgresql),
+            other => Err(BackupError::Manifest(format!("unknown engine {other:?}"))),
+        }
+    }
+}
+
+/// Where a backup stands in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackupStatus {
+    /// The manifest is there: the backup completed.
+    Complete(Box<BackupManifest>),
+    /// Objects but no manifest: it never completed (crashed or still running).
+    Incomplete {
+        /// The objects it left.
+        objects: Vec<ObjectInfo>,
+    },
+    /// Nothing under the backup's prefix.
+    Missing,
+}
+
+/// What a restore did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// Rows loaded per table (MariaDB counts them; PostgreSQL reports the manifest's).
+    pub tables: Vec<ManifestTable>,
+    /// Uncompressed bytes replayed.
+    pub bytes: u64,
+}
+
+fn manifest_key(backup_id: &str) -> String {
+    format!("{backup_id}/{MANIFEST_NAME}")
+}
+
+fn check_backup_id(backup_id: &str) -> Result<(), BackupError> {
+    validate_key(backup_id)?;
+    if backup_id.contains('/') {
+        return Err(BackupError::InvalidKey {
+            key: backup_id.to_string(),
+            reason: "a backup id is one key segment",
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub(crate) fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<ManifestSchemaObject> {
+    objects
+        .iter()
+        .map(|object| ManifestSchemaObject {
+            name: object.name.clone(),
+            kind: match object.kind {
+                SchemaObjectKind::Table => "table",
+                SchemaObjectKind::View => "view",
+            }
+            .to_string(),
+            definition: object.definition.clone(),
+        })
+        .collect()
+}
+
+/// Backs up the whole database `database` of the cluster `admin` (reached for the
+/// backup's own sessions at `admin_url`) into `store` under `backup_id/`, and returns the
+/// manifest it wrote last. Writers are not blocked. Objects a failed run leaves behind
+/// (it returns an error, or the process dies) form an incomplete backup: delete them with
+/// [`delete_backup`]. Running it again with the same id overwrites the objects.
+pub async fn backup_branch(
+    admin: &ClusterAdmin,
+    admin_url: &str,
+    database: &PhysicalName,
+    store: &dyn BackupStore,
+    backup_id: &str,
+) -> Result<BackupManifest, BackupError> {
+    check_backup_id(backup_id)?;
+    if !admin.database_exists(database).await? {
+        return Err(EngineError::NotFound {
+            kind: admin.kind(),
+            what: format!("database `{database}`"),
+        }
+        .into());
+    }
+    let mut manifest = match admin.kind() {
+        ClusterKind::Mysql => mysql::backup(admin, admin_url, database, store, backup_id).await?,
+        ClusterKind::Postgresql => {
+            postgres::backup(admin, admin_url, database, store, backup_id).await?
+        }
+    };
+    manifest.size = manifest.objects.iter().map(|object| object.size).sum();
+    manifest.uncompressed_size = manifest
+        .objects
+        .iter()
+        .map(|object| object.uncompressed_size)
+        .sum();
+    manifest.completed_at = now_rfc3339();
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|error| BackupError::Manifest(error.to_string()))?;
+    store.put_bytes(&manifest_key(backup_id), &json).await?;
+    Ok(manifest)
+}
+
+/// Reads the manifest of `backup_id`: [`BackupError::Incomplete`] when the backup has
+/// objects but no manifest, [`BackupError::ObjectMissing`] when it has nothing.
+pub async fn read_manifest(
+    store: &dyn BackupStore,
+    backup_id: &str,
+) -> Result<BackupManifest, BackupError> {
+    match backup_status(store, backup_id).await? {
+        BackupStatus::Complete(manifest) => Ok(*manifest),
+        BackupStatus::Incomplete { .. } => Err(BackupError::Incomplete {
+            backup_id: backup_id.to_string(),
+        }),
+        BackupStatus::Missing => Err(BackupError::ObjectMissing {
+            key: manifest_key(backup_id),
+        }),
+    }
+}
+
+/// Whether `backup_id` is complete, incomplete or absent in `store`.
+pub async fn backup_status(
+    store: &dyn BackupStore,
+    backup_id: &str,
+) -> Result<BackupStatus, BackupError> {
+    check_backup_id(backup_id)?;
+    let key = manifest_key(backup_id);
+    match store.get_bytes(&key).await {
+        Ok(bytes) => {
+            let manifest: BackupManifest = serde_json::from_slice(&bytes)
+                .map_err(|error| BackupError::Manifest(format!("`{key}`: {error}")))?;
+            if manifest.format != MANIFEST_FORMAT {
+                return Err(BackupError::Manifest(format!(
+                    "`{key}` has format {}, this build reads {MANIFEST_FORMAT}",
+                    manifest.format
+                )));
+            }
+            Ok(BackupStatus::Complete(Box::new(manifest)))
+        }
+        Err(BackupError::ObjectMissing { .. }) => {
+            let objects = store.list(&format!("{backup_id}/")).await?;
+            if objects.is_empty() {
+                Ok(BackupStatus::Missing)
+            } else {
+                Ok(BackupStatus::Incomplete { objects })
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Deletes every object of `backup_id`, the manifest first, so a deletion cut short
+/// leaves an incomplete backup (deleted again by the next attempt), never a manifest
+/// that points at missing objects. Idempotent.
+pub async fn delete_backup(store: &dyn BackupStore, backup_id: &str) -> Result<(), BackupError> {
+    check_backup_id(backup_id)?;
+    store.delete(&manifest_key(backup_id)).await?;
+    for object in store.list(&format!("{backup_id}/")).await? {
+        store.delete(&object.key).await?;
+    }
+    Ok(())
+}
+
+/// Reads every object of the backup and checks its size and sha256 against the manifest.
+pub async fn verify_backup(
+    store: &dyn BackupStore,
+    manifest: &BackupManifest,
+) -> Result<(), BackupError> {
+    for object in &manifest.objects {
+        stream::verify_object(store, object).await?;
+    }
+    Ok(())
+}
+
+/// Restores the backup described by `manifest` from `store` into the database `target`
+/// of cluster `admin` (reached at `admin_url` for the restore's own sessions). The target
+/// is dropped and recreated first (so the call is restartable after a crash); every
+/// object is verified before anything is loaded. Credentials of the target must be
+/// created after the restore.
+pub async fn restore_branch(
+    admin: &ClusterAdmin,
+    admin_url: &str,
+    manifest: &BackupManifest,
+    store: &dyn BackupStore,
+    target: &PhysicalName,
+) -> Result<RestoreReport, BackupError> {
+    if manifest.format != MANIFEST_FORMAT {
+        return Err(BackupError::Manifest(format!(
+            "format {} is not {MANIFEST_FORMAT}",
+            manifest.format
+        )));
+    }
+    let kind = manifest.kind()?;
+    if kind != admin.kind() {
+        return Err(BackupError::Manifest(format!(
+            "a {kind} backup cannot be restored into a {} cluster",
+            admin.kind()
+        )));
+    }
+    verify_backup(store, manifest).await?;
+    admin.drop_database(target).await?;
+    admin.create_database(target).await?;
+    match kind {
+        ClusterKind::Mysql => mysql::restore(admin_url, manifest, store, target).await,
+        ClusterKind::Postgresql => postgres::restore(admin_url, manifest, store, target).await,
+    }
+}

@@ -1,0 +1,300 @@
+//! Change capture: streams MariaDB's ROW binlog and applies one table's changes to the shadow.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use mysql_async::binlog::EventType;
+use mysql_async::binlog::events::{EventData, RowsEventData};
+use mysql_async::binlog::row::BinlogRow;
+use mysql_async::binlog::value::BinlogValue;
+use mysql_async::prelude::Queryable;
+use mysql_async::{BinlogStreamRequest, Conn, Value};
+
+use super::sql;
+use super::{
+    BinlogPosition, DEFAULT_IDLE, OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState,
+};
+
+/// Row changes buffered before they are written.
+const BATCH: usize = 500;
+
+enum Change {
+    /// The full after-image, in `state.columns` order.
+    Upsert(Vec<Value>),
+    /// The primary key, in `state.key_columns` order.
+    Delete(Vec<Value>),
+}
+
+/// A server id for one binlog stream: MariaDB disconnects an older stream with the same id.
+fn stream_server_id() -> u32 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or(0);
+    let mixed = nanos ^ std::process::id().rotate_left(16);
+    // Away from the servers' own small ids.
+    0x4000_0000 | (mixed & 0x3FFF_FFFF)
+}
+
+/// Streams from `state.applied_position` (non-blocking: the server ends the stream at the
+/// current end of the binlog) until the end, or until `until` is reached, applying changes
+/// through `writer`. Updates `state.applied_position` to the last transaction boundary seen.
+pub(crate) async fn apply(
+    ddl: &OnlineDdl,
+    state: &mut OnlineDdlState,
+    writer: &mut Conn,
+    until: Option<&BinlogPosition>,
+) -> OnlineDdlResult<u64> {
+    let mut conn = ddl.dedicated_conn().await?;
+    // Bound every call: under constant writes, the end of the binlog keeps moving.
+    let until = match until {
+        Some(until) => until.clone(),
+        None => sql::master_position(&mut conn).await?,
+    };
+    if until <= state.applied_position {
+        return Ok(0);
+    }
+    // Without it, MariaDB 10.x sends GTID events in place of some events the driver expects.
+    conn.query_drop("SET @mariadb_slave_capability = 4").await?;
+    let file = state.applied_position.file.clone();
+    let request = BinlogStreamRequest::new(stream_server_id())
+        .with_filename(file.as_bytes())
+        .with_pos(state.applied_position.position)
+        .with_non_blocking();
+    let mut stream = conn.get_binlog_stream(request).await?;
+
+    let mut current_file = state.applied_position.file.clone();
+    let mut committed = state.applied_position.clone();
+    let mut table_id: Option<u64> = None;
+    let mut pending: Vec<Change> = Vec::new();
+    let mut applied = 0u64;
+    // Column indexes of the binlog image for `state.columns` / `state.key_columns`, per table
+    // map (recomputed when a new TABLE_MAP for the table arrives).
+    let mut column_map: Option<(Vec<usize>, Vec<usize>)> = None;
+
+    loop {
+        // A silent server (timeout): treat as the end of what is there now.
+        let next = tokio::time::timeout(DEFAULT_IDLE * 20, stream.next())
+            .await
+            .unwrap_or_default();
+        let Some(event) = next else { break };
+        let event = event?;
+        let header = event.header();
+        let Ok(event_type) = header.event_type() else {
+            // MariaDB-specific events (GTID 162, GTID list 163, ...): no rows, no boundary.
+            continue;
+        };
+        match event_type {
+            EventType::ROTATE_EVENT => {
+                // The fake rotate that opens a stream precedes the format description, so
+                // its name may carry checksum bytes; it only names the file we asked for.
+                if header.log_pos() == 0 {
+                    continue;
+                }
+                if let Ok(Some(EventData::RotateEvent(rotate))) = event.read_data() {
+                    current_file = rotate
+                        .name()
+                        .chars()
+                        .take_while(|c| c.is_ascii_graphic())
+                        .collect();
+                    let position = BinlogPosition {
+                        file: current_file.clone(),
+                        position: rotate.position(),
+                    };
+                    if position > committed {
+                        committed = position;
+                    }
+                }
+            }
+            EventType::TABLE_MAP_EVENT => {
+                if let Ok(Some(EventData::TableMapEvent(map))) = event.read_data()
+                    && map.database_name() == state.database.as_str()
+                    && map.table_name() == state.table.as_str()
+                {
+                    if table_id != Some(map.table_id()) {
+                        column_map = None;
+                    }
+                    table_id = Some(map.table_id());
+                }
+            }
+            EventType::WRITE_ROWS_EVENT_V1
+            | EventType::UPDATE_ROWS_EVENT_V1
+            | EventType::DELETE_ROWS_EVENT_V1
+            | EventType::WRITE_ROWS_EVENT
+            | EventType::UPDATE_ROWS_EVENT
+            | EventType::DELETE_ROWS_EVENT => {
+                let Some(EventData::RowsEvent(rows)) = event
+                    .read_data()
+                    .map_err(|error| OnlineDdlError::Binlog(error.to_string()))?
+                else {
+                    continue;
+                };
+                if Some(rows.table_id()) != table_id {
+                    continue;
+                }
+                let Some(map) = stream.get_tme(rows.table_id()) else {
+                    return Err(OnlineDdlError::Binlog(
+                        "rows event without table map".into(),
+                    ));
+                };
+                let is_delete = matches!(
+                    rows,
+                    RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_)
+                );
+                for row in rows.rows(map) {
+                    let (before, after) =
+                        row.map_err(|error| OnlineDdlError::Binlog(error.to_string()))?;
+                    let image = before.as_ref().or(after.as_ref()).ok_or_else(|| {
+                        OnlineDdlError::Binlog("rows event without row image".into())
+                    })?;
+                    if column_map.is_none() {
+                        column_map = Some(map_columns(state, image)?);
+                    }
+                    let (columns, keys) = column_map.as_ref().expect("just set");
+                    match (before, after) {
+                        (Some(before), None) if is_delete => {
+                            pending.push(Change::Delete(pick(&before, keys)?));
+                        }
+                        (before, Some(after)) => {
+                            let new_key = pick(&after, keys)?;
+                            if let Some(before) = before {
+                                let old_key = pick(&before, keys)?;
+                                if old_key != new_key {
+                                    pending.push(Change::Delete(old_key));
+                                }
+                            }
+                            pending.push(Change::Upsert(pick(&after, columns)?));
+                        }
+                        _ => {}
+                    }
+                }
+                if pending.len() >= BATCH {
+                    applied += flush(state, writer, &mut pending).await?;
+                }
+            }
+            EventType::XID_EVENT | EventType::QUERY_EVENT => {
+                // A transaction boundary: safe to resume from here. (A `BEGIN` query is one
+                // too: the table map follows it.)
+                committed = BinlogPosition {
+                    file: current_file.clone(),
+                    position: u64::from(header.log_pos()),
+                };
+                if committed >= until {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    applied += flush(state, writer, &mut pending).await?;
+    drop(stream);
+    tracing::debug!(from = ?state.applied_position, to = ?committed, ?until, applied, "binlog applied");
+    if committed > state.applied_position {
+        state.applied_position = committed;
+    }
+    state.changes_applied += applied;
+    Ok(applied)
+}
+
+/// Indexes of `state.columns` and `state.key_columns` in a binlog row image, by name (needs
+/// `binlog_row_metadata=FULL`).
+fn map_columns(
+    state: &OnlineDdlState,
+    image: &BinlogRow,
+) -> OnlineDdlResult<(Vec<usize>, Vec<usize>)> {
+    let names: Vec<String> = image
+        .columns_ref()
+        .iter()
+        .map(|column| column.name_str().into_owned())
+        .collect();
+    let find = |wanted: &String| {
+        names.iter().position(|name| name == wanted).ok_or_else(|| {
+            OnlineDdlError::Binlog(format!(
+                "column `{wanted}` is not in the binlog row image (is binlog_row_metadata=FULL \
+                 and binlog_row_image=FULL?); it has {names:?}"
+            ))
+        })
+    };
+    let columns = state.columns.iter().map(find).collect::<Result<_, _>>()?;
+    let keys = state
+        .key_columns
+        .iter()
+        .map(find)
+        .collect::<Result<_, _>>()?;
+    Ok((columns, keys))
+}
+
+fn pick(row: &BinlogRow, indexes: &[usize]) -> OnlineDdlResult<Vec<Value>> {
+    indexes
+        .iter()
+        .map(|&index| match row.as_ref(index) {
+            Some(BinlogValue::Value(value)) => Ok(value.clone()),
+            Some(other) => Value::try_from(other.clone())
+                .map_err(|error| OnlineDdlError::Binlog(error.to_string())),
+            None => Err(OnlineDdlError::Binlog(format!(
+                "column {index} is missing from the row image (binlog_row_image must be FULL)"
+            ))),
+        })
+        .collect()
+}
+
+/// Writes the buffered changes in order: runs of upserts as one multi-row `REPLACE`, runs of
+/// deletes as one `DELETE ... WHERE key IN (...)`.
+async fn flush(
+    state: &OnlineDdlState,
+    writer: &mut Conn,
+    pending: &mut Vec<Change>,
+) -> OnlineDdlResult<u64> {
+    let count = pending.len() as u64;
+    let shadow = sql::qualified(&state.database, &state.shadow_table);
+    let columns = sql::column_list(&state.columns);
+    let key = sql::key_tuple(&state.key_columns);
+    let mut changes = std::mem::take(pending).into_iter().peekable();
+    while let Some(first) = changes.next() {
+        match first {
+            Change::Upsert(values) => {
+                let mut params = values;
+                let mut rows = 1;
+                while let Some(Change::Upsert(_)) = changes.peek() {
+                    let Some(Change::Upsert(values)) = changes.next() else {
+                        unreachable!()
+                    };
+                    params.extend(values);
+                    rows += 1;
+                }
+                let row = sql::placeholders(state.columns.len());
+                writer
+                    .exec_drop(
+                        format!(
+                            "REPLACE INTO {shadow} ({columns}) VALUES {}",
+                            vec![row; rows].join(", ")
+                        ),
+                        params,
+                    )
+                    .await?;
+            }
+            Change::Delete(values) => {
+                let mut params = values;
+                let mut rows = 1;
+                while let Some(Change::Delete(_)) = changes.peek() {
+                    let Some(Change::Delete(values)) = changes.next() else {
+                        unreachable!()
+                    };
+                    params.extend(values);
+                    rows += 1;
+                }
+                let row = sql::placeholders(state.key_columns.len());
+                writer
+                    .exec_drop(
+                        format!(
+                            "DELETE FROM {shadow} WHERE {key} IN ({})",
+                            vec![row; rows].join(", ")
+                        ),
+                        params,
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(count)
+}
