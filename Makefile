@@ -5,7 +5,7 @@
 DATA_DIR ?= ./dbplane-data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test deps build lint bench-api
+.PHONY: run test deps build lint bench-api bench-dataplane bench-schema
 
 deps:
 	@scripts/install-deps.sh
@@ -25,3 +25,10 @@ lint:
 
 bench-api:
 	benches/api_throughput.sh
+
+bench-dataplane: deps
+	benches/dataplane_latency.sh
+
+bench-schema:
+	cargo bench -p dbplane-schema --bench diff
+	cargo test --release -p dbplane-schema --test introspect_scale -- --ignored --nocapture
