@@ -43,7 +43,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A local file cannot drop a connection the way a network can; skipping the
+        // liveness ping saves one thread round trip per query.
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(8)
             .min_connections(1)
             .connect_with(options)
