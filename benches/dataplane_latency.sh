@@ -41,7 +41,11 @@ set -e
   echo "uptime: $(uptime)"
   if revision=$(git rev-parse --short HEAD 2>/dev/null); then
     git diff --quiet HEAD 2>/dev/null || revision="$revision + uncommitted changes"
-    echo "source: $revision"
+    if [ "${SKIP_BUILD:-0}" = 1 ]; then
+      echo "source: not rebuilt (SKIP_BUILD=1); dbplane built $(date -u -r "$target_dir/release/dbplane" +%Y-%m-%dT%H:%M:%SZ), tree now at $revision"
+    else
+      echo "source: $revision"
+    fi
   fi
 } | tee -a "$summary"
 echo "bench-dataplane: summary in $summary, server log in $results_dir/server-$stamp.log" >&2
