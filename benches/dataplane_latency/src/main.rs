@@ -210,7 +210,14 @@ async fn run(options: &Options) -> Result<bool> {
     let (cases, cold) = outcome?;
     let stop = stop?;
     log(format!("server stopped {stop:.1?} after SIGTERM"));
-    Ok(report::report(options, &cases, &cold, &jobs, startup, &load_start))
+    Ok(report::report(
+        options,
+        &cases,
+        &cold,
+        &jobs,
+        startup,
+        &load_start,
+    ))
 }
 
 /// Creations done before the measured cases (first of each engine), shown apart.
