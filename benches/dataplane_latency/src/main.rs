@@ -156,6 +156,8 @@ struct Case {
     others: f64,
     /// Job kind whose timeline explains a sample.
     job_kind: &'static str,
+    /// Branch cases: each branch's DELETE until its delete job finished (not a target).
+    deletes: Vec<Duration>,
 }
 
 #[tokio::main]
@@ -304,10 +306,9 @@ async fn measure(server: &Server, options: &Options) -> Result<(Vec<Case>, Vec<C
             wait_for_delete_jobs(server, deletes_before + run + 1).await?;
             case.delete_times.push(deleted.elapsed());
         }
-        let deletes = std::mem::take(&mut case.delete_times);
         log(format!(
             "  branch delete (DELETE to its job finished): median {}",
-            ms(stats(&deletes).median)
+            ms(stats(&case.delete_times).median)
         ));
         cases.push(case.finish());
     }
@@ -347,6 +348,7 @@ impl CaseRecorder {
             busy,
             others,
             job_kind: self.job_kind,
+            deletes: self.delete_times,
         }
     }
 }

@@ -124,7 +124,10 @@ pub(crate) fn report(
         );
     }
     println!();
-    println!("Not in the table above (each engine's first databases, then the parents' schema):");
+    println!(
+        "Not in the tables above (the parents: each engine's first databases and their schema; \
+         the deletes between branch runs):"
+    );
     println!();
     for c in cold {
         println!(
@@ -132,6 +135,15 @@ pub(crate) fn report(
             c.name,
             ms(c.elapsed),
             ms(c.schema)
+        );
+    }
+    for case in cases.iter().filter(|case| !case.deletes.is_empty()) {
+        let s = stats(&case.deletes);
+        println!(
+            "- {}: branch delete (DELETE to its job finished) median {}, max {}",
+            case.name,
+            ms(s.median),
+            ms(s.max)
         );
     }
     println!();
