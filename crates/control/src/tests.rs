@@ -13,6 +13,19 @@ async fn plane() -> (tempfile::TempDir, Arc<dyn MetadataStore>, ControlPlane) {
     (dir, store, plane)
 }
 
+/// Bootstraps `acme` and authenticates its all-access token.
+async fn acme_admin(
+    store: &dyn MetadataStore,
+    plane: &ControlPlane,
+) -> (crate::bootstrap::BootstrapOutcome, crate::Caller) {
+    let acme = bootstrap(store, "acme", "a@acme.test", None).await.unwrap();
+    let caller = plane
+        .authenticate(Some(&header(&acme.token.id, acme.secret.expose())))
+        .await
+        .unwrap();
+    (acme, caller)
+}
+
 fn header(id: &impl std::fmt::Display, secret: &str) -> String {
     format!("{id}:{secret}")
 }
@@ -20,14 +33,8 @@ fn header(id: &impl std::fmt::Display, secret: &str) -> String {
 #[tokio::test]
 async fn bootstrap_token_sees_its_organization_and_nothing_else() {
     let (_dir, store, plane) = plane().await;
-    let acme = bootstrap(store.as_ref(), "acme", "a@acme.test", None)
-        .await
-        .unwrap();
+    let (acme, caller) = acme_admin(store.as_ref(), &plane).await;
     let globex = bootstrap(store.as_ref(), "globex", "g@globex.test", None)
-        .await
-        .unwrap();
-    let caller = plane
-        .authenticate(Some(&header(&acme.token.id, acme.secret.expose())))
         .await
         .unwrap();
     let org = plane.get_organization(&caller, "acme").await.unwrap();
@@ -67,13 +74,7 @@ async fn bad_credentials_are_unauthorized() {
 #[tokio::test]
 async fn new_tokens_hold_nothing_and_grants_are_bounded_by_the_granter() {
     let (_dir, store, plane) = plane().await;
-    let acme = bootstrap(store.as_ref(), "acme", "a@acme.test", None)
-        .await
-        .unwrap();
-    let admin = plane
-        .authenticate(Some(&header(&acme.token.id, acme.secret.expose())))
-        .await
-        .unwrap();
+    let (_acme, admin) = acme_admin(store.as_ref(), &plane).await;
     let created = plane
         .create_service_token(&admin, "acme", Some("ci".into()), None)
         .await
@@ -145,13 +146,7 @@ async fn new_tokens_hold_nothing_and_grants_are_bounded_by_the_granter() {
 #[tokio::test]
 async fn deleted_and_expired_tokens_stop_authenticating() {
     let (_dir, store, plane) = plane().await;
-    let acme = bootstrap(store.as_ref(), "acme", "a@acme.test", None)
-        .await
-        .unwrap();
-    let admin = plane
-        .authenticate(Some(&header(&acme.token.id, acme.secret.expose())))
-        .await
-        .unwrap();
+    let (_acme, admin) = acme_admin(store.as_ref(), &plane).await;
     let created = plane
         .create_service_token(&admin, "acme", None, None)
         .await
@@ -168,13 +163,7 @@ async fn deleted_and_expired_tokens_stop_authenticating() {
 #[tokio::test]
 async fn organization_reads_see_this_process_updates_at_once() {
     let (_dir, store, plane) = plane().await;
-    let acme = bootstrap(store.as_ref(), "acme", "a@acme.test", None)
-        .await
-        .unwrap();
-    let caller = plane
-        .authenticate(Some(&header(&acme.token.id, acme.secret.expose())))
-        .await
-        .unwrap();
+    let (acme, caller) = acme_admin(store.as_ref(), &plane).await;
     let before = plane.get_organization(&caller, "acme").await.unwrap();
     assert_eq!(before.organization.billing_email, "a@acme.test");
     let changes = crate::organizations::OrganizationChanges {
