@@ -163,7 +163,7 @@ async fn deleted_and_expired_tokens_stop_authenticating() {
 #[tokio::test]
 async fn organization_reads_see_this_process_updates_at_once() {
     let (_dir, store, plane) = plane().await;
-    let (acme, caller) = acme_admin(store.as_ref(), &plane).await;
+    let (_acme, caller) = acme_admin(store.as_ref(), &plane).await;
     let before = plane.get_organization(&caller, "acme").await.unwrap();
     assert_eq!(before.organization.billing_email, "a@acme.test");
     let changes = crate::organizations::OrganizationChanges {
