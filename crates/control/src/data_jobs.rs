@@ -127,11 +127,11 @@ impl DataPlaneJobs {
         let name = physical(branch.physical_name())?;
         match job.step.as_str() {
             "create_database" => {
-                endpoint.admin.create_database(&name).await.map_err(retry)?;
-                match branch.parent_branch_id {
-                    Some(_) => next("copy_schema", job),
-                    None => next("finish", job),
+                let copied = branch.parent_branch_id.is_some();
+                if !(copied && endpoint.admin.copy_schema_creates_target()) {
+                    endpoint.admin.create_database(&name).await.map_err(retry)?;
                 }
+                next(if copied { "copy_schema" } else { "finish" }, job)
             }
             "copy_schema" => {
                 let parent_id = branch
