@@ -32,7 +32,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listen on {}", config.listen))?;
     let local_address = listener.local_addr().context("read the bound address")?;
     write_address_file(&config.data_dir, local_address)?;
-    let config = Arc::new(config);
+    // With port 0 the configured address is not the one clients reach.
+    let config = Arc::new(Config {
+        listen: local_address,
+        ..config
+    });
     let notifier = JobNotifier::default();
     let control = Arc::new(ControlPlane::with_data_plane(
         store.clone(),
