@@ -14,6 +14,8 @@
 //! template's owner (the admin): after the copy, `REASSIGN OWNED` + `DROP OWNED` in the new
 //! database hand them to the branch's owner role without touching any shared object.
 
+use std::time::{Duration, Instant};
+
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
@@ -59,8 +61,8 @@ pub(super) async fn copy_schema(
     // One template build or copy at a time: a rebuild drops the template, which would
     // fail a copy running from it.
     let _serialized = admin.template_lock.lock().await;
-    let template = ensure_template(admin, &client, from).await?;
-    let started = std::time::Instant::now();
+    let (template, timing) = ensure_template(admin, &client, from).await?;
+    let started = Instant::now();
     let target = postgres_identifier(to.as_str());
     // Each its own statement: neither may run inside a (multi-statement) transaction.
     for statement in [
@@ -89,8 +91,18 @@ pub(super) async fn copy_schema(
         ))
         .await
         .map_err(sql)?;
-    tracing::debug!(%from, %to, copy = ?started.elapsed(), "schema copied from template");
+    tracing::debug!(
+        %from, %to, dump = ?timing.dump, rebuild = ?timing.rebuild, copy = ?started.elapsed(),
+        "schema copied from template"
+    );
     Ok(())
+}
+
+/// Where [`ensure_template`] spent its time (logged, read back by the latency benchmark).
+struct TemplateTiming {
+    dump: Duration,
+    /// Set when the template was (re)built.
+    rebuild: Option<Duration>,
 }
 
 /// Makes `<from>_tmpl` hold exactly the current schema of `from`, rebuilding it when
@@ -99,15 +111,19 @@ async fn ensure_template(
     admin: &PostgresAdmin,
     client: &Client,
     from: &PhysicalName,
-) -> EngineResult<PhysicalName> {
+) -> EngineResult<(PhysicalName, TemplateTiming)> {
     let template = template_of(from)?;
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let script = strip_meta_commands(&run_pg_dump(admin, from).await?)?;
+    let mut timing = TemplateTiming {
+        dump: started.elapsed(),
+        rebuild: None,
+    };
     let fingerprint = hex::encode(&Sha256::digest(script.as_bytes())[..16]);
     // Built from a validated name and hex digits: no quote to escape.
     let marker = format!("dbplane: template of {from} {fingerprint}");
     if database_comment(client, &template).await?.as_deref() == Some(marker.as_str()) {
-        return Ok(template);
+        return Ok((template, timing));
     }
 
     let template_owner = template.owner()?;
@@ -136,8 +152,8 @@ async fn ensure_template(
         .await
         .map_err(sql)?;
     drop(inside);
-    tracing::debug!(%from, %template, build = ?started.elapsed(), "schema template rebuilt");
-    Ok(template)
+    timing.rebuild = Some(started.elapsed() - timing.dump);
+    Ok((template, timing))
 }
 
 /// Drops the template of `db` and its objects' owner role, if they exist.
