@@ -117,6 +117,30 @@ pub(crate) async fn primary_key(
         .await?)
 }
 
+/// Columns of each unique key other than the primary key, in key order.
+pub(crate) async fn unique_keys(
+    conn: &mut Conn,
+    db: &str,
+    table: &str,
+) -> OnlineDdlResult<Vec<Vec<String>>> {
+    let rows: Vec<(String, String)> = conn
+        .exec(
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+             AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            (db, table),
+        )
+        .await?;
+    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    for (index, column) in rows {
+        match keys.last_mut() {
+            Some((name, columns)) if *name == index => columns.push(column),
+            _ => keys.push((index, vec![column])),
+        }
+    }
+    Ok(keys.into_iter().map(|(_, columns)| columns).collect())
+}
+
 pub(crate) async fn table_exists(conn: &mut Conn, db: &str, table: &str) -> OnlineDdlResult<bool> {
     let count: Option<u64> = conn
         .exec_first(
