@@ -98,10 +98,12 @@ pub(crate) async fn apply(
 ) -> OnlineDdlResult<u64> {
     let from = direction.position(state)?;
     let mut conn = ddl.dedicated_conn().await?;
-    // Bound every call: under constant writes, the end of the binlog keeps moving.
+    // Bound every call (under constant writes the end of the binlog keeps moving), and only
+    // to changes every later read sees: a copy chunk after this call must not read a row as
+    // it was before a change this call applied (a deleted row would come back).
     let until = match until {
         Some(until) => until.clone(),
-        None => sql::master_position(&mut conn).await?,
+        None => sql::snapshot_position(&mut conn).await?,
     };
     if until <= from {
         return Ok(0);

@@ -163,6 +163,41 @@ pub(crate) async fn master_position(conn: &mut Conn) -> OnlineDdlResult<BinlogPo
     Ok(BinlogPosition { file, position })
 }
 
+/// The binlog position consistent with a snapshot taken now: every transaction before it is
+/// visible to this and every later read, none after it is visible to this one.
+///
+/// `SHOW MASTER STATUS` is not enough: a transaction is written to the binlog (and can be
+/// streamed) a moment before InnoDB makes it visible, so a read started in between misses a
+/// change the stream already delivered (the module docs say what that cost).
+/// MariaDB's `START TRANSACTION WITH CONSISTENT SNAPSHOT` reports the exact position in
+/// `binlog_snapshot_file`/`_position`.
+pub(crate) async fn snapshot_position(conn: &mut Conn) -> OnlineDdlResult<BinlogPosition> {
+    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .await?;
+    let position = snapshot_status(conn).await;
+    conn.query_drop("COMMIT").await?;
+    position
+}
+
+/// Inside a `START TRANSACTION WITH CONSISTENT SNAPSHOT`: its binlog position.
+pub(crate) async fn snapshot_status(conn: &mut Conn) -> OnlineDdlResult<BinlogPosition> {
+    let rows: Vec<(String, String)> = conn.query("SHOW STATUS LIKE 'binlog_snapshot_%'").await?;
+    let value = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| OnlineDdlError::Binlog(format!("no status variable {name}")))
+    };
+    let file = value("Binlog_snapshot_file")?;
+    if file.is_empty() {
+        return Err(OnlineDdlError::Binlog("the binary log is disabled".into()));
+    }
+    let position = value("Binlog_snapshot_position")?
+        .parse()
+        .map_err(|error| OnlineDdlError::Binlog(format!("binlog_snapshot_position: {error}")))?;
+    Ok(BinlogPosition { file, position })
+}
+
 pub(crate) async fn max_key(
     conn: &mut Conn,
     db: &str,
