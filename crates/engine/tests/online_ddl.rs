@@ -175,6 +175,31 @@ async fn resumes_from_a_serialized_state() {
         ddl.copy_chunk(&mut fresh, &throttled).await.unwrap(),
         ChunkOutcome::Throttled
     );
+    // The server's load: at least this session is running, so a limit of 0 holds the copy.
+    let loaded = CopyOptions {
+        max_threads_running: Some(0),
+        ..CopyOptions::default()
+    };
+    assert_eq!(
+        ddl.copy_chunk(&mut fresh, &loaded).await.unwrap(),
+        ChunkOutcome::Throttled
+    );
+    // A ratio of 50 % rests as long as the chunk took.
+    fresh.copy.last_key = None;
+    let half = CopyOptions {
+        throttle_ratio: 50,
+        ..CopyOptions::default()
+    };
+    let started = Instant::now();
+    let ChunkOutcome::Copied { elapsed, .. } = ddl.copy_chunk(&mut fresh, &half).await.unwrap()
+    else {
+        panic!("a chunk is copied");
+    };
+    assert!(
+        started.elapsed() >= elapsed * 2,
+        "{:?} vs {elapsed:?}",
+        started.elapsed()
+    );
 
     let outcome = ddl
         .cutover(&mut state, &CutoverOptions::default())
