@@ -60,7 +60,7 @@ impl Writer {
         );
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let mut do_insert = self.index % 2 == 0;
+        let mut do_insert = self.index.is_multiple_of(2);
         while !stop.load(Ordering::Relaxed) {
             ticker.tick().await;
             let at = started.elapsed();
