@@ -1,6 +1,6 @@
 //! Reads the server's JSON log (`--log-format json`, job runner at debug) back into job
 //! timelines: when each step started, when the job finished, what the PostgreSQL schema
-//! copy spent in `pg_dump`, in rebuilding the parent's template and in copying it. That is where the time of a creation goes.
+//! copy spent fingerprinting the parent, rebuilding its template and copying it. That is where the time of a creation goes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 /// Where a PostgreSQL schema copy spent its time.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PgCopy {
-    pub dump: Duration,
+    pub fingerprint: Duration,
     pub rebuild: Option<Duration>,
     pub copy: Duration,
 }
@@ -23,8 +23,8 @@ pub struct JobTimeline {
     pub finished: Option<SystemTime>,
     /// Retries and other warnings logged inside the job.
     pub warnings: Vec<String>,
-    /// PostgreSQL schema copy: pg_dump, the template rebuild (first branch after a schema
-    /// change of the parent), the copy of the template.
+    /// PostgreSQL schema copy: the parent's fingerprint, the template rebuild (first
+    /// branch after a schema change of the parent), the copy of the template.
     pub pg_copy: Option<PgCopy>,
 }
 
@@ -91,9 +91,10 @@ pub fn read_jobs(path: &Path) -> Vec<JobTimeline> {
                     .as_str()
                     .and_then(|text| text.strip_prefix("Some(")?.strip_suffix(')'))
                     .and_then(parse_debug_duration);
-                if let (Some(dump), Some(copy)) = (duration("dump"), duration("copy")) {
+                if let (Some(fingerprint), Some(copy)) = (duration("fingerprint"), duration("copy"))
+                {
                     job.pg_copy = Some(PgCopy {
-                        dump,
+                        fingerprint,
                         rebuild,
                         copy,
                     });

@@ -62,7 +62,7 @@ pub(crate) fn report(
     println!("Where the time goes (medians over the runs; from the server's job log):");
     println!();
     println!(
-        "| case | POST | POST → job's 1st step | create_database | copy_schema | finish | job done → GET saw ready | pg_dump / template rebuilds / copy | retries |"
+        "| case | POST | POST → job's 1st step | create_database | copy_schema | finish | job done → GET saw ready | fingerprint / template rebuilds / copy | retries |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
     for case in cases {
@@ -70,7 +70,7 @@ pub(crate) fn report(
         let mut queue = Vec::new();
         let mut steps: std::collections::BTreeMap<String, Vec<Duration>> = Default::default();
         let mut after = Vec::new();
-        let mut dump = Vec::new();
+        let mut fingerprint = Vec::new();
         let mut rebuilds = Vec::new();
         let mut copy = Vec::new();
         let mut retries = 0;
@@ -91,7 +91,7 @@ pub(crate) fn report(
                 after.push(since(sample.ready_at, done));
             }
             if let Some(pg) = job.pg_copy {
-                dump.push(pg.dump);
+                fingerprint.push(pg.fingerprint);
                 rebuilds.extend(pg.rebuild);
                 copy.push(pg.copy);
             }
@@ -102,7 +102,7 @@ pub(crate) fn report(
                 .get(name)
                 .map_or("–".to_string(), |durations| ms(stats(durations).median))
         };
-        let pg = if dump.is_empty() {
+        let pg = if fingerprint.is_empty() {
             "–".to_string()
         } else {
             let rebuilt = match rebuilds.as_slice() {
@@ -115,7 +115,7 @@ pub(crate) fn report(
             };
             format!(
                 "{} / {rebuilt} / {}",
-                ms(stats(&dump).median),
+                ms(stats(&fingerprint).median),
                 ms(stats(&copy).median)
             )
         };
