@@ -58,7 +58,8 @@ pub trait BackupMetadataStore: Send + Sync + 'static {
     /// The newest successful, live backup of a branch.
     async fn latest_successful_backup(&self, branch: &BranchId) -> StoreResult<Option<Backup>>;
     /// Live, unprotected backups that are finished and either expired at `now` or whose
-    /// branch is deleted or gone: what the reaper removes.
+    /// branch is deleted or gone, and that no branch is being restored from: what the
+    /// reaper removes.
     async fn reapable_backups(&self, now: Timestamp, limit: u64) -> StoreResult<Vec<Backup>>;
 
     /// Inserts a branch restored from a backup, its origin and its job in one transaction.

@@ -214,6 +214,8 @@ pub(crate) async fn reapable(
          WHERE k.deleted_at IS NULL AND k.protected = 0 \
          AND k.state IN ('success', 'failed', 'canceled', 'ignored') \
          AND ((k.expires_at IS NOT NULL AND k.expires_at <= ?) OR b.id IS NULL OR b.deleted_at IS NOT NULL) \
+         AND NOT EXISTS (SELECT 1 FROM branch_restores r JOIN branches t ON t.id = r.branch_id \
+              WHERE r.backup_id = k.id AND t.state = 'pending' AND t.deleted_at IS NULL) \
          ORDER BY k.expires_at LIMIT ?",
     )
     .bind(now.unix_millis())
