@@ -170,7 +170,9 @@ impl ControlPlane {
         {
             backup.protected = protected;
             backup.updated_at = Timestamp::now();
-            self.store.update_backup(&backup).await?;
+            self.store
+                .set_backup_protected(&backup.id, protected, backup.updated_at)
+                .await?;
         }
         self.backup_details(organization, database, branch, backup)
             .await

@@ -43,9 +43,16 @@ pub trait BackupMetadataStore: Send + Sync + 'static {
         filter: &BackupFilter,
         window: Window,
     ) -> StoreResult<Page<Backup>>;
-    /// Writes the mutable fields of a backup.
+    /// Writes the fields a backup's job owns: state, sizes, schema snapshot, times.
     async fn update_backup(&self, backup: &Backup) -> StoreResult<()>;
-    /// Writes a backup's final fields and completes its job in one transaction; false
+    /// Sets `protected` (the one field users change).
+    async fn set_backup_protected(
+        &self,
+        id: &BackupId,
+        protected: bool,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Writes a backup's job-owned fields and completes its job in one transaction; false
     /// when the job's lease was lost.
     async fn finish_backup(&self, backup: &Backup, job: &JobId, epoch: i64) -> StoreResult<bool>;
     /// Marks backups deleted and schedules the jobs deleting their files, in one

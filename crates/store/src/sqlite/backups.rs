@@ -120,23 +120,21 @@ pub(crate) async fn list(
     })
 }
 
+/// Writes the fields the backup job owns (not `protected`, which users own, nor
+/// `deleted_at`, which `mark_deleted` sets), so a job never undoes a user's change.
 async fn write(transaction: &mut Transaction<'_, Sqlite>, backup: &Backup) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE backups SET name = ?, state = ?, size = ?, uncompressed_size = ?, protected = ?, \
-         schema_snapshot = ?, updated_at = ?, started_at = ?, completed_at = ?, expires_at = ?, \
-         deleted_at = ? WHERE id = ?",
+        "UPDATE backups SET state = ?, size = ?, uncompressed_size = ?, schema_snapshot = ?, \
+         updated_at = ?, started_at = ?, completed_at = ?, expires_at = ? WHERE id = ?",
     )
-    .bind(&backup.name)
     .bind(backup.state.as_str())
     .bind(backup.size)
     .bind(backup.uncompressed_size)
-    .bind(backup.protected)
     .bind(&backup.schema_snapshot)
     .bind(backup.updated_at.unix_millis())
     .bind(backup.started_at.map(Timestamp::unix_millis))
     .bind(backup.completed_at.map(Timestamp::unix_millis))
     .bind(backup.expires_at.map(Timestamp::unix_millis))
-    .bind(backup.deleted_at.map(Timestamp::unix_millis))
     .bind(backup.id.as_str())
     .execute(&mut **transaction)
     .await?;
@@ -147,6 +145,21 @@ pub(crate) async fn update(pool: &SqlitePool, backup: &Backup) -> StoreResult<()
     let mut transaction = pool.begin().await?;
     write(&mut transaction, backup).await?;
     transaction.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn set_protected(
+    pool: &SqlitePool,
+    id: &BackupId,
+    protected: bool,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE backups SET protected = ?, updated_at = ? WHERE id = ?")
+        .bind(protected)
+        .bind(at.unix_millis())
+        .bind(id.as_str())
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

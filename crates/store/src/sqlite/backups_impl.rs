@@ -28,6 +28,14 @@ impl BackupMetadataStore for SqliteStore {
     async fn update_backup(&self, backup: &Backup) -> StoreResult<()> {
         backups::update(&self.pool, backup).await
     }
+    async fn set_backup_protected(
+        &self,
+        id: &BackupId,
+        protected: bool,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        backups::set_protected(&self.pool, id, protected, at).await
+    }
     async fn finish_backup(&self, backup: &Backup, job: &JobId, epoch: i64) -> StoreResult<bool> {
         backups::finish(&self.pool, backup, job, epoch).await
     }
