@@ -77,7 +77,10 @@ async fn checksum(login: &Login, table: &str, filter: &str) -> String {
 
 async fn role(client: &ApiClient, branch: &str, name: &str) -> Login {
     let created = client
-        .post(&format!("{branch}/roles"), json!({"name": name, "inherited_roles": ["postgres"]}))
+        .post(
+            &format!("{branch}/roles"),
+            json!({"name": name, "inherited_roles": ["postgres"]}),
+        )
         .await;
     assert_eq!(created.status, 200, "{}", created.body);
     Login::from_role(&created.body)
@@ -139,17 +142,29 @@ async fn postgres_backup_under_writes_restores_the_snapshot() {
     assert!(backup["schema_snapshot"].is_object(), "{backup}");
 
     let created = client
-        .post(&format!("{DB}/branches"), json!({"name": "restored", "backup_id": id}))
+        .post(
+            &format!("{DB}/branches"),
+            json!({"name": "restored", "backup_id": id}),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let restored = wait_for_branch(&client, DB, "restored").await;
-    assert_eq!(restored["restored_from_branch"]["name"], "main", "{restored}");
+    assert_eq!(
+        restored["restored_from_branch"]["name"], "main",
+        "{restored}"
+    );
     let listed = client.get(&format!("{MAIN}/backups/{id}")).await.body;
-    assert_eq!(listed["restored_branches"][0]["name"], "restored", "{listed}");
+    assert_eq!(
+        listed["restored_branches"][0]["name"], "restored",
+        "{listed}"
+    );
 
     let restored_path = format!("{DB}/branches/restored");
     let restored_login = role(&client, &restored_path, "owner").await;
-    let pg = restored_login.postgres().await.expect("connect to the restore");
+    let pg = restored_login
+        .postgres()
+        .await
+        .expect("connect to the restore");
     let row = pg
         .query_one("SELECT (SELECT count(*) FROM events), (SELECT max(id) FROM events), balance, last_event FROM ledger", &[])
         .await
@@ -157,7 +172,10 @@ async fn postgres_backup_under_writes_restores_the_snapshot() {
     let (events, max_id, balance, last): (i64, Option<i64>, i64, i64) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
     assert_eq!((balance, last, max_id), (events, events, Some(events)));
-    assert!(events >= 20 && events as u64 <= written_during, "{events} of {written_during}");
+    assert!(
+        events >= 20 && events as u64 <= written_during,
+        "{events} of {written_during}"
+    );
     for (table, filter) in [
         ("customers", "TRUE".to_string()),
         ("orders", "TRUE".to_string()),
@@ -170,7 +188,9 @@ async fn postgres_backup_under_writes_restores_the_snapshot() {
         );
     }
     // Sequences continue after the restored rows.
-    pg.batch_execute("INSERT INTO events (payload) VALUES ('\\x00')").await.expect("insert after restore");
+    pg.batch_execute("INSERT INTO events (payload) VALUES ('\\x00')")
+        .await
+        .expect("insert after restore");
 
     let port = port_of(restored["mysql_address"].as_str().unwrap());
     let admin = ClusterAdmin::connect(
@@ -200,16 +220,24 @@ async fn postgres_backup_under_writes_restores_the_snapshot() {
     let seed = json!({"name": "seeded", "seed_data": "last_successful_backup"});
     let refused = client.post(&format!("{DB}/branches"), seed.clone()).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
-    let enabled = client.patch(DB, json!({"allow_data_branching": true})).await;
+    let enabled = client
+        .patch(DB, json!({"allow_data_branching": true}))
+        .await;
     assert_eq!(enabled.status, 200, "{}", enabled.body);
     let bad_seed = client
-        .post(&format!("{DB}/branches"), json!({"name": "seeded", "seed_data": "yesterday"}))
+        .post(
+            &format!("{DB}/branches"),
+            json!({"name": "seeded", "seed_data": "yesterday"}),
+        )
         .await;
     assert_eq!(bad_seed.status, 400, "{}", bad_seed.body);
     let seeded = client.post(&format!("{DB}/branches"), seed).await;
     assert_eq!(seeded.status, 201, "{}", seeded.body);
     let seeded = wait_for_branch(&client, DB, "seeded").await;
-    assert_eq!(seeded["production"], true, "a production parent seeds a production branch");
+    assert_eq!(
+        seeded["production"], true,
+        "a production parent seeds a production branch"
+    );
     assert_eq!(seeded["restored_from_branch"]["name"], "main");
     let seeded_login = role(&client, &format!("{DB}/branches/seeded"), "owner").await;
     assert_eq!(
