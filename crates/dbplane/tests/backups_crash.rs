@@ -222,3 +222,43 @@ async fn postgres_restore_survives_a_crash_at_every_step() {
     assert_no_orphans(&server, &[&id]);
     server.stop().await;
 }
+
+/// A backup that cannot be taken (its database vanished behind dbplane's back) ends
+/// `failed` after its attempts, with nothing stored.
+#[tokio::test]
+async fn a_backup_that_keeps_failing_ends_failed_without_files() {
+    use mysql_async::prelude::Queryable;
+    let server = TestServer::start_with(BIN, options(Vec::new())).await;
+    let token = server.bootstrap("acme", "ops@acme.test");
+    let client = server.client(Some(token.header()));
+    ready_database(&client, "acme", "shop", "mysql").await;
+    let db = "/v1/organizations/acme/databases/shop";
+    let dev = ready_branch(&client, db, "dev", None).await;
+    let dev_path = format!("{db}/branches/dev");
+    let created = client
+        .post(
+            &format!("{dev_path}/passwords"),
+            json!({"name": "admin", "role": "admin"}),
+        )
+        .await;
+    let physical = Login::from_password(&created.body).database;
+    let mut root = mysql_root(port_of(dev["mysql_address"].as_str().unwrap())).await;
+    root.query_drop(format!("DROP DATABASE `{physical}`"))
+        .await
+        .expect("drop the branch database");
+    let _ = root.disconnect().await;
+
+    let id = start_backup(&client, &dev_path, json!({})).await;
+    let backup = finished_backup(&client, &dev_path, &id).await;
+    assert_eq!(backup["state"], "failed", "{backup}");
+    assert!(backup["completed_at"].is_string());
+    assert_eq!(backup["size"], 0);
+    assert_no_orphans(&server, &[]);
+    let restore = client
+        .post(
+            &format!("{db}/branches"),
+            json!({"name": "from-failed", "backup_id": id}),
+        )
+        .await;
+    assert_eq!(restore.status, 422, "{}", restore.body);
+}
