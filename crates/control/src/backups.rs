@@ -123,7 +123,7 @@ impl ControlPlane {
             )
             .await?;
         let production = filter.production;
-        let filter = filter.into_store_filter()?;
+        let filter = filter.to_store_filter()?;
         if production.is_some_and(|p| p != branch.production) {
             return Ok(Paged {
                 items: Vec::new(),

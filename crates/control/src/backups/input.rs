@@ -81,7 +81,7 @@ fn timestamp(field: &str, text: &str) -> ControlResult<Timestamp> {
 }
 
 impl ListBackups {
-    pub(crate) fn into_store_filter(&self) -> ControlResult<BackupFilter> {
+    pub(crate) fn to_store_filter(&self) -> ControlResult<BackupFilter> {
         let state = match self.state.as_deref() {
             None => None,
             Some(text) => Some(text.parse::<BackupState>().map_err(|_| {
@@ -186,7 +186,7 @@ mod tests {
             running_at: Some("2024-01-01T00:00:00Z..2024-01-02T00:00:00Z".into()),
             ..Default::default()
         }
-        .into_store_filter()
+        .to_store_filter()
         .unwrap();
         assert_eq!(filter.state, Some(BackupState::Success));
         assert!(filter.running_between.is_some());
@@ -195,7 +195,7 @@ mod tests {
                 state: Some("done".into()),
                 ..Default::default()
             }
-            .into_store_filter()
+            .to_store_filter()
             .is_err()
         );
         assert!(
@@ -203,7 +203,7 @@ mod tests {
                 from: Some("yesterday".into()),
                 ..Default::default()
             }
-            .into_store_filter()
+            .to_store_filter()
             .is_err()
         );
     }
