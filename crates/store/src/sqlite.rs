@@ -165,4 +165,6 @@ impl TenantStore for SqliteStore {
 }
 
 #[cfg(test)]
+mod backup_tests;
+#[cfg(test)]
 mod tests;
