@@ -207,6 +207,16 @@ impl ControlPlane {
                 "backup was taken by a required backup policy and cannot be deleted; it expires with its retention".into(),
             ));
         }
+        let restoring = self.store.restored_branches(&backup.id).await?;
+        if let Some(pending) = restoring
+            .iter()
+            .find(|b| b.deleted_at.is_none() && b.state == BranchState::Pending)
+        {
+            return Err(ControlError::Unprocessable(format!(
+                "branch {} is being restored from this backup; wait until it is ready",
+                pending.name
+            )));
+        }
         if !backup.state.is_terminal() {
             return Err(ControlError::Unprocessable(format!(
                 "backup is {}; wait until it completes before deleting it",
