@@ -34,11 +34,22 @@ pub fn create_branch_job(branch: &Branch, first: bool) -> Job {
 pub struct DataPlaneJobs {
     store: Arc<dyn MetadataStore>,
     clusters: Arc<ClusterRegistry>,
+    backups: Option<Arc<dyn JobExecutor>>,
 }
 
 impl DataPlaneJobs {
     pub fn new(store: Arc<dyn MetadataStore>, clusters: Arc<ClusterRegistry>) -> Self {
-        Self { store, clusters }
+        Self {
+            store,
+            clusters,
+            backups: None,
+        }
+    }
+
+    /// Runs the backup job kinds with `backups` (see `backups::jobs`).
+    pub fn with_backups(mut self, backups: Arc<dyn JobExecutor>) -> Self {
+        self.backups = Some(backups);
+        self
     }
 }
 
@@ -67,6 +78,12 @@ impl JobExecutor for DataPlaneJobs {
             JobKind::ApplySafeMigrations => self.apply_safe_migrations(job).await,
             JobKind::CleanupCredential => self.cleanup_credential(job).await,
             JobKind::ExpireCredential => self.expire_credential(job).await,
+            JobKind::RunBackup | JobKind::DeleteBackup | JobKind::RestoreBranch => {
+                match &self.backups {
+                    Some(backups) => backups.run_step(job).await,
+                    None => Err(retry("backups are not configured in this process")),
+                }
+            }
         }
     }
 }
@@ -176,10 +193,17 @@ impl DataPlaneJobs {
     /// Waits while the branch is still being provisioned, so nothing is created after
     /// it was dropped.
     async fn provisioning(&self, branch: &BranchId) -> Result<bool, JobError> {
-        self.store
-            .has_job(JobKind::CreateBranch, branch.as_str())
-            .await
-            .map_err(retry)
+        for kind in [JobKind::CreateBranch, JobKind::RestoreBranch] {
+            if self
+                .store
+                .has_job(kind, branch.as_str())
+                .await
+                .map_err(retry)?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn wait_a_moment() -> Result<StepOutcome, JobError> {

@@ -3,6 +3,7 @@
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
+use dbplane_control::backups::jobs::BackupJobs;
 use dbplane_control::data_jobs::DataPlaneJobs;
 use dbplane_control::{Config, ControlPlane};
 use dbplane_jobs::{JobNotifier, JobRunner, RunnerConfig};
@@ -45,15 +46,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         notifier.clone(),
     ));
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let lease = Duration::from_secs(config.jobs.lease_seconds);
+    let backup_store = crate::backups::open_store(&config).await?;
+    let backup_jobs = Arc::new(BackupJobs::new(
+        store.clone(),
+        data_plane.registry.clone(),
+        backup_store,
+        lease,
+        config.backups.max_attempts,
+    ));
+    let scheduler = tokio::spawn(dbplane_control::backups::scheduler::run(
+        store.clone(),
+        Duration::from_millis(config.backups.scheduler_interval_ms),
+        notifier.clone(),
+        jobs_stopped.clone(),
+    ));
     let runner = JobRunner::new(
         store.clone(),
-        Arc::new(DataPlaneJobs::new(
-            store.clone(),
-            data_plane.registry.clone(),
-        )),
+        Arc::new(
+            DataPlaneJobs::new(store.clone(), data_plane.registry.clone())
+                .with_backups(backup_jobs),
+        ),
         RunnerConfig {
             workers: config.jobs.workers,
-            lease: Duration::from_secs(config.jobs.lease_seconds),
+            lease,
             ..RunnerConfig::default()
         },
         notifier,
@@ -68,6 +84,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop_jobs.send(true);
     let _ = runner.await;
+    let _ = scheduler.await;
     if let Some(clusters) = data_plane.local
         && let Err(error) = clusters.shutdown().await
     {

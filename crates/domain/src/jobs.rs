@@ -24,6 +24,12 @@ pub enum JobKind {
     CleanupCredential,
     /// Lock a credential's logins when its ttl elapses (renewal unlocks).
     ExpireCredential,
+    /// Take a backup of a branch into the backup store.
+    RunBackup,
+    /// Delete a backup's stored objects (user delete, retention, branch gone).
+    DeleteBackup,
+    /// Provision a branch from a backup: schema and data.
+    RestoreBranch,
 }
 
 impl JobKind {
@@ -34,6 +40,9 @@ impl JobKind {
         JobKind::ApplySafeMigrations,
         JobKind::CleanupCredential,
         JobKind::ExpireCredential,
+        JobKind::RunBackup,
+        JobKind::DeleteBackup,
+        JobKind::RestoreBranch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +53,9 @@ impl JobKind {
             JobKind::ApplySafeMigrations => "apply_safe_migrations",
             JobKind::CleanupCredential => "cleanup_credential",
             JobKind::ExpireCredential => "expire_credential",
+            JobKind::RunBackup => "run_backup",
+            JobKind::DeleteBackup => "delete_backup",
+            JobKind::RestoreBranch => "restore_branch",
         }
     }
 

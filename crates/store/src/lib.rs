@@ -4,11 +4,13 @@
 //! touching them. What is persisted: every record below. What is rebuilt at start:
 //! nothing but caches (auth cache, rate-limit buckets, metrics).
 
+mod backups;
 mod data_plane;
 mod error;
 mod jobs;
 mod sqlite;
 
+pub use backups::{BackupFilter, BackupMetadataStore, BranchRestore};
 pub use data_plane::{BranchFilter, DataPlaneStore};
 pub use jobs::JobStore;
 
@@ -55,13 +57,13 @@ pub struct Bootstrapped {
 
 /// Brings every store trait into scope.
 pub mod prelude {
-    pub use crate::{DataPlaneStore, JobStore, MetadataStore, TenantStore};
+    pub use crate::{BackupMetadataStore, DataPlaneStore, JobStore, MetadataStore, TenantStore};
 }
 
 /// The whole metadata store.
-pub trait MetadataStore: TenantStore + DataPlaneStore + JobStore {}
+pub trait MetadataStore: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore {}
 
-impl<T: TenantStore + DataPlaneStore + JobStore> MetadataStore for T {}
+impl<T: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore> MetadataStore for T {}
 
 /// Organizations, users, service tokens and grants. Every method is one transaction.
 #[async_trait]
