@@ -203,32 +203,34 @@ impl ControlPlane {
             )));
         }
         let now = Timestamp::now();
+        // Data Branching from a production parent makes a production branch at the
+        // parent's size (semantics.md §5.1).
+        let seeded_production = restore
+            .as_ref()
+            .is_some_and(|restore| restore.seeded && parent.production);
         let branch = Branch {
             id: BranchId::generate(),
             database_id: database.id.clone(),
             name: input.name,
             parent_branch_id: Some(parent.id.clone()),
-            production: false,
+            production: seeded_production,
             safe_migrations: false,
             deletion_protected: input.deletion_protected.unwrap_or(false),
             state: BranchState::Pending,
             region: region.slug.clone(),
-            cluster_size,
+            cluster_size: if seeded_production {
+                parent.cluster_size.clone()
+            } else {
+                cluster_size
+            },
             created_by: Some(caller.user_id().clone()),
             created_at: now,
             updated_at: now,
             schema_last_updated_at: None,
             deleted_at: None,
         };
-        let mut branch = branch;
         let stored = match &restore {
             Some(restore) => {
-                // Data Branching from a production parent makes a production branch
-                // at the parent's size (semantics.md §5.1).
-                if restore.seeded && parent.production {
-                    branch.production = true;
-                    branch.cluster_size = parent.cluster_size.clone();
-                }
                 let record = dbplane_store::BranchRestore {
                     branch_id: branch.id.clone(),
                     backup_id: restore.backup.id.clone(),

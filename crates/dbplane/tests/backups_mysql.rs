@@ -523,4 +523,36 @@ async fn retention_protection_and_policies() {
     assert_eq!(updated.body["frequency_unit"], "hour");
     assert_eq!(client.delete(&policy_path).await.status, 204);
     assert_eq!(client.get(&policy_path).await.status, 404);
+
+    // A development policy backs up development branches only.
+    ready_branch(&client, DB, "dev", None).await;
+    let dev_path = format!("{DB}/branches/dev");
+    let created = client
+        .post(
+            &format!("{DB}/backup-policies"),
+            json!({"name": "dev", "target": "development", "frequency_unit": "second",
+                   "frequency_value": 1, "retention_unit": "minute", "retention_value": 10}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let dev_policy = created.body["id"].as_str().unwrap().to_string();
+    wait_until("a scheduled backup of dev", BACKUP_TIMEOUT, || {
+        let client = client.clone();
+        let path = format!("{dev_path}/backups?policy={dev_policy}&state=success");
+        async move {
+            let body = client.get(&path).await.body;
+            (body["data"].as_array().is_some_and(|d| !d.is_empty())).then_some(())
+        }
+    })
+    .await;
+    let on_main = client
+        .get(&format!("{MAIN}/backups?policy={dev_policy}&all=true"))
+        .await
+        .body;
+    assert_eq!(on_main["data"], json!([]), "{on_main}");
+    let production_only = client
+        .get(&format!("{dev_path}/backups?production=true"))
+        .await
+        .body;
+    assert_eq!(production_only["data"], json!([]));
 }
