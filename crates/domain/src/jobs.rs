@@ -24,6 +24,11 @@ pub enum JobKind {
     CleanupCredential,
     /// Lock a credential's logins when its ttl elapses (renewal unlocks).
     ExpireCredential,
+    /// Compute a deploy request's diff, merge check and lint (`pending → ready|…`).
+    CheckDeployRequest,
+    /// Run a queued deployment: wait for its lane, copy, cut over, keep the revert
+    /// window, finish (or cancel, revert).
+    RunDeployment,
 }
 
 impl JobKind {
@@ -34,6 +39,8 @@ impl JobKind {
         JobKind::ApplySafeMigrations,
         JobKind::CleanupCredential,
         JobKind::ExpireCredential,
+        JobKind::CheckDeployRequest,
+        JobKind::RunDeployment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +51,8 @@ impl JobKind {
             JobKind::ApplySafeMigrations => "apply_safe_migrations",
             JobKind::CleanupCredential => "cleanup_credential",
             JobKind::ExpireCredential => "expire_credential",
+            JobKind::CheckDeployRequest => "check_deploy_request",
+            JobKind::RunDeployment => "run_deployment",
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod data_plane;
+pub mod deploys;
 pub mod grant;
 pub mod ids;
 pub mod jobs;

@@ -5,11 +5,13 @@
 //! nothing but caches (auth cache, rate-limit buckets, metrics).
 
 mod data_plane;
+mod deploys;
 mod error;
 mod jobs;
 mod sqlite;
 
 pub use data_plane::{BranchFilter, DataPlaneStore};
+pub use deploys::{DeployRequestFilter, DeployStore};
 pub use jobs::JobStore;
 
 pub use error::{StoreError, StoreResult};
@@ -55,13 +57,13 @@ pub struct Bootstrapped {
 
 /// Brings every store trait into scope.
 pub mod prelude {
-    pub use crate::{DataPlaneStore, JobStore, MetadataStore, TenantStore};
+    pub use crate::{DataPlaneStore, DeployStore, JobStore, MetadataStore, TenantStore};
 }
 
 /// The whole metadata store.
-pub trait MetadataStore: TenantStore + DataPlaneStore + JobStore {}
+pub trait MetadataStore: TenantStore + DataPlaneStore + JobStore + DeployStore {}
 
-impl<T: TenantStore + DataPlaneStore + JobStore> MetadataStore for T {}
+impl<T: TenantStore + DataPlaneStore + JobStore + DeployStore> MetadataStore for T {}
 
 /// Organizations, users, service tokens and grants. Every method is one transaction.
 #[async_trait]
