@@ -48,6 +48,7 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
                 region: region.clone(),
                 kind: database_kind(kind),
                 admin: Arc::new(admin),
+                admin_url: cluster.admin_url(),
                 public_host: cluster.host().to_string(),
                 public_port: cluster.port(),
             });
@@ -87,6 +88,7 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
             region: external.region.clone(),
             kind: database_kind(kind),
             admin: Arc::new(admin),
+            admin_url: external.admin_url.clone(),
             public_host: external.public_host.clone().unwrap_or(host),
             public_port: external.public_port.unwrap_or(port),
         });
