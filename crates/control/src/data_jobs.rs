@@ -34,11 +34,27 @@ pub fn create_branch_job(branch: &Branch, first: bool) -> Job {
 pub struct DataPlaneJobs {
     store: Arc<dyn MetadataStore>,
     clusters: Arc<ClusterRegistry>,
+    deploys: crate::deploys::job::DeployJobs,
 }
 
 impl DataPlaneJobs {
     pub fn new(store: Arc<dyn MetadataStore>, clusters: Arc<ClusterRegistry>) -> Self {
-        Self { store, clusters }
+        Self::with_deploys(store, clusters, crate::config::DeploysConfig::default())
+    }
+
+    /// With the deploy jobs tuned by `deploys`.
+    pub fn with_deploys(
+        store: Arc<dyn MetadataStore>,
+        clusters: Arc<ClusterRegistry>,
+        deploys: crate::config::DeploysConfig,
+    ) -> Self {
+        let deploy_jobs =
+            crate::deploys::job::DeployJobs::new(store.clone(), clusters.clone(), deploys);
+        Self {
+            store,
+            clusters,
+            deploys: deploy_jobs,
+        }
     }
 }
 
@@ -67,6 +83,9 @@ impl JobExecutor for DataPlaneJobs {
             JobKind::ApplySafeMigrations => self.apply_safe_migrations(job).await,
             JobKind::CleanupCredential => self.cleanup_credential(job).await,
             JobKind::ExpireCredential => self.expire_credential(job).await,
+            JobKind::CheckDeployRequest | JobKind::RunDeployment => {
+                self.deploys.run_step(job).await
+            }
         }
     }
 }

@@ -43,9 +43,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let runner = JobRunner::new(
         store.clone(),
-        Arc::new(DataPlaneJobs::new(
+        Arc::new(DataPlaneJobs::with_deploys(
             store.clone(),
             data_plane.registry.clone(),
+            config.deploys.clone(),
         )),
         RunnerConfig {
             workers: config.jobs.workers,

@@ -31,6 +31,15 @@ pub enum DeployError {
 
 pub type DeployResult<T> = Result<T, DeployError>;
 
+/// Whether a server error is worth another try: lock wait timeout, deadlock, an
+/// interrupted query, or a lost connection (anything not from the server).
+pub fn transient_sql(error: &mysql_async::Error) -> bool {
+    match error {
+        mysql_async::Error::Server(server) => [1205, 1213, 1317, 1927].contains(&server.code),
+        _ => true,
+    }
+}
+
 /// The artifact a lazily dropped table is renamed to.
 pub fn dropped_table_name(table: &str) -> String {
     format!("_{table}_dbp_drop")
@@ -210,7 +219,11 @@ impl DeployEngine {
 
     /// Builds `statements` into a fresh scratch database `db` and reads its schema back
     /// (the merge base of a three-way check), then drops it. Safe to repeat.
-    pub async fn materialize(&self, db: &PhysicalName, statements: &[String]) -> DeployResult<Schema> {
+    pub async fn materialize(
+        &self,
+        db: &PhysicalName,
+        statements: &[String],
+    ) -> DeployResult<Schema> {
         let mut conn = self.pool.get_conn().await?;
         conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quoted(db.as_str())))
             .await?;
@@ -222,7 +235,8 @@ impl DeployEngine {
         drop(conn);
         let built = async {
             let mut conn = self.conn_in(db).await?;
-            conn.query_drop("SET SESSION foreign_key_checks = 0").await?;
+            conn.query_drop("SET SESSION foreign_key_checks = 0")
+                .await?;
             for statement in statements {
                 conn.query_drop(statement.as_str()).await?;
             }
@@ -255,6 +269,29 @@ impl DeployEngine {
             }
         }
         Ok(killed)
+    }
+
+    /// Data and index bytes of each of `tables` (missing ones are left out).
+    pub async fn table_sizes(
+        &self,
+        db: &PhysicalName,
+        tables: &[String],
+    ) -> DeployResult<Vec<(String, u64)>> {
+        let mut conn = self.pool.get_conn().await?;
+        let mut sizes = Vec::new();
+        for table in tables {
+            let bytes: Option<u64> = conn
+                .exec_first(
+                    "SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES \
+                     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                    (db.as_str(), table.as_str()),
+                )
+                .await?;
+            if let Some(bytes) = bytes {
+                sizes.push((table.clone(), bytes));
+            }
+        }
+        Ok(sizes)
     }
 
     /// Closes the pooled connections.

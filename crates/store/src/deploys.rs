@@ -23,15 +23,20 @@ pub struct DeployRequestFilter {
 pub trait DeployStore: Send + Sync + 'static {
     /// Inserts a deploy request with the next number of its database (written back into
     /// `request.number`) and its jobs, in one transaction.
-    async fn create_deploy_request(&self, request: &mut DeployRequest, jobs: &[Job])
-    -> StoreResult<()>;
+    async fn create_deploy_request(
+        &self,
+        request: &mut DeployRequest,
+        jobs: &[Job],
+    ) -> StoreResult<()>;
     async fn deploy_request(
         &self,
         database: &DatabaseId,
         number: u64,
     ) -> StoreResult<Option<DeployRequest>>;
-    async fn deploy_request_by_id(&self, id: &DeployRequestId)
-    -> StoreResult<Option<DeployRequest>>;
+    async fn deploy_request_by_id(
+        &self,
+        id: &DeployRequestId,
+    ) -> StoreResult<Option<DeployRequest>>;
     /// Newest first.
     async fn list_deploy_requests(
         &self,
@@ -40,8 +45,10 @@ pub trait DeployStore: Send + Sync + 'static {
         window: Window,
     ) -> StoreResult<Page<DeployRequest>>;
     /// The most recent deploy request of a database (its `auto_cutover` is inherited).
-    async fn latest_deploy_request(&self, database: &DatabaseId)
-    -> StoreResult<Option<DeployRequest>>;
+    async fn latest_deploy_request(
+        &self,
+        database: &DatabaseId,
+    ) -> StoreResult<Option<DeployRequest>>;
     /// Saves `request` if nobody saved it since it was read (bumping `request.version`),
     /// inserting `jobs` and completing `finish` (a job under its lease epoch) in the same
     /// transaction. False when the version moved or the job's lease was lost; nothing
@@ -67,6 +74,9 @@ pub trait DeployStore: Send + Sync + 'static {
     async fn dismiss_approvals(&self, request: &DeployRequestId) -> StoreResult<()>;
     /// The database-level throttle ratio; `None` when never set (0).
     async fn database_throttle_ratio(&self, database: &DatabaseId) -> StoreResult<Option<u8>>;
-    async fn set_database_throttle_ratio(&self, database: &DatabaseId, ratio: u8)
-    -> StoreResult<()>;
+    async fn set_database_throttle_ratio(
+        &self,
+        database: &DatabaseId,
+        ratio: u8,
+    ) -> StoreResult<()>;
 }

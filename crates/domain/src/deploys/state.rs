@@ -116,13 +116,12 @@ impl DeploymentState {
         use DeploymentEvent as E;
         use DeploymentState as S;
         let next = match (self, event) {
-            (S::Pending | S::Ready | S::NoChanges | S::Error, E::Checked(outcome)) => {
-                match outcome {
-                    CheckOutcome::Deployable => S::Ready,
-                    CheckOutcome::NoChanges => S::NoChanges,
-                    CheckOutcome::Failed => S::Error,
-                }
-            }
+            (S::Pending | S::Ready | S::NoChanges | S::Error, E::Checked(outcome)) => match outcome
+            {
+                CheckOutcome::Deployable => S::Ready,
+                CheckOutcome::NoChanges => S::NoChanges,
+                CheckOutcome::Failed => S::Error,
+            },
             (
                 S::Ready | S::NoChanges | S::Error | S::Queued | S::Cancelled | S::CompleteCancel,
                 E::HeadChanged,
@@ -142,10 +141,7 @@ impl DeploymentState {
             (S::Queued, E::Cancel) => S::Cancelled,
             (S::Submitting | S::InProgress | S::PendingCutover, E::Cancel) => S::InProgressCancel,
             (S::InProgressCancel, E::CancelDone) => S::CompleteCancel,
-            (
-                S::Submitting | S::InProgress | S::PendingCutover | S::InProgressCutover,
-                E::Fail,
-            )
+            (S::Submitting | S::InProgress | S::PendingCutover | S::InProgressCutover, E::Fail)
             | (S::InProgressCancel, E::Fail) => S::CompleteError,
             (from, event) => return Err(InvalidTransition { from, event }),
         };
@@ -283,7 +279,11 @@ mod tests {
         assert!(S::Pending.after(E::Queue).is_err());
         assert!(S::NoChanges.after(E::Queue).is_err());
         assert!(S::Error.after(E::Queue).is_err());
-        assert!(S::Complete.after(E::Checked(CheckOutcome::Deployable)).is_err());
+        assert!(
+            S::Complete
+                .after(E::Checked(CheckOutcome::Deployable))
+                .is_err()
+        );
         assert!(S::InProgress.after(E::HeadChanged).is_err());
         assert!(S::Ready.after(E::Revert).is_err());
     }

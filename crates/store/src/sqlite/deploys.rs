@@ -49,7 +49,8 @@ fn request(row: &SqliteRow) -> StoreResult<DeployRequest> {
         created_by_token: row
             .try_get::<Option<String>, _>("created_by_token")?
             .map(ServiceTokenId::from_string),
-        state: DeployRequestState::parse(&state).ok_or_else(|| corrupt(format!("state {state}")))?,
+        state: DeployRequestState::parse(&state)
+            .ok_or_else(|| corrupt(format!("state {state}")))?,
         closed_by: user(row, "closed_by")?,
         closed_at: optional_time(row, "closed_at")?,
         deployed_at: optional_time(row, "deployed_at")?,
@@ -236,13 +237,15 @@ impl DeployStore for SqliteStore {
         &self,
         database: &DatabaseId,
     ) -> StoreResult<Option<DeployRequest>> {
-        sqlx::query("SELECT * FROM deploy_requests WHERE database_id = ? ORDER BY number DESC LIMIT 1")
-            .bind(database.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(request)
-            .transpose()
+        sqlx::query(
+            "SELECT * FROM deploy_requests WHERE database_id = ? ORDER BY number DESC LIMIT 1",
+        )
+        .bind(database.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(request)
+        .transpose()
     }
 
     async fn save_deploy_request(
