@@ -4,6 +4,8 @@
 mod branches;
 mod credentials;
 mod databases;
+mod deploy_routes;
+mod deploys;
 mod organizations;
 mod regions;
 mod roles;
@@ -50,7 +52,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles";
     let role_path =
         "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}";
-    vec![
+    let mut routes = vec![
         route(
             &operations::GET_CURRENT_USER,
             Method::GET,
@@ -357,7 +359,9 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reassign",
             post(roles::reassign_role_objects),
         ),
-    ]
+    ];
+    routes.extend(deploy_routes::table());
+    routes
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use crate::paging::{PageRequest, Paged};
 use crate::{Caller, ControlPlane};
 use dbplane_domain::data_plane::{BranchState, Database};
 use dbplane_domain::deploys::{
-    CheckOutcome, DeployOperation, DeployOperationKind, DeployOperationState, DeployRequest,
-    DeployRequestState, DeployReview, DeployReviewId, DeploymentEvent, DeploymentState,
-    MAX_THROTTLE_RATIO, ReviewState,
+    CheckOutcome, DeployOperationKind, DeployOperationState, DeployRequest, DeployRequestState,
+    DeployReview, DeployReviewId, DeploymentEvent, DeploymentState, MAX_THROTTLE_RATIO,
+    ReviewState,
 };
 use dbplane_domain::grant::Resource;
 use dbplane_domain::jobs::{Job, JobKind};
@@ -295,32 +295,6 @@ impl ControlPlane {
         };
         self.transition(caller, (organization, database, number), operation, action)
             .await
-    }
-
-    /// `list_deploy_operations`.
-    pub async fn list_deploy_operations(
-        &self,
-        caller: &Caller,
-        organization: &str,
-        database: &str,
-        number: u64,
-        page: PageRequest,
-    ) -> ControlResult<Paged<DeployOperation>> {
-        let (_, _, request) = self
-            .authorize_deploy_request(
-                caller,
-                organization,
-                database,
-                number,
-                &operations::LIST_DEPLOY_OPERATIONS,
-            )
-            .await?;
-        let operations = &request.deployment.operations;
-        Ok(Paged {
-            total: operations.len() as u64,
-            items: page.slice(operations),
-            request: page,
-        })
     }
 
     /// `list_deploy_request_reviews`.
