@@ -5,7 +5,7 @@
 DATA_DIR ?= ./dbplane-data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test deps build lint bench-api bench-dataplane bench-schema
+.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +28,9 @@ bench-api:
 
 bench-dataplane: deps
 	benches/dataplane_latency.sh
+
+bench-osc: deps
+	benches/online_ddl.sh
 
 bench-schema:
 	cargo bench -p dbplane-schema --bench diff

@@ -15,8 +15,13 @@
 //! 3. [`OnlineDdl::apply_changes`] streams the binlog from the saved position and applies the
 //!    table's row events to the shadow with "change wins": INSERT/UPDATE → `REPLACE INTO` the
 //!    after-image (only columns the shadow has), DELETE → `DELETE` by primary key.
-//! 4. [`OnlineDdl::cutover`] swaps the tables with `RENAME TABLE t TO _t_dbp_old, shadow TO t`
-//!    (see [`cutover`] for the locking protocol and why it cannot lose rows).
+//! 4. [`OnlineDdl::cutover_many`] swaps every table of a deployment in one
+//!    `RENAME TABLE t TO _t_dbp_old, shadow TO t, …` ([`OnlineDdl::cutover`] for one table;
+//!    see `swap.rs` for the locking protocol and why it cannot lose rows).
+//! 5. The revert window: [`OnlineDdl::apply_reverse_changes`] feeds the changes made to the
+//!    new `t` into the kept `_t_dbp_old` (strict, see `reverse.rs`), and
+//!    [`OnlineDdl::revert_many`] swaps back the same way (`t` becomes `_t_dbp_rev`).
+//!    [`OnlineDdl::cancel`] (before cutover) and [`OnlineDdl::drop_artifacts`] clean up.
 //!
 //! # Why no row can be lost or resurrected
 //!
@@ -30,6 +35,17 @@
 //!   which the binlog would anyway bring up to date;
 //! - rows inserted above the upper bound or below the copy cursor arrive through the binlog.
 //!
+//! This needs one more invariant: **every change the stream has applied is visible to every
+//! later copy read.** MariaDB writes a transaction to the binlog (where `SHOW MASTER STATUS`
+//! and the stream see it) a moment *before* InnoDB makes it visible. Bounding the stream by
+//! `SHOW MASTER STATUS` once let it apply a DELETE whose transaction a chunk starting in that
+//! moment could not see yet: the chunk copied the deleted row back, for good (the
+//! concurrent-writer test failed about once in 15 runs with a row-count mismatch). The same gap
+//! at `prepare` could hide a just-inserted row above the upper bound from both the copy and
+//! the stream. So the stream is bounded, and `prepare` reads its position and upper bound,
+//! by `START TRANSACTION WITH CONSISTENT SNAPSHOT`'s `binlog_snapshot_position`, which
+//! MariaDB keeps exactly consistent with what the snapshot sees.
+//!
 //! Replaying events that were already applied (after a crash, the stream is reopened from the
 //! last *saved* position) is harmless: `REPLACE` and `DELETE` by key are idempotent and, being
 //! applied in binlog order, converge to the source's final row image.
@@ -37,10 +53,13 @@
 //! Limitations: the table needs a primary key, the shadow must keep the same primary key
 //! columns, and column renames are not mapped (a renamed column is treated as dropped + added).
 
+mod artifacts;
 mod binlog;
 mod copy;
 pub mod cutover;
+mod reverse;
 mod sql;
+mod swap;
 
 use std::time::Duration;
 
@@ -71,6 +90,12 @@ pub enum OnlineDdlError {
         attempts: u32,
         last: String,
     },
+    /// A row written to the new table after cutover cannot be stored in the old schema (a
+    /// NOT NULL violation, a value too long or out of range, a duplicate in a unique key the
+    /// old table has…), so a revert would lose it. Judged against the table's current rows:
+    /// retrying later succeeds if the offending rows were changed meanwhile.
+    #[error("`{table}` cannot be reverted: {reason}")]
+    RevertIncompatible { table: String, reason: String },
 }
 
 /// Result of the online schema change.
@@ -100,8 +125,12 @@ pub enum Phase {
     Copying,
     /// All rows copied; applying changes until cutover.
     CatchingUp,
-    /// The tables were swapped: the original is kept as `_<table>_dbp_old`.
+    /// The tables were swapped: the original is kept as `_<table>_dbp_old` and can be fed
+    /// in reverse ([`OnlineDdl::apply_reverse_changes`]).
     CutOver,
+    /// Swapped back: `_<table>_dbp_old` is `table` again; the new-schema table is kept as
+    /// `_<table>_dbp_rev` until [`OnlineDdl::drop_artifacts`].
+    Reverted,
 }
 
 /// Progress of the row copy.
@@ -145,6 +174,20 @@ pub struct OnlineDdlState {
     pub changes_applied: u64,
     /// The binlog position at which writes were blocked for the swap (for a reverse stream).
     pub cutover_position: Option<BinlogPosition>,
+    /// After cutover: changes to `table` up to here are applied to `old_table` (starts at
+    /// `cutover_position`).
+    #[serde(default)]
+    pub reverse_applied_position: Option<BinlogPosition>,
+    /// Row changes applied in reverse so far (replays after a crash count again).
+    #[serde(default)]
+    pub reverse_changes_applied: u64,
+}
+
+impl OnlineDdlState {
+    /// `_<table>_dbp_rev`: the new-schema table after a revert.
+    pub fn reverted_table(&self) -> String {
+        format!("_{}_dbp_rev", self.table)
+    }
 }
 
 /// Runs the phases of online schema changes on one MariaDB server, with an admin account
@@ -268,10 +311,14 @@ impl OnlineDdl {
             .map(|column| column.name.clone())
             .collect();
 
-        // The position first, then the upper bound: every row above the bound, and every
-        // change to a row below it, commits after the position.
-        let start_position = sql::master_position(&mut conn).await?;
-        let upper_key = sql::max_key(&mut conn, db, table, &key_columns).await?;
+        // The position and the upper bound from one consistent snapshot: every row above
+        // the bound, and every change to a row below it, commits after the position.
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .await?;
+        let start_position = sql::snapshot_status(&mut conn).await;
+        let upper_key = sql::max_key(&mut conn, db, table, &key_columns).await;
+        conn.query_drop("COMMIT").await?;
+        let (start_position, upper_key) = (start_position?, upper_key?);
         let rows_estimate = sql::row_estimate(&mut conn, db, table).await?;
         Ok(OnlineDdlState {
             database: db.into(),
@@ -294,6 +341,8 @@ impl OnlineDdl {
             start_position,
             changes_applied: 0,
             cutover_position: None,
+            reverse_applied_position: None,
+            reverse_changes_applied: 0,
         })
     }
 
@@ -310,7 +359,41 @@ impl OnlineDdl {
     /// call again from a saved state after a crash.
     pub async fn apply_changes(&self, state: &mut OnlineDdlState) -> OnlineDdlResult<u64> {
         let mut writer = self.conn().await?;
-        binlog::apply(self, state, &mut writer, None).await
+        binlog::apply(self, state, binlog::Direction::Forward, &mut writer, None).await
+    }
+
+    /// After cutover: streams the binlog from the reverse position (the cutover position at
+    /// first) and applies the changes made to the new `table` to `_<table>_dbp_old` (the
+    /// common columns, change wins, strict SQL mode), so a revert keeps every row written
+    /// since. Returns the row changes applied, or [`OnlineDdlError::RevertIncompatible`]
+    /// when a row cannot fit the old schema (the position stays before it). Resumable like
+    /// [`OnlineDdl::apply_changes`].
+    pub async fn apply_reverse_changes(&self, state: &mut OnlineDdlState) -> OnlineDdlResult<u64> {
+        if state.phase != Phase::CutOver {
+            return Err(OnlineDdlError::Invalid(format!(
+                "`{}` is not cut over (phase {:?})",
+                state.table, state.phase
+            )));
+        }
+        let mut writer = reverse::writer(self).await?;
+        let applied =
+            binlog::apply(self, state, binlog::Direction::Reverse, &mut writer, None).await;
+        let _ = writer.disconnect().await;
+        applied
+    }
+
+    /// How far the reverse stream trails the server's current binlog position.
+    pub async fn reverse_lag(&self, state: &OnlineDdlState) -> OnlineDdlResult<u64> {
+        let Some(from) = state
+            .reverse_applied_position
+            .as_ref()
+            .or(state.cutover_position.as_ref())
+        else {
+            return Ok(0);
+        };
+        let mut conn = self.conn().await?;
+        let current = sql::master_position(&mut conn).await?;
+        Ok(position_distance(from, &current))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Change capture: streams MariaDB's ROW binlog and applies one table's changes to the shadow.
+//! Change capture: streams MariaDB's ROW binlog and applies one table's changes to the shadow
+//! (forward, before cutover) or to the kept original (reverse, after cutover).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,15 +11,63 @@ use mysql_async::binlog::value::BinlogValue;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStreamRequest, Conn, Value};
 
-use super::sql;
 use super::{
     BinlogPosition, DEFAULT_IDLE, OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState,
 };
+use super::{reverse, sql};
 
 /// Row changes buffered before they are written.
 const BATCH: usize = 500;
 
-enum Change {
+/// Which way changes to `state.table` flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Before cutover: into the shadow, from `applied_position`.
+    Forward,
+    /// After cutover: into `old_table`, from `reverse_applied_position`.
+    Reverse,
+}
+
+impl Direction {
+    fn position(self, state: &OnlineDdlState) -> OnlineDdlResult<BinlogPosition> {
+        match self {
+            Direction::Forward => Ok(state.applied_position.clone()),
+            Direction::Reverse => state
+                .reverse_applied_position
+                .clone()
+                .or_else(|| state.cutover_position.clone())
+                .ok_or_else(|| {
+                    OnlineDdlError::Invalid(format!(
+                        "`{}` has no cutover position to stream back from",
+                        state.table
+                    ))
+                }),
+        }
+    }
+
+    fn advance(self, state: &mut OnlineDdlState, to: BinlogPosition, applied: u64) {
+        match self {
+            Direction::Forward => {
+                if to > state.applied_position {
+                    state.applied_position = to;
+                }
+                state.changes_applied += applied;
+            }
+            Direction::Reverse => {
+                if state
+                    .reverse_applied_position
+                    .as_ref()
+                    .is_none_or(|p| to > *p)
+                {
+                    state.reverse_applied_position = Some(to);
+                }
+                state.reverse_changes_applied += applied;
+            }
+        }
+    }
+}
+
+pub(crate) enum Change {
     /// The full after-image, in `state.columns` order.
     Upsert(Vec<Value>),
     /// The primary key, in `state.key_columns` order.
@@ -36,35 +85,39 @@ fn stream_server_id() -> u32 {
     0x4000_0000 | (mixed & 0x3FFF_FFFF)
 }
 
-/// Streams from `state.applied_position` (non-blocking: the server ends the stream at the
+/// Streams from the direction's position (non-blocking: the server ends the stream at the
 /// current end of the binlog) until the end, or until `until` is reached, applying changes
-/// through `writer`. Updates `state.applied_position` to the last transaction boundary seen.
+/// through `writer`. Advances the position to the last transaction boundary seen; on an
+/// error it stays where it was (the next call replays, which is harmless).
 pub(crate) async fn apply(
     ddl: &OnlineDdl,
     state: &mut OnlineDdlState,
+    direction: Direction,
     writer: &mut Conn,
     until: Option<&BinlogPosition>,
 ) -> OnlineDdlResult<u64> {
+    let from = direction.position(state)?;
     let mut conn = ddl.dedicated_conn().await?;
-    // Bound every call: under constant writes, the end of the binlog keeps moving.
+    // Bound every call (under constant writes the end of the binlog keeps moving), and only
+    // to changes every later read sees: a copy chunk after this call must not read a row as
+    // it was before a change this call applied (a deleted row would come back).
     let until = match until {
         Some(until) => until.clone(),
-        None => sql::master_position(&mut conn).await?,
+        None => sql::snapshot_position(&mut conn).await?,
     };
-    if until <= state.applied_position {
+    if until <= from {
         return Ok(0);
     }
     // Without it, MariaDB 10.x sends GTID events in place of some events the driver expects.
     conn.query_drop("SET @mariadb_slave_capability = 4").await?;
-    let file = state.applied_position.file.clone();
     let request = BinlogStreamRequest::new(stream_server_id())
-        .with_filename(file.as_bytes())
-        .with_pos(state.applied_position.position)
+        .with_filename(from.file.as_bytes())
+        .with_pos(from.position)
         .with_non_blocking();
     let mut stream = conn.get_binlog_stream(request).await?;
 
-    let mut current_file = state.applied_position.file.clone();
-    let mut committed = state.applied_position.clone();
+    let mut current_file = from.file.clone();
+    let mut committed = from.clone();
     let mut table_id: Option<u64> = None;
     let mut pending: Vec<Change> = Vec::new();
     let mut applied = 0u64;
@@ -169,7 +222,7 @@ pub(crate) async fn apply(
                     }
                 }
                 if pending.len() >= BATCH {
-                    applied += flush(state, writer, &mut pending).await?;
+                    applied += flush(state, direction, writer, &mut pending).await?;
                 }
             }
             EventType::XID_EVENT | EventType::QUERY_EVENT => {
@@ -186,14 +239,23 @@ pub(crate) async fn apply(
             _ => {}
         }
     }
-    applied += flush(state, writer, &mut pending).await?;
+    applied += flush(state, direction, writer, &mut pending).await?;
     drop(stream);
-    tracing::debug!(from = ?state.applied_position, to = ?committed, ?until, applied, "binlog applied");
-    if committed > state.applied_position {
-        state.applied_position = committed;
-    }
-    state.changes_applied += applied;
+    tracing::debug!(?direction, ?from, to = ?committed, ?until, applied, "binlog applied");
+    direction.advance(state, committed, applied);
     Ok(applied)
+}
+
+async fn flush(
+    state: &OnlineDdlState,
+    direction: Direction,
+    writer: &mut Conn,
+    pending: &mut Vec<Change>,
+) -> OnlineDdlResult<u64> {
+    match direction {
+        Direction::Forward => flush_forward(state, writer, pending).await,
+        Direction::Reverse => reverse::flush(state, writer, pending).await,
+    }
 }
 
 /// Indexes of `state.columns` and `state.key_columns` in a binlog row image, by name (needs
@@ -238,9 +300,9 @@ fn pick(row: &BinlogRow, indexes: &[usize]) -> OnlineDdlResult<Vec<Value>> {
         .collect()
 }
 
-/// Writes the buffered changes in order: runs of upserts as one multi-row `REPLACE`, runs of
-/// deletes as one `DELETE ... WHERE key IN (...)`.
-async fn flush(
+/// Writes the buffered changes to the shadow in order: runs of upserts as one multi-row
+/// `REPLACE`, runs of deletes as one `DELETE ... WHERE key IN (...)`.
+async fn flush_forward(
     state: &OnlineDdlState,
     writer: &mut Conn,
     pending: &mut Vec<Change>,
@@ -297,4 +359,67 @@ async fn flush(
         }
     }
     Ok(count)
+}
+
+/// The transaction boundary just before the cutover's `RENAME TABLE` (found by the shadow's
+/// name), searching from `state.applied_position`: where the reverse stream starts when the
+/// swap happened but the crash lost the recorded position. Nothing wrote the live table
+/// between the end of the drain and the RENAME, so starting here is exact.
+pub(crate) async fn find_rename(
+    ddl: &OnlineDdl,
+    state: &OnlineDdlState,
+) -> OnlineDdlResult<BinlogPosition> {
+    let mut conn = ddl.dedicated_conn().await?;
+    conn.query_drop("SET @mariadb_slave_capability = 4").await?;
+    let from = state.applied_position.clone();
+    let request = BinlogStreamRequest::new(stream_server_id())
+        .with_filename(from.file.as_bytes())
+        .with_pos(from.position)
+        .with_non_blocking();
+    let mut stream = conn.get_binlog_stream(request).await?;
+    let mut current_file = from.file.clone();
+    let mut committed = from;
+    let shadow = state.shadow_table.to_ascii_lowercase();
+    loop {
+        let next = tokio::time::timeout(DEFAULT_IDLE * 20, stream.next())
+            .await
+            .unwrap_or_default();
+        let Some(event) = next else { break };
+        let event = event?;
+        let header = event.header();
+        match header.event_type() {
+            Ok(EventType::ROTATE_EVENT) if header.log_pos() != 0 => {
+                if let Ok(Some(EventData::RotateEvent(rotate))) = event.read_data() {
+                    current_file = rotate
+                        .name()
+                        .chars()
+                        .take_while(|c| c.is_ascii_graphic())
+                        .collect();
+                }
+            }
+            Ok(EventType::QUERY_EVENT) => {
+                if let Ok(Some(EventData::QueryEvent(query))) = event.read_data() {
+                    let text = query.query().to_ascii_lowercase();
+                    if text.starts_with("rename table") && text.contains(&shadow) {
+                        return Ok(committed);
+                    }
+                }
+                committed = BinlogPosition {
+                    file: current_file.clone(),
+                    position: u64::from(header.log_pos()),
+                };
+            }
+            Ok(EventType::XID_EVENT) => {
+                committed = BinlogPosition {
+                    file: current_file.clone(),
+                    position: u64::from(header.log_pos()),
+                };
+            }
+            _ => {}
+        }
+    }
+    Err(OnlineDdlError::Binlog(format!(
+        "`{}` is swapped but its RENAME is not in the binlog after the saved position",
+        state.table
+    )))
 }

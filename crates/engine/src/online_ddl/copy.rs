@@ -26,6 +26,9 @@ pub struct CopyOptions {
     pub throttle_ratio: u8,
     /// Checked before each chunk; when it says so, no rows are copied.
     pub throttle: Option<Throttle>,
+    /// The server's load limit: no chunk starts while `Threads_running` (statements running
+    /// right now, this one included) is above it.
+    pub max_threads_running: Option<u64>,
 }
 
 impl Default for CopyOptions {
@@ -36,6 +39,7 @@ impl Default for CopyOptions {
             max_chunk_size: 50_000,
             throttle_ratio: 0,
             throttle: None,
+            max_threads_running: None,
         }
     }
 }
@@ -48,6 +52,7 @@ impl std::fmt::Debug for CopyOptions {
             .field("max_chunk_size", &self.max_chunk_size)
             .field("throttle_ratio", &self.throttle_ratio)
             .field("throttle", &self.throttle.is_some())
+            .field("max_threads_running", &self.max_threads_running)
             .finish()
     }
 }
@@ -57,7 +62,7 @@ impl std::fmt::Debug for CopyOptions {
 pub enum ChunkOutcome {
     /// A chunk was copied: `rows` inserted, in `elapsed`.
     Copied { rows: u64, elapsed: Duration },
-    /// The throttle callback said to hold off; nothing was copied.
+    /// The throttle callback or the server's load said to hold off; nothing was copied.
     Throttled,
     /// The copy is complete.
     Done,
@@ -100,6 +105,11 @@ impl OnlineDdl {
             .clamp(options.min_chunk_size.max(1), options.max_chunk_size.max(1));
         let started = Instant::now();
         let mut conn = self.conn().await?;
+        if let Some(limit) = options.max_threads_running
+            && threads_running(&mut conn).await? > limit
+        {
+            return Ok(ChunkOutcome::Throttled);
+        }
         // A non-locking consistent read: concurrent writers are never blocked by the copy.
         conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             .await?;
@@ -155,12 +165,26 @@ impl OnlineDdl {
             state.phase = Phase::CatchingUp;
         }
 
-        let ratio = u32::from(options.throttle_ratio.min(95));
-        if ratio > 0 {
-            tokio::time::sleep(elapsed * ratio / (100 - ratio)).await;
+        let pause = throttle_pause(elapsed, options.throttle_ratio);
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
         }
         Ok(ChunkOutcome::Copied { rows, elapsed })
     }
+}
+
+/// The rest after a chunk that took `elapsed`, so that the copy works `100 - ratio` % of the
+/// time: `elapsed × ratio / (100 − ratio)`, the ratio capped at 95.
+pub(crate) fn throttle_pause(elapsed: Duration, ratio: u8) -> Duration {
+    let ratio = u32::from(ratio.min(95));
+    elapsed * ratio / (100 - ratio)
+}
+
+async fn threads_running(conn: &mut mysql_async::Conn) -> OnlineDdlResult<u64> {
+    let row: Option<(String, u64)> = conn
+        .query_first("SHOW GLOBAL STATUS LIKE 'Threads_running'")
+        .await?;
+    Ok(row.map_or(0, |(_, value)| value))
 }
 
 /// Scales the chunk size towards the time target, by at most ×2 or ×½ per chunk.
@@ -196,5 +220,15 @@ mod tests {
             50_000
         );
         assert_eq!(next_chunk_size(12, Duration::from_secs(9), &options), 10);
+    }
+
+    #[test]
+    fn the_ratio_is_the_share_of_time_spent_resting() {
+        let chunk = Duration::from_millis(100);
+        assert_eq!(throttle_pause(chunk, 0), Duration::ZERO);
+        assert_eq!(throttle_pause(chunk, 50), chunk);
+        assert_eq!(throttle_pause(chunk, 75), Duration::from_millis(300));
+        assert_eq!(throttle_pause(chunk, 95), Duration::from_millis(1900));
+        assert_eq!(throttle_pause(chunk, 100), Duration::from_millis(1900));
     }
 }

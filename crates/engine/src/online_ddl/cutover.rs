@@ -1,46 +1,23 @@
-//! The cutover: swap the shadow in with one atomic `RENAME TABLE`, without losing a write.
-//!
-//! MariaDB 10.11 refuses `RENAME TABLE` under `LOCK TABLES` (error 1192, checked on the real
-//! server), so the lock and the rename cannot share a session. The protocol (gh-ost's
-//! "atomic cutover", adapted):
-//!
-//! 1. Catch up with the binlog (no locks). `_t_dbp_old` must not exist.
-//! 2. Session L: `LOCK TABLES t WRITE` with a short `lock_wait_timeout`. Granting it waits
-//!    for every open transaction that wrote `t` to end, so from here on every write to `t`
-//!    is committed and in the binlog, and no new one can start.
-//! 3. `SHOW MASTER STATUS` = P; apply the binlog up to P to the shadow (not locked).
-//! 4. Only now, session R: `RENAME TABLE t TO _t_dbp_old, _t_dbp_new TO t`. It takes the
-//!    (free) metadata locks of the other two names and queues an exclusive lock request on
-//!    `t` behind L; we wait until the processlist shows it waiting for the metadata lock.
-//! 5. L: `UNLOCK TABLES`. A pending exclusive metadata lock request is granted before the
-//!    pending shared-write requests of the writers queued on `t`, so the RENAME runs first
-//!    and the writers then open the new `t`.
-//!
-//! The RENAME is issued only after the drain, so if L dies at any point the RENAME (if
-//! queued) swaps in a complete shadow, and if R fails or times out nothing is swapped and
-//! the attempt is retried with backoff. Writers are blocked from step 2 to step 5: one
-//! binlog drain plus a few round trips (7–40 ms in the tests).
-//!
-//! A first version locked the shadow and a sentry `_t_dbp_old` in L too (gh-ost's sentry).
-//! That loses writes on MariaDB: the RENAME takes its locks in name order, so it queued on
-//! `_t_dbp_new` (sorting before `t`) instead of `t`, and at `UNLOCK` the writers' pending
-//! locks on `t` won. The concurrent-writer test caught it.
+//! The cutover and the revert: swap tables in one atomic, lock-guarded `RENAME TABLE` (the
+//! protocol is in [`super::swap`]), with retries and backoff, resumable after a crash.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-use super::sql;
-use super::{OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, Phase, binlog};
+use super::binlog::{self, Direction};
+use super::swap::{self, SwapNames};
+use super::{OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, Phase, sql};
 
-/// The comment that marks a sentry table.
+/// The comment that marked a sentry table (left by an older version of the cutover).
 const SENTRY_COMMENT: &str = "dbplane online ddl cutover sentry";
 
 /// How the cutover waits and retries.
 #[derive(Clone, Debug)]
 pub struct CutoverOptions {
-    /// `lock_wait_timeout` for taking the write locks (writers queue behind a waiting lock).
+    /// `lock_wait_timeout` for taking the write locks (writers queue behind a waiting lock),
+    /// and how long the RENAME may take to queue behind them.
     pub lock_wait_timeout: Duration,
     /// `lock_wait_timeout` of the RENAME session, which must outlast the drain.
     pub rename_wait_timeout: Duration,
@@ -63,25 +40,61 @@ impl Default for CutoverOptions {
     }
 }
 
-/// What a successful cutover did.
+/// What a successful cutover (or revert) did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CutoverOutcome {
-    /// How long writes to the table were blocked in the successful attempt.
+    /// How long writes to the tables were blocked in the successful attempt.
     pub write_block: Duration,
     /// 1 when the first attempt worked.
     pub attempts: u32,
     /// Row changes drained under the lock.
     pub drained: u64,
-    /// The cutover had already happened (a resumed job).
+    /// The swap had already happened (a resumed job).
     pub already_done: bool,
 }
 
 impl OnlineDdl {
-    /// Swaps the shadow in. Requires the copy to be complete. Resumable: if an earlier
-    /// run already renamed the tables, it only records that.
+    /// Swaps the shadow in: [`OnlineDdl::cutover_many`] for one table.
     pub async fn cutover(
         &self,
         state: &mut OnlineDdlState,
+        options: &CutoverOptions,
+    ) -> OnlineDdlResult<CutoverOutcome> {
+        self.cutover_many(std::slice::from_mut(state), options)
+            .await
+    }
+
+    /// Swaps every table of a deployment in ONE `RENAME TABLE` (`t TO _t_dbp_old,
+    /// _t_dbp_new TO t` for each): all tables change together or none does. Requires every
+    /// copy to be complete and all tables in one database. Resumable: if an earlier run
+    /// already swapped (seen from the real tables), it only records that, recovering the
+    /// cutover position from the binlog.
+    pub async fn cutover_many(
+        &self,
+        states: &mut [OnlineDdlState],
+        options: &CutoverOptions,
+    ) -> OnlineDdlResult<CutoverOutcome> {
+        self.swap_with_retries(states, Direction::Forward, options)
+            .await
+    }
+
+    /// Reverts cut-over tables: catches the reverse stream up, then swaps back in ONE
+    /// `RENAME TABLE` (`t TO _t_dbp_rev, _t_dbp_old TO t`), keeping every row written since
+    /// the cutover. Fails with [`OnlineDdlError::RevertIncompatible`] (nothing swapped) when
+    /// such a row cannot fit the old schema. Resumable like the cutover.
+    pub async fn revert_many(
+        &self,
+        states: &mut [OnlineDdlState],
+        options: &CutoverOptions,
+    ) -> OnlineDdlResult<CutoverOutcome> {
+        self.swap_with_retries(states, Direction::Reverse, options)
+            .await
+    }
+
+    async fn swap_with_retries(
+        &self,
+        states: &mut [OnlineDdlState],
+        direction: Direction,
         options: &CutoverOptions,
     ) -> OnlineDdlResult<CutoverOutcome> {
         let done = CutoverOutcome {
@@ -90,184 +103,175 @@ impl OnlineDdl {
             drained: 0,
             already_done: true,
         };
-        if state.phase == Phase::CutOver {
+        let Some(first) = states.first() else {
+            return Err(OnlineDdlError::Invalid("no table to swap".into()));
+        };
+        let db = first.database.clone();
+        if states.iter().any(|s| s.database != db) {
+            return Err(OnlineDdlError::Invalid(
+                "the tables of one swap must be in one database".into(),
+            ));
+        }
+        let target = swap::phase_after(direction);
+        if states.iter().all(|s| s.phase == target) {
             return Ok(done);
         }
-        {
-            let mut conn = self.conn().await?;
-            let db = state.database.clone();
-            if !sql::table_exists(&mut conn, &db, &state.shadow_table).await?
-                && sql::table_exists(&mut conn, &db, &state.old_table).await?
-                && !is_sentry(&mut conn, &db, &state.old_table).await?
-            {
-                state.phase = Phase::CutOver;
-                return Ok(done);
-            }
+        let mut conn = self.conn().await?;
+        if self.recover_swap(&mut conn, states, direction).await? {
+            return Ok(done);
         }
-        if !state.copy.done {
-            return Err(OnlineDdlError::Invalid("the copy is not complete".into()));
+        for state in states.iter() {
+            self.check_ready(&mut conn, state, direction).await?;
         }
+        drop(conn);
 
         let mut last = String::new();
         let mut backoff = options.backoff;
         for attempt in 1..=options.attempts.max(1) {
-            // 1. Catch up without locks.
-            self.apply_changes(state).await?;
-            let lag = self.lag(state).await?;
+            // Catch up without locks.
+            let mut lag = 0;
+            for state in states.iter_mut() {
+                lag += match direction {
+                    Direction::Forward => {
+                        self.apply_changes(state).await?;
+                        self.lag(state).await?
+                    }
+                    Direction::Reverse => {
+                        self.apply_reverse_changes(state).await?;
+                        self.reverse_lag(state).await?
+                    }
+                };
+            }
             if lag <= options.max_lag_bytes {
-                match self.try_cutover(state, options).await {
-                    Ok((write_block, drained)) => {
-                        state.phase = Phase::CutOver;
+                match self.locked_swap(states, direction, options).await {
+                    Ok(swapped) => {
+                        for state in states.iter_mut() {
+                            state.phase = target;
+                        }
                         return Ok(CutoverOutcome {
-                            write_block,
+                            write_block: swapped.write_block,
                             attempts: attempt,
-                            drained,
+                            drained: swapped.drained,
                             already_done: false,
                         });
                     }
-                    Err(error) => last = error.to_string(),
+                    Err(error @ OnlineDdlError::RevertIncompatible { .. }) => return Err(error),
+                    Err(error) => {
+                        if direction == Direction::Forward {
+                            for state in states.iter_mut() {
+                                state.cutover_position = None;
+                            }
+                        }
+                        last = error.to_string();
+                    }
                 }
             } else {
                 last = format!("{lag} binlog bytes behind");
             }
-            tracing::info!(table = %state.table, attempt, error = %last, "cutover attempt failed");
+            tracing::info!(table = %states[0].table, tables = states.len(), ?direction, attempt, error = %last, "swap attempt failed");
             tokio::time::sleep(backoff).await;
             backoff *= 2;
         }
         Err(OnlineDdlError::CutoverFailed {
-            table: state.table.clone(),
+            table: states
+                .iter()
+                .map(|s| s.table.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             attempts: options.attempts.max(1),
             last,
         })
     }
 
-    async fn try_cutover(
+    /// Detects a swap that happened but was not recorded (a crash right after the RENAME).
+    /// One RENAME swaps all tables or none, so a partial picture is an error.
+    async fn recover_swap(
         &self,
-        state: &mut OnlineDdlState,
-        options: &CutoverOptions,
-    ) -> OnlineDdlResult<(Duration, u64)> {
-        let db = state.database.clone();
-        let table = sql::qualified(&db, &state.table);
-        let old = sql::qualified(&db, &state.old_table);
-
-        // 2. `_t_dbp_old` must not exist: the RENAME would fail.
-        let mut admin = self.conn().await?;
-        if sql::table_exists(&mut admin, &db, &state.old_table).await? {
-            if !is_sentry(&mut admin, &db, &state.old_table).await? {
-                return Err(OnlineDdlError::Invalid(format!(
-                    "`{}` exists: drop it first",
-                    state.old_table
-                )));
-            }
-            admin.query_drop(format!("DROP TABLE {old}")).await?;
-        }
-
-        // 3. Session L takes the write locks.
-        let mut locker = self.dedicated_conn().await?;
-        locker
-            .query_drop(format!(
-                "SET SESSION lock_wait_timeout = {}",
-                options.lock_wait_timeout.as_secs().max(1)
-            ))
-            .await?;
-        let locked_at = Instant::now();
-        if let Err(error) = locker
-            .query_drop(format!("LOCK TABLES {table} WRITE"))
-            .await
-        {
-            let _ = locker.disconnect().await;
-            return Err(error.into());
-        }
-        match self
-            .locked_swap(state, options, &mut locker, &mut admin)
-            .await
-        {
-            Ok((drained, rename)) => {
-                // 6. Let the RENAME through.
-                locker.query_drop("UNLOCK TABLES").await?;
-                let write_block = locked_at.elapsed();
-                let _ = locker.disconnect().await;
-                let renamed = rename
-                    .await
-                    .map_err(|error| OnlineDdlError::Invalid(format!("rename task: {error}")))?;
-                renamed?;
-                Ok((write_block, drained))
-            }
-            Err(error) => {
-                // Give up this attempt (any RENAME was killed).
-                let _ = locker.query_drop("UNLOCK TABLES").await;
-                let _ = locker.disconnect().await;
-                Err(error)
+        conn: &mut Conn,
+        states: &mut [OnlineDdlState],
+        direction: Direction,
+    ) -> OnlineDdlResult<bool> {
+        let mut swapped = 0;
+        for state in states.iter() {
+            if swap::already_swapped(conn, state, direction).await?
+                && !(direction == Direction::Forward
+                    && is_sentry(conn, &state.database, &state.old_table).await?)
+            {
+                swapped += 1;
             }
         }
-    }
-
-    /// Steps 4 and 5, under L's locks. Returns the rows drained and the pending RENAME.
-    async fn locked_swap(
-        &self,
-        state: &mut OnlineDdlState,
-        options: &CutoverOptions,
-        locker: &mut Conn,
-        admin: &mut Conn,
-    ) -> OnlineDdlResult<(u64, tokio::task::JoinHandle<OnlineDdlResult<()>>)> {
-        // 4. Every write to `t` is before P; drain to P (the shadow is not locked).
-        let until = sql::master_position(admin).await?;
-        let before = state.changes_applied;
-        binlog::apply(self, state, admin, Some(&until)).await?;
-        let _ = locker;
-        if state.applied_position < until {
-            return Err(OnlineDdlError::Binlog(format!(
-                "the drain stopped at {:?}, before {:?}",
-                state.applied_position, until
+        if swapped == 0 {
+            return Ok(false);
+        }
+        if swapped < states.len() {
+            return Err(OnlineDdlError::Invalid(format!(
+                "only {swapped} of {} tables are swapped: not one swap of these tables",
+                states.len()
             )));
         }
-        state.cutover_position = Some(until);
-        let drained = state.changes_applied - before;
-
-        // 5. Session R queues the RENAME.
-        let mut renamer = self.dedicated_conn().await?;
-        renamer
-            .query_drop(format!(
-                "SET SESSION lock_wait_timeout = {}",
-                options.rename_wait_timeout.as_secs().max(1)
-            ))
-            .await?;
-        let renamer_id = renamer.id();
-        let rename_sql = format!(
-            "RENAME TABLE {} TO {}, {} TO {}",
-            sql::qualified(&state.database, &state.table),
-            sql::qualified(&state.database, &state.old_table),
-            sql::qualified(&state.database, &state.shadow_table),
-            sql::qualified(&state.database, &state.table),
-        );
-        let rename = tokio::spawn(async move {
-            let result = renamer.query_drop(rename_sql).await;
-            let _ = renamer.disconnect().await;
-            result.map_err(OnlineDdlError::from)
-        });
-        let deadline = Instant::now() + options.lock_wait_timeout;
-        loop {
-            let waiting: Option<String> = admin
-                .exec_first(
-                    "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?",
-                    (renamer_id,),
-                )
-                .await?;
-            if waiting
-                .as_deref()
-                .is_some_and(|s| s.contains("metadata lock"))
-            {
-                return Ok((drained, rename));
+        for state in states.iter_mut() {
+            if direction == Direction::Forward && state.cutover_position.is_none() {
+                let position = binlog::find_rename(self, state).await?;
+                state.applied_position = position.clone();
+                state.cutover_position = Some(position);
             }
-            if rename.is_finished() || Instant::now() > deadline {
-                rename.abort();
-                let _ = admin.query_drop(format!("KILL QUERY {renamer_id}")).await;
+            state.phase = swap::phase_after(direction);
+        }
+        Ok(true)
+    }
+
+    /// The preconditions of a swap; drops a sentry left by an older version.
+    async fn check_ready(
+        &self,
+        conn: &mut Conn,
+        state: &OnlineDdlState,
+        direction: Direction,
+    ) -> OnlineDdlResult<()> {
+        let names = match direction {
+            Direction::Forward => {
+                if state.phase == Phase::Reverted || state.phase == Phase::CutOver {
+                    return Err(OnlineDdlError::Invalid(format!(
+                        "`{}` was already cut over",
+                        state.table
+                    )));
+                }
+                if !state.copy.done {
+                    return Err(OnlineDdlError::Invalid(format!(
+                        "the copy of `{}` is not complete",
+                        state.table
+                    )));
+                }
+                SwapNames::forward(state)
+            }
+            Direction::Reverse => {
+                if state.phase != Phase::CutOver {
+                    return Err(OnlineDdlError::Invalid(format!(
+                        "`{}` is not cut over (phase {:?})",
+                        state.table, state.phase
+                    )));
+                }
+                SwapNames::reverse(state)
+            }
+        };
+        let db = &state.database;
+        if !sql::table_exists(conn, db, &names.incoming).await? {
+            return Err(OnlineDdlError::Invalid(format!(
+                "`{}` does not exist",
+                names.incoming
+            )));
+        }
+        if sql::table_exists(conn, db, &names.retired).await? {
+            if direction == Direction::Forward && is_sentry(conn, db, &names.retired).await? {
+                conn.query_drop(format!("DROP TABLE {}", sql::qualified(db, &names.retired)))
+                    .await?;
+            } else {
                 return Err(OnlineDdlError::Invalid(format!(
-                    "the RENAME did not queue behind the lock (state {waiting:?})"
+                    "`{}` exists (an earlier change's artifact): drop it first",
+                    names.retired
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        Ok(())
     }
 }
 

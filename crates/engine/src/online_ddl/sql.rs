@@ -117,6 +117,30 @@ pub(crate) async fn primary_key(
         .await?)
 }
 
+/// Columns of each unique key other than the primary key, in key order.
+pub(crate) async fn unique_keys(
+    conn: &mut Conn,
+    db: &str,
+    table: &str,
+) -> OnlineDdlResult<Vec<Vec<String>>> {
+    let rows: Vec<(String, String)> = conn
+        .exec(
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+             AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            (db, table),
+        )
+        .await?;
+    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    for (index, column) in rows {
+        match keys.last_mut() {
+            Some((name, columns)) if *name == index => columns.push(column),
+            _ => keys.push((index, vec![column])),
+        }
+    }
+    Ok(keys.into_iter().map(|(_, columns)| columns).collect())
+}
+
 pub(crate) async fn table_exists(conn: &mut Conn, db: &str, table: &str) -> OnlineDdlResult<bool> {
     let count: Option<u64> = conn
         .exec_first(
@@ -136,6 +160,41 @@ pub(crate) async fn master_position(conn: &mut Conn) -> OnlineDdlResult<BinlogPo
     let position: u64 = row
         .get(1)
         .ok_or_else(|| OnlineDdlError::Binlog("SHOW MASTER STATUS has no position".into()))?;
+    Ok(BinlogPosition { file, position })
+}
+
+/// The binlog position consistent with a snapshot taken now: every transaction before it is
+/// visible to this and every later read, none after it is visible to this one.
+///
+/// `SHOW MASTER STATUS` is not enough: a transaction is written to the binlog (and can be
+/// streamed) a moment before InnoDB makes it visible, so a read started in between misses a
+/// change the stream already delivered (the module docs say what that cost).
+/// MariaDB's `START TRANSACTION WITH CONSISTENT SNAPSHOT` reports the exact position in
+/// `binlog_snapshot_file`/`_position`.
+pub(crate) async fn snapshot_position(conn: &mut Conn) -> OnlineDdlResult<BinlogPosition> {
+    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .await?;
+    let position = snapshot_status(conn).await;
+    conn.query_drop("COMMIT").await?;
+    position
+}
+
+/// Inside a `START TRANSACTION WITH CONSISTENT SNAPSHOT`: its binlog position.
+pub(crate) async fn snapshot_status(conn: &mut Conn) -> OnlineDdlResult<BinlogPosition> {
+    let rows: Vec<(String, String)> = conn.query("SHOW STATUS LIKE 'binlog_snapshot_%'").await?;
+    let value = |name: &str| {
+        rows.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| OnlineDdlError::Binlog(format!("no status variable {name}")))
+    };
+    let file = value("Binlog_snapshot_file")?;
+    if file.is_empty() {
+        return Err(OnlineDdlError::Binlog("the binary log is disabled".into()));
+    }
+    let position = value("Binlog_snapshot_position")?
+        .parse()
+        .map_err(|error| OnlineDdlError::Binlog(format!("binlog_snapshot_position: {error}")))?;
     Ok(BinlogPosition { file, position })
 }
 

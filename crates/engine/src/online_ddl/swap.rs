@@ -1,0 +1,338 @@
+//! The locked swap of one or more tables in ONE `RENAME TABLE`, without losing a write.
+//!
+//! MariaDB 10.11 refuses `RENAME TABLE` under `LOCK TABLES` (error 1192), so the locks and
+//! the rename cannot share a session. One attempt, for live tables `t1 < t2 < …` (sorted the
+//! way MariaDB sorts metadata lock keys: by name bytes):
+//!
+//! 1. Session L_i per live table: `LOCK TABLES t_i WRITE` (short `lock_wait_timeout`). Once
+//!    granted, every write to `t_i` is committed and in the binlog and no new one starts.
+//! 2. `SHOW MASTER STATUS` = P; drain the binlog up to P into the incoming tables.
+//! 3. Only now, session R: `RENAME TABLE t1 TO retired1, incoming1 TO t1, t2 TO …`. MariaDB
+//!    takes its exclusive metadata locks one by one in key order, waiting at each held one.
+//! 4. For i = 1…n: when R holds every lock it needs that sorts before `t_i` (seen in
+//!    `information_schema.METADATA_LOCK_INFO`) and is waiting (processlist), it waits on
+//!    `t_i`; release L_i. A pending exclusive request is granted before the writers' pending
+//!    shared-write requests, so R gets `t_i` and writers of `t_i` now wait on R.
+//! 5. After the last release the RENAME completes; writers open the swapped tables.
+//!
+//! Releasing L_i before R waits on `t_i` would let writers into the old `t_i` after P (the
+//! first version, with one lock session for everything, lost writes exactly so: R queued on
+//! the first name, and at `UNLOCK` the writers of the other tables went first).
+//! If R fails or times out, nothing is swapped (the attempt is retried). If this process dies
+//! after R is queued, the lock sessions close: with one table R then swaps in a complete
+//! table; with several, writers of a later table may race R for it in the microseconds
+//! between two of R's lock requests — a documented limit of the multi-table swap.
+
+use std::time::{Duration, Instant};
+
+use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
+use tokio::task::JoinHandle;
+
+use super::binlog::{self, Direction};
+use super::{CutoverOptions, OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, reverse};
+use super::{Phase, sql};
+
+/// One table's part of the RENAME: `live` → `retired`, `incoming` → `live`.
+pub(crate) struct SwapNames {
+    pub live: String,
+    pub incoming: String,
+    pub retired: String,
+}
+
+impl SwapNames {
+    pub(crate) fn forward(state: &OnlineDdlState) -> Self {
+        SwapNames {
+            live: state.table.clone(),
+            incoming: state.shadow_table.clone(),
+            retired: state.old_table.clone(),
+        }
+    }
+
+    pub(crate) fn reverse(state: &OnlineDdlState) -> Self {
+        SwapNames {
+            live: state.table.clone(),
+            incoming: state.old_table.clone(),
+            retired: state.reverted_table(),
+        }
+    }
+}
+
+/// What one successful swap did.
+pub(crate) struct Swapped {
+    pub write_block: Duration,
+    pub drained: u64,
+}
+
+impl OnlineDdl {
+    /// One attempt of the protocol above over `states` (all in one database).
+    pub(crate) async fn locked_swap(
+        &self,
+        states: &mut [OnlineDdlState],
+        direction: Direction,
+        options: &CutoverOptions,
+    ) -> OnlineDdlResult<Swapped> {
+        let db = states[0].database.clone();
+        let names: Vec<SwapNames> = states
+            .iter()
+            .map(|s| match direction {
+                Direction::Forward => SwapNames::forward(s),
+                Direction::Reverse => SwapNames::reverse(s),
+            })
+            .collect();
+        let mut admin = self.conn().await?;
+        ensure_lock_info(&mut admin).await?;
+
+        // 1. Lock the live tables in key order.
+        let mut live: Vec<&str> = names.iter().map(|n| n.live.as_str()).collect();
+        live.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let locked_at = Instant::now();
+        let mut lockers: Vec<Conn> = Vec::new();
+        for table in &live {
+            match self.lock_table(&db, table, options).await {
+                Ok(conn) => lockers.push(conn),
+                Err(error) => {
+                    release_all(lockers).await;
+                    return Err(error);
+                }
+            }
+        }
+
+        // 2. Drain to P, 3. queue the RENAME.
+        let prepared = self
+            .drain_and_queue(states, direction, options, &names, &mut admin)
+            .await;
+        let (drained, renamer_id, rename) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                release_all(lockers).await;
+                return Err(error);
+            }
+        };
+
+        // 4. Hand each live table over to the RENAME.
+        let mut all: Vec<&str> = names
+            .iter()
+            .flat_map(|n| [n.live.as_str(), n.incoming.as_str(), n.retired.as_str()])
+            .collect();
+        all.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let deadline = Instant::now() + options.lock_wait_timeout;
+        let mut lockers = lockers.into_iter();
+        for table in &live {
+            let before: Vec<&str> = all
+                .iter()
+                .copied()
+                .filter(|name| name.as_bytes() < table.as_bytes())
+                .collect();
+            let queued =
+                wait_until_queued(&mut admin, &db, renamer_id, &before, &rename, deadline).await;
+            if let Err(error) = queued {
+                rename.abort();
+                let _ = admin.query_drop(format!("KILL QUERY {renamer_id}")).await;
+                release_all(lockers.collect()).await;
+                return Err(error);
+            }
+            let mut locker = lockers.next().expect("one locker per live table");
+            locker.query_drop("UNLOCK TABLES").await?;
+            let _ = locker.disconnect().await;
+        }
+        let write_block = locked_at.elapsed();
+
+        // 5. The RENAME completes.
+        rename
+            .await
+            .map_err(|error| OnlineDdlError::Invalid(format!("rename task: {error}")))??;
+        Ok(Swapped {
+            write_block,
+            drained,
+        })
+    }
+
+    async fn lock_table(
+        &self,
+        db: &str,
+        table: &str,
+        options: &CutoverOptions,
+    ) -> OnlineDdlResult<Conn> {
+        let mut locker = self.dedicated_conn().await?;
+        locker
+            .query_drop(format!(
+                "SET SESSION lock_wait_timeout = {}",
+                options.lock_wait_timeout.as_secs().max(1)
+            ))
+            .await?;
+        if let Err(error) = locker
+            .query_drop(format!("LOCK TABLES {} WRITE", sql::qualified(db, table)))
+            .await
+        {
+            let _ = locker.disconnect().await;
+            return Err(error.into());
+        }
+        Ok(locker)
+    }
+
+    /// Under the locks: drain every state to P, then start the RENAME in its own session.
+    async fn drain_and_queue(
+        &self,
+        states: &mut [OnlineDdlState],
+        direction: Direction,
+        options: &CutoverOptions,
+        names: &[SwapNames],
+        admin: &mut Conn,
+    ) -> OnlineDdlResult<(u64, u32, JoinHandle<OnlineDdlResult<()>>)> {
+        let until = sql::master_position(admin).await?;
+        let mut drained = 0;
+        let mut reverse_writer = match direction {
+            Direction::Reverse => Some(reverse::writer(self).await?),
+            Direction::Forward => None,
+        };
+        for state in states.iter_mut() {
+            let writer = match reverse_writer.as_mut() {
+                Some(writer) => writer,
+                None => &mut *admin,
+            };
+            drained += binlog::apply(self, state, direction, writer, Some(&until)).await?;
+            let reached = match direction {
+                Direction::Forward => Some(&state.applied_position),
+                Direction::Reverse => state.reverse_applied_position.as_ref(),
+            };
+            if reached.is_none_or(|reached| *reached < until) {
+                return Err(OnlineDdlError::Binlog(format!(
+                    "the drain of `{}` stopped at {reached:?}, before {until:?}",
+                    state.table
+                )));
+            }
+            if direction == Direction::Forward {
+                state.cutover_position = Some(until.clone());
+            }
+        }
+        if let Some(writer) = reverse_writer {
+            let _ = writer.disconnect().await;
+        }
+
+        let mut renamer = self.dedicated_conn().await?;
+        renamer
+            .query_drop(format!(
+                "SET SESSION lock_wait_timeout = {}",
+                options.rename_wait_timeout.as_secs().max(1)
+            ))
+            .await?;
+        let renamer_id = renamer.id();
+        let db = &states[0].database;
+        let pairs: Vec<String> = names
+            .iter()
+            .flat_map(|n| {
+                [
+                    format!(
+                        "{} TO {}",
+                        sql::qualified(db, &n.live),
+                        sql::qualified(db, &n.retired)
+                    ),
+                    format!(
+                        "{} TO {}",
+                        sql::qualified(db, &n.incoming),
+                        sql::qualified(db, &n.live)
+                    ),
+                ]
+            })
+            .collect();
+        let rename_sql = format!("RENAME TABLE {}", pairs.join(", "));
+        let rename = tokio::spawn(async move {
+            let result = renamer.query_drop(rename_sql).await;
+            let _ = renamer.disconnect().await;
+            result.map_err(OnlineDdlError::from)
+        });
+        Ok((drained, renamer_id, rename))
+    }
+}
+
+/// Waits until session `renamer` holds the exclusive locks of `before` and waits on a lock.
+async fn wait_until_queued(
+    admin: &mut Conn,
+    db: &str,
+    renamer: u32,
+    before: &[&str],
+    rename: &JoinHandle<OnlineDdlResult<()>>,
+    deadline: Instant,
+) -> OnlineDdlResult<()> {
+    loop {
+        // Granted locks first, then the state: a wait seen after the grants is a later one.
+        let held: Vec<String> = admin
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.METADATA_LOCK_INFO \
+                 WHERE THREAD_ID = ? AND TABLE_SCHEMA = ? AND LOCK_MODE LIKE '%EXCLUSIVE%'",
+                (renamer, db),
+            )
+            .await?;
+        let waiting: Option<Option<String>> = admin
+            .exec_first(
+                "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?",
+                (renamer,),
+            )
+            .await?;
+        let waiting = waiting
+            .flatten()
+            .is_some_and(|state| state.contains("metadata lock"));
+        if waiting && before.iter().all(|name| held.iter().any(|h| h == name)) {
+            return Ok(());
+        }
+        if rename.is_finished() || Instant::now() > deadline {
+            return Err(OnlineDdlError::Invalid(format!(
+                "the RENAME did not queue behind the locks (holding {held:?}, waiting {waiting})"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn release_all(lockers: Vec<Conn>) {
+    for mut locker in lockers {
+        let _ = locker.query_drop("UNLOCK TABLES").await;
+        let _ = locker.disconnect().await;
+    }
+}
+
+/// `METADATA_LOCK_INFO` ships with MariaDB as a plugin; install it once if it is missing.
+async fn ensure_lock_info(admin: &mut Conn) -> OnlineDdlResult<()> {
+    let active: Option<u64> = admin
+        .query_first(
+            "SELECT COUNT(*) FROM information_schema.PLUGINS \
+             WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'",
+        )
+        .await?;
+    if active.unwrap_or(0) == 0 {
+        admin
+            .query_drop("INSTALL SONAME 'metadata_lock_info'")
+            .await
+            .map_err(|error| OnlineDdlError::Unsupported {
+                table: String::new(),
+                reason: format!("the cutover needs the metadata_lock_info plugin: {error}"),
+            })?;
+    }
+    Ok(())
+}
+
+/// Whether a swap already happened (a resumed job): the incoming table is gone and the retired
+/// one exists.
+pub(crate) async fn already_swapped(
+    conn: &mut Conn,
+    state: &OnlineDdlState,
+    direction: Direction,
+) -> OnlineDdlResult<bool> {
+    let names = match direction {
+        Direction::Forward => SwapNames::forward(state),
+        Direction::Reverse => SwapNames::reverse(state),
+    };
+    let db = &state.database;
+    Ok(!sql::table_exists(conn, db, &names.incoming).await?
+        && sql::table_exists(conn, db, &names.retired).await?
+        && sql::table_exists(conn, db, &names.live).await?)
+}
+
+/// The phase a state reaches with its swap.
+pub(crate) fn phase_after(direction: Direction) -> Phase {
+    match direction {
+        Direction::Forward => Phase::CutOver,
+        Direction::Reverse => Phase::Reverted,
+    }
+}
