@@ -55,17 +55,28 @@ pub struct StorageCheckResponse {
 
 impl From<StorageCheck> for StorageCheckResponse {
     fn from(check: StorageCheck) -> Self {
-        let tables: Vec<Value> = check
-            .tables
-            .iter()
-            .map(|(name, bytes)| json!({"table_name": name, "bytes": bytes}))
-            .collect();
+        // `{keyspace: {shard: usage}}`; dbplane has one shard, `-`.
+        let (free, capacity) = check.disk.unwrap_or((0, 0));
+        let used = capacity.saturating_sub(free);
+        let percentage_used = if capacity == 0 {
+            0.0
+        } else {
+            used as f64 * 100.0 / capacity as f64
+        };
+        let shard = json!({
+            "capacity": capacity,
+            "has_enough": check.enough_storage,
+            "percentage_used": percentage_used,
+            "remaining": free,
+            "storage_needed": check.storage_bytes_needed,
+            "used": used,
+        });
         Self {
             enough_storage: check.enough_storage,
             // A self-hosted server is not resized from here.
             upgradeable: false,
             storage_bytes_needed: check.storage_bytes_needed,
-            storage_report: json!({"free_bytes": check.free_bytes, "tables": tables}),
+            storage_report: json!({ check.keyspace: { "-": shard } }),
         }
     }
 }

@@ -35,9 +35,11 @@ pub struct Throttler {
 /// `check_deploy_request_storage`.
 #[derive(Clone, Debug)]
 pub struct StorageCheck {
+    pub keyspace: String,
     pub enough_storage: bool,
     pub storage_bytes_needed: u64,
-    pub free_bytes: Option<u64>,
+    /// Free and total bytes of the disk, when known.
+    pub disk: Option<(u64, u64)>,
     pub tables: Vec<(String, u64)>,
 }
 
@@ -503,11 +505,12 @@ impl ControlPlane {
         let _ = engine.disconnect().await;
         let tables = sizes.map_err(|e| ControlError::Unavailable(e.to_string()))?;
         let needed: u64 = tables.iter().map(|(_, bytes)| bytes).sum();
-        let free = crate::deploys::steps::free_disk_bytes(&self.config().data_dir);
+        let disk = crate::deploys::steps::disk_space(&self.config().data_dir);
         Ok(StorageCheck {
-            enough_storage: free.is_none_or(|free| free >= needed),
+            keyspace: database.name.clone(),
+            enough_storage: disk.is_none_or(|(free, _)| free >= needed),
             storage_bytes_needed: needed,
-            free_bytes: free,
+            disk,
             tables,
         })
     }

@@ -64,9 +64,9 @@ pub fn finish_successfully(request: &mut DeployRequest) {
     }
 }
 
-/// Free bytes on the file system holding `path` (the managed clusters live under the
-/// data dir); `None` when it cannot be read.
-pub fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
+/// Free and total bytes of the file system holding `path` (the managed clusters live
+/// under the data dir); `None` when it cannot be read.
+pub fn disk_space(path: &std::path::Path) -> Option<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
     let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
@@ -77,5 +77,6 @@ pub fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so it filled `stats`.
     let stats = unsafe { stats.assume_init() };
-    Some(stats.f_bavail as u64 * stats.f_frsize as u64)
+    let block = stats.f_frsize as u64;
+    Some((stats.f_bavail as u64 * block, stats.f_blocks as u64 * block))
 }
