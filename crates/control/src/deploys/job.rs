@@ -304,12 +304,8 @@ impl DeployJobs {
     ) -> StepResult {
         tracing::warn!(deploy_request = %context.request.id, %error, "deployment failed");
         for state in &data.online {
-            if state.phase != dbplane_engine::online_ddl::Phase::CutOver {
-                let _ = context
-                    .engine
-                    .drop_table_if_exists(&context.db, &state.shadow_table)
-                    .await;
-            }
+            // Only before the cutover; a swapped table stays (a revert is separate).
+            let _ = context.engine.online.cancel(state).await;
         }
         let reverting = context.request.deployment.state == DeploymentState::InProgressRevert;
         let saved = self

@@ -6,11 +6,14 @@ use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next
 use super::steps::{close_revert_window, finish_successfully};
 use dbplane_domain::Timestamp;
 use dbplane_domain::deploys::{
-    DeployOperationState, DeployRequest, DeploymentEvent, DeploymentState, RevertRequest,
+    DeployOperationState, DeployRequest, DeployRequestState, DeploymentEvent, DeploymentState,
+    RevertRequest,
 };
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::deploy::dropped_table_name;
-use dbplane_engine::online_ddl::{ChunkOutcome, CopyOptions, CutoverOptions, Phase, SchemaChange};
+use dbplane_engine::online_ddl::{
+    ChunkOutcome, CopyOptions, CutoverOptions, OnlineDdlError, SchemaChange,
+};
 use dbplane_jobs::{JobError, StepOutcome};
 use std::time::{Duration, Instant};
 
@@ -45,6 +48,8 @@ impl DeployJobs {
             "cutover" => self.cutover(job, context, data).await,
             "revert_window" => self.revert_window(job, context, data).await,
             "cleanup" => self.cleanup(job, context, data).await,
+            "revert" => self.revert(job, context, data).await,
+            "revert_cleanup" => self.revert_cleanup(job, context, data).await,
             other => Err(Failure::Retry(format!("unknown step {other}"))),
         }
     }
@@ -200,21 +205,8 @@ impl DeployJobs {
             context.engine.online.apply_changes(state).await?;
         }
         // Save the applied positions, then wait without holding a worker.
-        let saved = self
-            .store
-            .save_job_step(
-                &job.id,
-                job.lease_epoch,
-                "gated",
-                &serde_json::to_string(&data).map_err(|e| Failure::Retry(e.to_string()))?,
-                60_000,
-            )
-            .await
-            .map_err(|e| Failure::Retry(e.to_string()))?;
-        if !saved {
-            return Ok(Err(JobError::LeaseLost));
-        }
-        wait(&data, self.config.poll_millis)
+        let until = Timestamp::now().plus_millis(self.config.poll_millis as i64);
+        self.save_and_wait(job, "gated", &data, until).await
     }
 
     /// Swaps every changed table, then lazily drops, then views; opens the revert window.
@@ -229,34 +221,31 @@ impl DeployJobs {
             .is_some()
             || now >= force_after;
         let options = CutoverOptions::default();
-        for index in 0..data.online.len() {
-            if data.online[index].phase == Phase::CutOver {
-                continue;
-            }
-            let table = data.online[index].table.clone();
+        if !data.online.is_empty() {
             let mut result = context
                 .engine
                 .online
-                .cutover(&mut data.online[index], &options)
+                .cutover_many(&mut data.online, &options)
                 .await;
             if result.is_err() && forced {
                 let killed = context.engine.kill_transactions_in(&context.db).await?;
-                tracing::warn!(%table, killed, "forcing the cutover: killed blocking sessions");
+                tracing::warn!(killed, "forcing the cutover: killed the blocking sessions");
                 result = context
                     .engine
                     .online
-                    .cutover(&mut data.online[index], &options)
+                    .cutover_many(&mut data.online, &options)
                     .await;
             }
             if let Err(error) = result {
+                let tables: Vec<String> = data.online.iter().map(|s| s.table.clone()).collect();
                 let _ = self
                     .update(job, context.request.clone(), false, |request| {
                         request.deployment.table_locked = true;
-                        request.deployment.locked_table_name = Some(table.clone());
+                        request.deployment.locked_table_name = Some(tables.join(", "));
                         true
                     })
                     .await;
-                // Save which tables are already swapped before retrying.
+                // Keep when the cutover started (for the forced cutover) across retries.
                 let _ = self
                     .store
                     .save_job_step(
@@ -334,18 +323,13 @@ impl DeployJobs {
         Ok(())
     }
 
-    /// The revert window: waits for its end, `skip-revert` or `revert`.
-    async fn revert_window(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+    /// The revert window: feeds the kept old tables in reverse and waits for its end,
+    /// `skip-revert` or `revert`.
+    async fn revert_window(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
         let deployment = &context.request.deployment;
         match deployment.state {
             DeploymentState::Complete => return Ok(next("cleanup", &data)),
-            DeploymentState::InProgressRevert => {
-                return Err(Failure::Permanent(
-                    "revert needs the reverse change stream of the online schema change engine, \
-                     which this build does not have yet"
-                        .into(),
-                ));
-            }
+            DeploymentState::InProgressRevert => return Ok(next("revert", &data)),
             DeploymentState::CompletePendingRevert => {}
             other => return Err(Failure::Retry(format!("unexpected state {other}"))),
         }
@@ -355,27 +339,147 @@ impl DeployJobs {
             .map(|r| r.waiting_period_end_at)
             .unwrap_or_else(Timestamp::now);
         if Timestamp::now() >= end {
-            let saved = self
-                .update(job, context.request.clone(), false, |request| {
-                    close_revert_window(request).is_ok()
-                })
-                .await
-                .map_err(|e| Failure::Retry(e.to_string()))?;
-            let _ = saved;
+            self.update(job, context.request.clone(), false, |request| {
+                close_revert_window(request).is_ok()
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
             return Ok(next("revert_window", &data));
         }
-        let pause = (end.unix_millis() - Timestamp::now().unix_millis())
+        let mut incompatible = None;
+        for state in &mut data.online {
+            match context.engine.online.apply_reverse_changes(state).await {
+                Ok(_) => {}
+                // The deploy stands; only a revert would fail. Say so on the revert request.
+                Err(error @ OnlineDdlError::RevertIncompatible { .. }) => {
+                    incompatible = Some(error.to_string())
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let known = deployment
+            .revert
+            .as_ref()
+            .and_then(|r| r.revert_errors.clone());
+        if incompatible.is_some() && incompatible != known {
+            self.update(job, context.request.clone(), false, |request| {
+                if let Some(revert) = &mut request.deployment.revert {
+                    revert.revert_errors = incompatible.clone();
+                }
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        }
+        self.save_and_wait(job, "revert_window", &data, end).await
+    }
+
+    /// Saves the job's data (stream positions), then waits until the next look.
+    async fn save_and_wait(
+        &self,
+        job: &Job,
+        step: &str,
+        data: &RunData,
+        until: Timestamp,
+    ) -> Stepped {
+        let text = serde_json::to_string(data).map_err(|e| Failure::Retry(e.to_string()))?;
+        let saved = self
+            .store
+            .save_job_step(&job.id, job.lease_epoch, step, &text, 60_000)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        if !saved {
+            return Ok(Err(JobError::LeaseLost));
+        }
+        let pause = (until.unix_millis() - Timestamp::now().unix_millis())
             .clamp(1, self.config.poll_millis as i64) as u64;
-        wait(&data, pause)
+        wait(data, pause)
+    }
+
+    /// `revert`: the second swap (keeping every row written since the cutover), dropped
+    /// tables back, created tables lazily dropped.
+    async fn revert(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        if context.request.deployment.state != DeploymentState::InProgressRevert {
+            return Ok(next("revert_window", &data));
+        }
+        if !data.online.is_empty() {
+            match context
+                .engine
+                .online
+                .revert_many(&mut data.online, &CutoverOptions::default())
+                .await
+            {
+                Ok(_) => {}
+                Err(error @ OnlineDdlError::RevertIncompatible { .. }) => {
+                    return Err(Failure::Permanent(error.to_string()));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        for planned in &data.plan {
+            match &planned.action {
+                Action::DropTable => {
+                    context
+                        .engine
+                        .restore_dropped(&context.db, &planned.name)
+                        .await?
+                }
+                Action::CreateTable { .. } => {
+                    context.engine.lazy_drop(&context.db, &planned.name).await?
+                }
+                _ => {}
+            }
+        }
+        let saved = self
+            .update(job, context.request.clone(), false, |request| {
+                if request
+                    .deployment
+                    .apply(DeploymentEvent::RevertDone)
+                    .is_err()
+                {
+                    return false;
+                }
+                let now = Timestamp::now();
+                if let Some(revert) = &mut request.deployment.revert {
+                    revert.finished_at = Some(now);
+                }
+                request.deployment.finished_at = Some(now);
+                request.state = DeployRequestState::Closed;
+                request.closed_at = Some(now);
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(next(
+            if saved.is_some() {
+                "revert_cleanup"
+            } else {
+                "revert"
+            },
+            &data,
+        ))
+    }
+
+    /// After a revert: the new-schema tables and created tables go.
+    async fn revert_cleanup(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+        for state in &data.online {
+            context.engine.online.drop_artifacts(state).await?;
+        }
+        for planned in &data.plan {
+            if matches!(planned.action, Action::CreateTable { .. }) {
+                context
+                    .engine
+                    .drop_table_if_exists(&context.db, &dropped_table_name(&planned.name))
+                    .await?;
+            }
+        }
+        Ok(self.finish(job).await)
     }
 
     /// After success: drops the artifacts, deletes the head branch when asked, ends.
     async fn cleanup(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
         for state in &data.online {
-            context
-                .engine
-                .drop_table_if_exists(&context.db, &state.old_table)
-                .await?;
+            context.engine.online.drop_artifacts(state).await?;
         }
         for planned in &data.plan {
             if matches!(planned.action, Action::DropTable) {
@@ -408,12 +512,7 @@ impl DeployJobs {
     /// Cancel before the cutover: shadows and new tables go, the base is unchanged.
     async fn cancel(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
         for state in &data.online {
-            if state.phase != Phase::CutOver {
-                context
-                    .engine
-                    .drop_table_if_exists(&context.db, &state.shadow_table)
-                    .await?;
-            }
+            context.engine.online.cancel(state).await?;
         }
         for planned in &data.plan {
             if matches!(planned.action, Action::CreateTable { .. }) {
