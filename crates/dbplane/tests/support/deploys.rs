@@ -1,0 +1,186 @@
+//! Helpers of the deploy request tests: a MariaDB database whose `main` has a table and
+//! safe migrations, a `dev` branch with an admin password, and polling of deployments.
+
+use super::*;
+use dbplane_testkit::{ApiClient, TestOptions, TestServer, wait_until};
+use mysql_async::prelude::Queryable;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub const DB_PATH: &str = "/v1/organizations/acme/databases/shop";
+pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Fast polling for tests; more TOML may follow.
+pub const FAST_DEPLOYS: &str = "[deploys]\npoll_millis = 100\ncopy_step_millis = 300\n";
+
+pub struct DeployFixture {
+    pub server: TestServer,
+    pub client: ApiClient,
+    /// Admin password of `main`, created before safe migrations (so it reads and writes
+    /// rows; DDL is refused once safe migrations are on).
+    pub main: Login,
+    pub cluster_port: u16,
+}
+
+pub async fn admin_password(client: &ApiClient, branch: &str) -> Login {
+    let created = client
+        .post(
+            &format!("{DB_PATH}/branches/{branch}/passwords"),
+            json!({"name": format!("{branch}-admin-{}", rand_suffix()), "role": "admin"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    Login::from_password(&created.body)
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+impl DeployFixture {
+    /// Starts a server; `main` gets `schema` (statements) and safe migrations.
+    pub async fn start(extra_config: &str, env: Vec<(String, String)>, schema: &[&str]) -> Self {
+        let server = TestServer::start_with(
+            env!("CARGO_BIN_EXE_dbplane"),
+            TestOptions {
+                clusters: true,
+                extra_config: format!("{FAST_DEPLOYS}{extra_config}"),
+                env,
+            },
+        )
+        .await;
+        let token = server.bootstrap("acme", "ops@acme.test");
+        let client = server.client(Some(token.header()));
+        ready_database(&client, "acme", "shop", "mysql").await;
+        let branch = client.get(&format!("{DB_PATH}/branches/main")).await.body;
+        let cluster_port = port_of(branch["mysql_address"].as_str().unwrap());
+        let main = admin_password(&client, "main").await;
+        for statement in schema {
+            mysql_exec(&main, statement).await.unwrap();
+        }
+        let enabled = client
+            .post(
+                &format!("{DB_PATH}/branches/main/safe-migrations"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(enabled.status, 200, "{}", enabled.body);
+        Self {
+            server,
+            client,
+            main,
+            cluster_port,
+        }
+    }
+
+    /// A ready branch of `main` with an admin password that may run DDL.
+    pub async fn branch(&self, name: &str) -> Login {
+        ready_branch(&self.client, DB_PATH, name, Some("main")).await;
+        admin_password(&self.client, name).await
+    }
+
+    /// Opens a deploy request and waits for its checks.
+    pub async fn open(&self, branch: &str, body: Value) -> Value {
+        let mut request = json!({"branch": branch, "into_branch": "main"});
+        for (key, value) in body.as_object().cloned().unwrap_or_default() {
+            request[key] = value;
+        }
+        let created = self
+            .client
+            .post(&format!("{DB_PATH}/deploy-requests"), request)
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.body["deployment_state"], "pending");
+        let number = created.body["number"].as_u64().unwrap();
+        self.wait_for(number, &["ready", "no_changes", "error"])
+            .await
+    }
+
+    pub fn path(number: u64) -> String {
+        format!("{DB_PATH}/deploy-requests/{number}")
+    }
+
+    pub async fn post(&self, number: u64, action: &str) -> Value {
+        let response = self
+            .client
+            .post(&format!("{}/{action}", Self::path(number)), json!({}))
+            .await;
+        assert_eq!(response.status, 200, "{action}: {}", response.body);
+        response.body
+    }
+
+    pub async fn get(&self, number: u64) -> Value {
+        let response = self.client.get(&Self::path(number)).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.body
+    }
+
+    /// Waits until the deployment reaches one of `states`.
+    pub async fn wait_for(&self, number: u64, states: &[&str]) -> Value {
+        let path = Self::path(number);
+        let wanted: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+        wait_until(
+            &format!("deploy request {number} to reach {states:?}"),
+            DEPLOY_TIMEOUT,
+            || {
+                let client = self.client.clone();
+                let path = path.clone();
+                let wanted = wanted.clone();
+                async move {
+                    let response = client.get(&path).await;
+                    let state = response.body["deployment_state"].as_str().unwrap_or("");
+                    wanted.iter().any(|w| w == state).then_some(response.body)
+                }
+            },
+        )
+        .await
+    }
+
+    /// Tables of `main`'s physical database, artifacts included.
+    pub async fn main_tables(&self) -> Vec<String> {
+        let mut root = mysql_root(self.cluster_port).await;
+        let tables: Vec<String> = root
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+                (self.main.database.clone(),),
+            )
+            .await
+            .unwrap();
+        let _ = root.disconnect().await;
+        tables
+    }
+
+    /// Columns of a table of `main`.
+    pub async fn main_columns(&self, table: &str) -> Vec<String> {
+        let mut root = mysql_root(self.cluster_port).await;
+        let columns: Vec<String> = root
+            .exec(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                 ORDER BY ORDINAL_POSITION",
+                (self.main.database.clone(), table),
+            )
+            .await
+            .unwrap();
+        let _ = root.disconnect().await;
+        columns
+    }
+}
+
+/// The `operation_name table_name` of each operation.
+pub fn operations(request: &Value) -> Vec<String> {
+    request["deployment"]["deploy_operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {}",
+                o["operation_name"].as_str().unwrap(),
+                o["table_name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
