@@ -141,12 +141,7 @@ async fn deploy_revert_deploy_again_and_complete() {
     assert_eq!(skipped["deployment_state"], "complete");
     assert_eq!(skipped["state"], "closed");
     // The job drops the kept old table lazily: wait for no artifact to remain.
-    dbplane_testkit::wait_until("artifacts to be dropped", DEPLOY_TIMEOUT, || async {
-        artifacts(&fixture.main_tables().await)
-            .is_empty()
-            .then_some(())
-    })
-    .await;
+    fixture.wait_for_no_artifacts().await;
     assert_eq!(fixture.main_columns("users").await, ["id", "name", "age"]);
     assert_eq!(mysql_count(&fixture.main, "users").await.unwrap(), 3001);
 

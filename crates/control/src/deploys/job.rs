@@ -366,9 +366,12 @@ impl DeployJobs {
     /// Waits until no other deployment holds the lane and none queued earlier waits.
     async fn wait_turn(&self, job: &Job, context: &Context) -> Result<StepResult, Failure> {
         let request = &context.request;
-        if request.deployment.state != DeploymentState::Queued {
+        match request.deployment.state {
+            DeploymentState::Queued => {}
+            // Submitted by a run that crashed before saving its step.
+            DeploymentState::Submitting => return Ok(next("submit", &RunData::default())),
             // Cancelled (or closed) while waiting.
-            return Ok(self.finish(job).await);
+            _ => return Ok(self.finish(job).await),
         }
         let lane = self
             .store
@@ -413,8 +416,10 @@ impl DeployJobs {
     /// plans every operation.
     async fn submit(&self, job: &Job, context: &Context) -> Result<StepResult, Failure> {
         let request = &context.request;
+        // `in_progress`: an earlier run started and crashed before saving the plan; plan
+        // again (the operations are the same: the head and base are checked again).
         match request.deployment.state {
-            DeploymentState::Submitting => {}
+            DeploymentState::Submitting | DeploymentState::InProgress => {}
             DeploymentState::InProgressCancel => return Ok(next("cancel", &RunData::default())),
             _ => return Ok(self.finish(job).await),
         }
@@ -481,6 +486,9 @@ impl DeployJobs {
         let saved = self
             .update(job, request.clone(), false, |request| {
                 let deployment = &mut request.deployment;
+                if deployment.state == DeploymentState::InProgress {
+                    return true;
+                }
                 if deployment.apply(DeploymentEvent::Start).is_err() {
                     return false;
                 }

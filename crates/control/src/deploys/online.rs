@@ -150,6 +150,12 @@ impl DeployJobs {
 
     /// Copy done: cut over (auto) or hold at `pending_cutover` (gated).
     async fn ready(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+        match context.request.deployment.state {
+            DeploymentState::InProgress => {}
+            DeploymentState::PendingCutover => return Ok(next("gated", &data)),
+            DeploymentState::InProgressCutover => return Ok(next("cutover", &data)),
+            other => return Err(Failure::Retry(format!("unexpected state {other}"))),
+        }
         let auto = context.request.deployment.auto_cutover;
         let saved = self
             .update(job, context.request.clone(), false, |request| {
@@ -211,6 +217,24 @@ impl DeployJobs {
 
     /// Swaps every changed table, then lazily drops, then views; opens the revert window.
     async fn cutover(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        match context.request.deployment.state {
+            DeploymentState::InProgressCutover => {}
+            // The swap was recorded by a run that crashed before saving its step; the
+            // tables' phases are recovered from the real tables below.
+            DeploymentState::CompletePendingRevert
+            | DeploymentState::Complete
+            | DeploymentState::InProgressRevert => {
+                if !data.online.is_empty() {
+                    context
+                        .engine
+                        .online
+                        .cutover_many(&mut data.online, &CutoverOptions::default())
+                        .await?;
+                }
+                return Ok(next("revert_window", &data));
+            }
+            other => return Err(Failure::Retry(format!("unexpected state {other}"))),
+        }
         let now = Timestamp::now();
         let started = *data.cutover_started_at.get_or_insert(now);
         let force_after = started.plus_seconds(self.config.force_cutover_after_seconds as i64);
@@ -399,8 +423,20 @@ impl DeployJobs {
     /// `revert`: the second swap (keeping every row written since the cutover), dropped
     /// tables back, created tables lazily dropped.
     async fn revert(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
-        if context.request.deployment.state != DeploymentState::InProgressRevert {
-            return Ok(next("revert_window", &data));
+        match context.request.deployment.state {
+            DeploymentState::InProgressRevert => {}
+            // Recorded by a run that crashed before saving its step: recover the phases.
+            DeploymentState::CompleteRevert => {
+                if !data.online.is_empty() {
+                    context
+                        .engine
+                        .online
+                        .revert_many(&mut data.online, &CutoverOptions::default())
+                        .await?;
+                }
+                return Ok(next("revert_cleanup", &data));
+            }
+            _ => return Ok(next("revert_window", &data)),
         }
         if !data.online.is_empty() {
             match context
@@ -511,6 +547,9 @@ impl DeployJobs {
 
     /// Cancel before the cutover: shadows and new tables go, the base is unchanged.
     async fn cancel(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+        if context.request.deployment.state == DeploymentState::CompleteCancel {
+            return Ok(self.finish(job).await);
+        }
         for state in &data.online {
             context.engine.online.cancel(state).await?;
         }

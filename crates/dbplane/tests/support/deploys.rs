@@ -2,7 +2,7 @@
 //! safe migrations, a `dev` branch with an admin password, and polling of deployments.
 
 use super::*;
-use dbplane_testkit::{ApiClient, TestOptions, TestServer, wait_until};
+use dbplane_testkit::{ApiClient, TestOptions, TestServer};
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -10,12 +10,13 @@ use std::time::Duration;
 pub const DB_PATH: &str = "/v1/organizations/acme/databases/shop";
 pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Fast polling for tests; more TOML may follow.
-pub const FAST_DEPLOYS: &str = "[deploys]\npoll_millis = 100\ncopy_step_millis = 300\n";
+/// Fast polling for tests.
+pub const FAST_DEPLOYS: &str = "poll_millis = 100\n";
 
 pub struct DeployFixture {
     pub server: TestServer,
     pub client: ApiClient,
+    token: String,
     /// Admin password of `main`, created before safe migrations (so it reads and writes
     /// rows; DDL is refused once safe migrations are on).
     pub main: Login,
@@ -41,19 +42,26 @@ fn rand_suffix() -> u32 {
 }
 
 impl DeployFixture {
-    /// Starts a server; `main` gets `schema` (statements) and safe migrations.
-    pub async fn start(extra_config: &str, env: Vec<(String, String)>, schema: &[&str]) -> Self {
+    /// Starts a server with more `[deploys]` settings (`key = value` lines); `main` gets
+    /// `schema` (statements) and safe migrations.
+    pub async fn start(deploys: &str, env: Vec<(String, String)>, schema: &[&str]) -> Self {
+        let step = if deploys.contains("copy_step_millis") {
+            ""
+        } else {
+            "copy_step_millis = 300\n"
+        };
         let server = TestServer::start_with(
             env!("CARGO_BIN_EXE_dbplane"),
             TestOptions {
                 clusters: true,
-                extra_config: format!("{FAST_DEPLOYS}{extra_config}"),
+                extra_config: format!("[deploys]\n{FAST_DEPLOYS}{step}{deploys}"),
                 env,
             },
         )
         .await;
         let token = server.bootstrap("acme", "ops@acme.test");
-        let client = server.client(Some(token.header()));
+        let token = token.header();
+        let client = server.client(Some(token.clone()));
         ready_database(&client, "acme", "shop", "mysql").await;
         let branch = client.get(&format!("{DB_PATH}/branches/main")).await.body;
         let cluster_port = port_of(branch["mysql_address"].as_str().unwrap());
@@ -71,9 +79,23 @@ impl DeployFixture {
         Self {
             server,
             client,
+            token,
             main,
             cluster_port,
         }
+    }
+
+    /// Starts the server again (after a kill) with `env` (failpoints) armed.
+    pub async fn start_again(&mut self, env: Vec<(String, String)>) {
+        self.server.set_env(env);
+        self.server.start_again().await;
+        self.client = self.server.client(Some(self.token.clone()));
+    }
+
+    /// Waits for an armed failpoint to kill the server, then starts it with `env`.
+    pub async fn crashed(&mut self, env: Vec<(String, String)>) {
+        self.server.wait_for_exit(DEPLOY_TIMEOUT).await;
+        self.start_again(env).await;
     }
 
     /// A ready branch of `main` with an admin password that may run DDL.
@@ -118,25 +140,40 @@ impl DeployFixture {
         response.body
     }
 
-    /// Waits until the deployment reaches one of `states`.
+    /// Waits until the deployment reaches one of `states`; on time-out, fails with the
+    /// server's log.
     pub async fn wait_for(&self, number: u64, states: &[&str]) -> Value {
         let path = Self::path(number);
-        let wanted: Vec<String> = states.iter().map(|s| s.to_string()).collect();
-        wait_until(
-            &format!("deploy request {number} to reach {states:?}"),
-            DEPLOY_TIMEOUT,
-            || {
-                let client = self.client.clone();
-                let path = path.clone();
-                let wanted = wanted.clone();
-                async move {
-                    let response = client.get(&path).await;
-                    let state = response.body["deployment_state"].as_str().unwrap_or("");
-                    wanted.iter().any(|w| w == state).then_some(response.body)
-                }
-            },
-        )
-        .await
+        let deadline = std::time::Instant::now() + DEPLOY_TIMEOUT;
+        let mut last = Value::Null;
+        while std::time::Instant::now() < deadline {
+            let response = self.client.get(&path).await;
+            let state = response.body["deployment_state"].as_str().unwrap_or("");
+            if states.contains(&state) {
+                return response.body;
+            }
+            last = response.body;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "deploy request {number} did not reach {states:?}: {last}\n{}",
+            self.server.log()
+        );
+    }
+
+    /// Waits until `main` has no deploy artifact left.
+    pub async fn wait_for_no_artifacts(&self) {
+        let deadline = std::time::Instant::now() + DEPLOY_TIMEOUT;
+        loop {
+            let left = artifacts(&self.main_tables().await);
+            if left.is_empty() {
+                return;
+            }
+            if std::time::Instant::now() >= deadline {
+                panic!("artifacts left: {left:?}\n{}", self.server.log());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Tables of `main`'s physical database, artifacts included.
@@ -167,6 +204,20 @@ impl DeployFixture {
         let _ = root.disconnect().await;
         columns
     }
+}
+
+/// Arms one failpoint.
+pub fn failpoint(name: &str) -> Vec<(String, String)> {
+    vec![("DBPLANE_FAILPOINTS".to_string(), name.to_string())]
+}
+
+/// Tables of `main` that are deploy artifacts (shadows, kept old tables, lazy drops).
+pub fn artifacts(tables: &[String]) -> Vec<String> {
+    tables
+        .iter()
+        .filter(|t| t.contains("_dbp_"))
+        .cloned()
+        .collect()
 }
 
 /// The `operation_name table_name` of each operation.
