@@ -359,18 +359,19 @@ impl ControlPlane {
             Some(text) => ReviewState::parse(text)
                 .ok_or_else(|| ControlError::invalid("state", "must be commented or approved"))?,
         };
-        let needed = match state {
-            ReviewState::Approved => Access::ApproveDeployRequest,
-            ReviewState::Commented => Access::ReviewDeployRequest,
+        // Approving needs `approve_deploy_request`; commenting either access.
+        let needed: &[Access] = match state {
+            ReviewState::Approved => &[Access::ApproveDeployRequest],
+            ReviewState::Commented => &[Access::ReviewDeployRequest, Access::ApproveDeployRequest],
         };
         let resource = Resource::Database {
             organization: &organization.id,
             database: &database.id,
         };
-        if !caller.grants().holds_any(&[needed], resource) {
+        if !caller.grants().holds_any(needed, resource) {
             return Err(ControlError::Forbidden(format!(
                 "this token lacks the {} access",
-                needed.name()
+                needed[0].name()
             )));
         }
         if state == ReviewState::Approved
