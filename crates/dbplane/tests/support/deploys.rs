@@ -24,10 +24,16 @@ pub struct DeployFixture {
 }
 
 pub async fn admin_password(client: &ApiClient, branch: &str) -> Login {
+    password(client, branch, "admin").await
+}
+
+/// A password of `role` on `branch`. Writers that must not be cut off use `readwriter`:
+/// turning safe migrations on kills the sessions of admins (their DDL rights go).
+pub async fn password(client: &ApiClient, branch: &str, role: &str) -> Login {
     let created = client
         .post(
             &format!("{DB_PATH}/branches/{branch}/passwords"),
-            json!({"name": format!("{branch}-admin-{}", rand_suffix()), "role": "admin"}),
+            json!({"name": format!("{branch}-{role}-{}", rand_suffix()), "role": role}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -159,6 +165,12 @@ impl DeployFixture {
             "deploy request {number} did not reach {states:?}: {last}\n{}",
             self.server.log()
         );
+    }
+
+    /// The managed MariaDB's error log (for failure messages).
+    pub fn mysql_error_log(&self) -> String {
+        let path = self.server.data_dir().join("clusters/mysql/error.log");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| format!("{}: {e}", path.display()))
     }
 
     /// Waits until `main` has no deploy artifact left.
