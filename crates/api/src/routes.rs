@@ -5,6 +5,8 @@ mod backups;
 mod branches;
 mod credentials;
 mod databases;
+mod deploy_routes;
+mod deploys;
 mod organizations;
 mod regions;
 mod roles;
@@ -57,7 +59,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups/{id}";
     let policies_path = "/v1/organizations/{organization}/databases/{database}/backup-policies";
     let policy_path = "/v1/organizations/{organization}/databases/{database}/backup-policies/{id}";
-    vec![
+    let mut routes = vec![
         route(
             &operations::GET_CURRENT_USER,
             Method::GET,
@@ -424,7 +426,9 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             policy_path,
             delete(backups::delete_backup_policy),
         ),
-    ]
+    ];
+    routes.extend(deploy_routes::table());
+    routes
 }
 
 #[cfg(test)]

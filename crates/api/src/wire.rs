@@ -8,14 +8,17 @@ pub mod branch;
 pub mod cluster_size;
 pub mod connection;
 pub mod database;
+pub mod deploy_request;
 pub mod keyspace;
 pub mod list;
 pub mod organization;
 pub mod password;
 pub mod region;
+pub mod review;
 pub mod role;
 pub mod schema;
 pub mod service_token;
+pub mod throttler;
 pub mod user;
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub struct Config {
     pub clusters: ClustersConfig,
     pub jobs: JobsConfig,
     pub backups: BackupsConfig,
+    pub deploys: DeploysConfig,
     /// Cluster sizes offered (`list_cluster_size_skus`); sizes are recorded, not enforced.
     pub cluster_sizes: Vec<ClusterSizeConfig>,
     /// Regions offered to databases. The default is one enabled region, `us-east`.
@@ -115,6 +116,32 @@ impl Default for BackupsConfig {
             scheduler_interval_ms: 60_000,
             allow_short_units: false,
             max_attempts: 3,
+        }
+    }
+}
+
+/// Deploy requests: the revert window, cutover patience and how deploy jobs pace
+/// themselves (tests shorten them).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeploysConfig {
+    /// How long after a cutover the deployment can be reverted (PlanetScale: 30 min).
+    pub revert_window_seconds: u64,
+    /// After this long failing to take the cutover lock, blockers are killed (1 h).
+    pub force_cutover_after_seconds: u64,
+    /// Longest a copy step runs before it saves a checkpoint.
+    pub copy_step_millis: u64,
+    /// How often a waiting deployment (queued, gated, in its revert window) looks again.
+    pub poll_millis: u64,
+}
+
+impl Default for DeploysConfig {
+    fn default() -> Self {
+        Self {
+            revert_window_seconds: 30 * 60,
+            force_cutover_after_seconds: 60 * 60,
+            copy_step_millis: 1000,
+            poll_millis: 500,
         }
     }
 }
@@ -238,6 +265,7 @@ impl Default for Config {
             clusters: ClustersConfig::default(),
             jobs: JobsConfig::default(),
             backups: BackupsConfig::default(),
+            deploys: DeploysConfig::default(),
             cluster_sizes: default_cluster_sizes(),
             regions: vec![RegionConfig {
                 slug: "us-east".to_string(),

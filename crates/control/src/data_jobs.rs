@@ -35,14 +35,27 @@ pub struct DataPlaneJobs {
     store: Arc<dyn MetadataStore>,
     clusters: Arc<ClusterRegistry>,
     backups: Option<Arc<dyn JobExecutor>>,
+    deploys: crate::deploys::job::DeployJobs,
 }
 
 impl DataPlaneJobs {
     pub fn new(store: Arc<dyn MetadataStore>, clusters: Arc<ClusterRegistry>) -> Self {
+        Self::with_deploys(store, clusters, crate::config::DeploysConfig::default())
+    }
+
+    /// With the deploy jobs tuned by `deploys`.
+    pub fn with_deploys(
+        store: Arc<dyn MetadataStore>,
+        clusters: Arc<ClusterRegistry>,
+        deploys: crate::config::DeploysConfig,
+    ) -> Self {
+        let deploy_jobs =
+            crate::deploys::job::DeployJobs::new(store.clone(), clusters.clone(), deploys);
         Self {
             store,
             clusters,
             backups: None,
+            deploys: deploy_jobs,
         }
     }
 
@@ -83,6 +96,9 @@ impl JobExecutor for DataPlaneJobs {
                     Some(backups) => backups.run_step(job).await,
                     None => Err(retry("backups are not configured in this process")),
                 }
+            }
+            JobKind::CheckDeployRequest | JobKind::RunDeployment => {
+                self.deploys.run_step(job).await
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod credentials;
 pub mod data_jobs;
 pub mod databases;
+pub mod deploys;
 pub mod error;
 pub mod operations;
 pub mod organization_cache;

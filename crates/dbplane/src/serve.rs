@@ -64,8 +64,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let runner = JobRunner::new(
         store.clone(),
         Arc::new(
-            DataPlaneJobs::new(store.clone(), data_plane.registry.clone())
-                .with_backups(backup_jobs),
+            DataPlaneJobs::with_deploys(
+                store.clone(),
+                data_plane.registry.clone(),
+                config.deploys.clone(),
+            )
+            .with_backups(backup_jobs),
         ),
         RunnerConfig {
             workers: config.jobs.workers,

@@ -101,6 +101,24 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
         };
         path = path.replace("{branch}", &branch);
     }
+    if path.contains("{number}") {
+        // A fresh deploy request from a fresh branch into `main` (safe migrations on).
+        let head = unique("head");
+        ready_branch(admin, &database_path, &head, None).await;
+        let created = admin
+            .post(
+                &format!("{database_path}/deploy-requests"),
+                json!({"branch": head, "into_branch": "main"}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        path = path.replace("{number}", &created.body["number"].to_string());
+    }
+    if id == "create_deploy_request" {
+        let head = unique("head");
+        ready_branch(admin, &database_path, &head, None).await;
+        return (path, Some(json!({"branch": head, "into_branch": "main"})));
+    }
     if path.contains("/backups/{id}") {
         let backup = successful_dev_backup(admin, &database_path).await;
         path = path.replace("{id}", &backup);
@@ -137,6 +155,12 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
         "create_backup" => Some(json!({"retention_unit": "hour", "retention_value": 1})),
         "update_backup" => Some(json!({"protected": false})),
         "create_backup_policy" | "update_backup_policy" => Some(json!({"name": unique("policy")})),
+        "close_deploy_request" => Some(json!({"state": "closed"})),
+        "update_auto_apply" | "update_auto_delete_branch" => Some(json!({"enable": true})),
+        "update_deploy_request_throttler" | "update_database_throttler" => {
+            Some(json!({"ratio": 10}))
+        }
+        "review_deploy_request" => Some(json!({"body": "looks good"})),
         _ => None,
     };
     (path, body)
@@ -157,6 +181,18 @@ async fn successful_dev_backup(admin: &ApiClient, database_path: &str) -> String
     .await;
     id
 }
+
+/// Deploy request operations a fresh (pending, empty) deploy request refuses by its
+/// state: with the access, the state machine answers 422 instead of success.
+const NEEDS_A_DEPLOYMENT_STATE: &[&str] = &[
+    "queue_deploy_request",
+    "cancel_deploy_request",
+    "complete_gated_deploy_request",
+    "force_cutover_deploy_request",
+    "complete_revert",
+    "skip_revert_period",
+    "complete_errored_deploy",
+];
 
 async fn call(
     client: &ApiClient,
@@ -199,6 +235,13 @@ async fn every_data_plane_operation_checks_its_accesses() {
         None,
     )
     .await;
+    let safe = admin
+        .post(
+            "/v1/organizations/acme/databases/shop/branches/main/safe-migrations",
+            json!({}),
+        )
+        .await;
+    assert_eq!(safe.status, 200, "{}", safe.body);
     let operations = data_plane_operations(&admin).await;
     assert!(operations.len() >= 30, "{}", operations.len());
     let powerless = token_with(&admin, &[]).await;
@@ -240,6 +283,14 @@ async fn every_data_plane_operation_checks_its_accesses() {
                 body = Some(json!({"name": unique("restored"), "backup_id": backup}));
             }
             let response = call(&holder, operation, &path, body).await;
+            if NEEDS_A_DEPLOYMENT_STATE.contains(&id.as_str()) {
+                assert_eq!(
+                    response.status, 422,
+                    "{id} with {access}: {}",
+                    response.body
+                );
+                continue;
+            }
             assert!(
                 response.status < 300,
                 "{id} with {access}: {} {}",

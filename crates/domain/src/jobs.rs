@@ -30,6 +30,11 @@ pub enum JobKind {
     DeleteBackup,
     /// Provision a branch from a backup: schema and data.
     RestoreBranch,
+    /// Compute a deploy request's diff, merge check and lint (`pending → ready|…`).
+    CheckDeployRequest,
+    /// Run a queued deployment: wait for its lane, copy, cut over, keep the revert
+    /// window, finish (or cancel, revert).
+    RunDeployment,
 }
 
 impl JobKind {
@@ -43,6 +48,8 @@ impl JobKind {
         JobKind::RunBackup,
         JobKind::DeleteBackup,
         JobKind::RestoreBranch,
+        JobKind::CheckDeployRequest,
+        JobKind::RunDeployment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +63,8 @@ impl JobKind {
             JobKind::RunBackup => "run_backup",
             JobKind::DeleteBackup => "delete_backup",
             JobKind::RestoreBranch => "restore_branch",
+            JobKind::CheckDeployRequest => "check_deploy_request",
+            JobKind::RunDeployment => "run_deployment",
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod backups;
 pub mod data_plane;
+pub mod deploys;
 pub mod grant;
 pub mod ids;
 pub mod jobs;

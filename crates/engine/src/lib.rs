@@ -12,6 +12,7 @@
 
 pub mod backup;
 pub mod cluster;
+pub mod deploy;
 mod error;
 pub mod online_ddl;
 pub mod physical;

@@ -6,12 +6,14 @@
 
 mod backups;
 mod data_plane;
+mod deploys;
 mod error;
 mod jobs;
 mod sqlite;
 
 pub use backups::{BackupFilter, BackupMetadataStore, BranchRestore};
 pub use data_plane::{BranchFilter, DataPlaneStore};
+pub use deploys::{DeployRequestFilter, DeployStore};
 pub use jobs::JobStore;
 
 pub use error::{StoreError, StoreResult};
@@ -57,13 +59,21 @@ pub struct Bootstrapped {
 
 /// Brings every store trait into scope.
 pub mod prelude {
-    pub use crate::{BackupMetadataStore, DataPlaneStore, JobStore, MetadataStore, TenantStore};
+    pub use crate::{
+        BackupMetadataStore, DataPlaneStore, DeployStore, JobStore, MetadataStore, TenantStore,
+    };
 }
 
 /// The whole metadata store.
-pub trait MetadataStore: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore {}
+pub trait MetadataStore:
+    TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore
+{
+}
 
-impl<T: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore> MetadataStore for T {}
+impl<T: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore> MetadataStore
+    for T
+{
+}
 
 /// Organizations, users, service tokens and grants. Every method is one transaction.
 #[async_trait]

@@ -11,6 +11,7 @@ mod credentials;
 mod data_plane_impl;
 mod data_rows;
 mod databases;
+mod deploys;
 mod grants;
 mod jobs;
 mod organizations;

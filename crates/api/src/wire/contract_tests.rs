@@ -2,6 +2,7 @@
 //! the PlanetScale contract, without a server.
 
 mod backups;
+mod deploys;
 mod fixtures;
 
 use super::branch::BranchResponse;
@@ -233,6 +234,7 @@ fn data_plane_responses_match_the_contract() {
     check_branches(&mut checker);
     check_credentials(&mut checker);
     backups::check_backups(&mut checker);
+    deploys::check_deploys(&mut checker);
     assert!(
         checker.failures.is_empty(),
         "contract violations:\n{}",

@@ -1,6 +1,8 @@
 //! Shared helpers of the data-plane tests: API shortcuts and real database clients.
 #![allow(dead_code)]
 
+pub mod deploys;
+
 use dbplane_testkit::{ApiClient, wait_until};
 use serde_json::{Value, json};
 use std::time::Duration;

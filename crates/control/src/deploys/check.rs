@@ -1,0 +1,222 @@
+//! The deploy checks of semantics.md §8.1: introspect the base and head databases, merge
+//! the head's changes onto the base (three-way, against the base as it was when the deploy
+//! request was first checked), diff, lint, and decide `ready | no_changes | error`.
+
+use dbplane_domain::Timestamp;
+use dbplane_domain::data_plane::{Branch, Database};
+use dbplane_domain::deploys::{
+    CheckOutcome, DeployOperation, DeployOperationKind, DeployOperationState, DeployRequestId,
+};
+use dbplane_engine::deploy::{DeployEngine, table_definition};
+use dbplane_engine::physical::PhysicalName;
+use dbplane_schema::diff::{ObjectKind, StatementKind, diff};
+use dbplane_schema::lint::{LintError, LintOptions, lint};
+use dbplane_schema::merge::three_way;
+use dbplane_schema::{Dialect, Schema, ServerVersion};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// What the checks found.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    pub outcome: CheckOutcome,
+    pub operations: Vec<DeployOperation>,
+    pub lint_errors: Vec<Value>,
+    pub deploy_check_errors: Option<String>,
+    pub instant_eligible: bool,
+    /// The base's canonical statements now (the merge base for later checks).
+    pub base_statements: Vec<String>,
+    /// Canonical definition of every table the deployment changes, as it will be.
+    pub target_tables: BTreeMap<String, Option<String>>,
+}
+
+impl CheckResult {
+    /// Whether two results would run the same statements.
+    pub fn same_operations(&self, operations: &[DeployOperation]) -> bool {
+        let mine: Vec<_> = self.operations.iter().map(|o| &o.ddl_statement).collect();
+        let theirs: Vec<_> = operations.iter().map(|o| &o.ddl_statement).collect();
+        mine == theirs
+    }
+}
+
+fn physical(name: String) -> Result<PhysicalName, String> {
+    PhysicalName::new(name).map_err(|e| e.to_string())
+}
+
+/// Runs the checks. `fork` is the base's canonical schema recorded at the first check
+/// (empty then). Err is an infrastructure failure (retry), not a failed check.
+pub async fn run_checks(
+    engine: &DeployEngine,
+    database: &Database,
+    base: &Branch,
+    head: &Branch,
+    fork: &[String],
+    request: &DeployRequestId,
+) -> Result<CheckResult, String> {
+    let base_schema = engine
+        .introspect(&physical(base.physical_name())?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let head_schema = engine
+        .introspect(&physical(head.physical_name())?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base_statements = dbplane_schema::ddl::create_statements(&base_schema, Dialect::Mariadb);
+    let mut errors: Vec<String> = Vec::new();
+    let target = if fork.is_empty() || fork == base_statements.as_slice() {
+        head_schema
+    } else {
+        // The base moved since the first check: merge the head's changes onto it.
+        let scratch = physical(format!("dbpfork_{}", request.as_str().to_lowercase()))?;
+        let fork_schema = engine
+            .materialize(&scratch, fork)
+            .await
+            .map_err(|e| e.to_string())?;
+        match three_way(&fork_schema, &head_schema, &base_schema, Dialect::Mariadb) {
+            Ok(merged) => merged,
+            Err(conflicts) => {
+                for conflict in conflicts {
+                    errors.push(format!(
+                        "conflict on `{}`: {}; the base branch changed since this deploy request \
+                         was opened: branch again from it and redo the change",
+                        conflict.object.name, conflict.reason
+                    ));
+                }
+                base_schema.clone()
+            }
+        }
+    };
+    Ok(evaluate(
+        database,
+        &base_schema,
+        &target,
+        base_statements,
+        errors,
+    ))
+}
+
+fn evaluate(
+    database: &Database,
+    base: &Schema,
+    target: &Schema,
+    base_statements: Vec<String>,
+    mut errors: Vec<String>,
+) -> CheckResult {
+    let planned = diff(base, target, Dialect::Mariadb, ServerVersion::MARIADB_10_11);
+    for unsupported in &planned.unsupported {
+        errors.push(format!(
+            "`{}` cannot be changed: {}",
+            unsupported.object.name, unsupported.reason
+        ));
+    }
+    let now = Timestamp::now();
+    let mut operations: Vec<DeployOperation> = Vec::new();
+    let mut target_tables = BTreeMap::new();
+    for statement in &planned.statements {
+        let kind = match statement.kind {
+            StatementKind::Create => DeployOperationKind::Create,
+            StatementKind::Alter => DeployOperationKind::Alter,
+            StatementKind::Drop => DeployOperationKind::Drop,
+        };
+        let name = statement.object.name.clone();
+        let is_view = statement.object.kind == ObjectKind::View;
+        if !is_view {
+            target_tables.insert(name.clone(), table_definition(target, &name));
+        }
+        // Several ALTERs of one table (foreign keys split around others) run as one.
+        if kind == DeployOperationKind::Alter
+            && let Some(existing) = operations
+                .iter_mut()
+                .find(|o| o.kind == kind && o.table_name == name && !o.is_view)
+        {
+            existing.ddl_statement = format!("{};\n{}", existing.ddl_statement, statement.sql);
+            existing.can_drop_data |= statement.can_drop_data;
+            existing.instant_eligible &= statement.instant_eligible;
+            existing
+                .removed_foreign_key_names
+                .extend(statement.removed_foreign_keys.iter().cloned());
+            continue;
+        }
+        if kind == DeployOperationKind::Alter && !is_view {
+            match base.tables.get(&name) {
+                Some(table) if table.primary_key.is_none() && !statement.instant_eligible => {
+                    errors.push(format!(
+                        "`{name}` has no primary key: it cannot be changed online"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        operations.push(DeployOperation {
+            id: dbplane_domain::ids::new_public_id(),
+            table_name: name,
+            kind,
+            ddl_statement: statement.sql.clone(),
+            can_drop_data: statement.can_drop_data,
+            removed_foreign_key_names: statement.removed_foreign_keys.clone(),
+            instant_eligible: statement.instant_eligible,
+            is_view,
+            state: DeployOperationState::Pending,
+            progress_percentage: None,
+            eta_seconds: None,
+            rows_copied: 0,
+            rows_total: 0,
+            deploy_errors: None,
+            throttled_at: None,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    let mut options = LintOptions::new(Dialect::Mariadb, database.name.clone());
+    options.foreign_keys_allowed = database.settings.foreign_keys_enabled;
+    // Only what the deployment touches: an old problem elsewhere does not block it.
+    let lint_errors: Vec<Value> = lint(target, &options)
+        .into_iter()
+        .filter(|e| operations.iter().any(|o| o.table_name == e.table_name))
+        .map(lint_json)
+        .collect();
+    let outcome = if !errors.is_empty() || !lint_errors.is_empty() {
+        CheckOutcome::Failed
+    } else if operations.is_empty() {
+        CheckOutcome::NoChanges
+    } else {
+        CheckOutcome::Deployable
+    };
+    if !lint_errors.is_empty() && errors.is_empty() {
+        errors.push("the schema has lint errors".into());
+    }
+    let instant_eligible =
+        !operations.is_empty() && operations.iter().all(|o| o.instant_eligible || o.is_view);
+    CheckResult {
+        outcome,
+        operations,
+        lint_errors,
+        deploy_check_errors: (!errors.is_empty()).then(|| errors.join("\n")),
+        instant_eligible,
+        base_statements,
+        target_tables,
+    }
+}
+
+/// A lint error as the API shows it.
+pub fn lint_json(error: LintError) -> Value {
+    json!({
+        "lint_error": error.lint_error.as_str(),
+        "subject_type": error.subject_type,
+        "keyspace_name": error.keyspace_name,
+        "table_name": error.table_name,
+        "error_description": error.error_description,
+        "docs_url": error.docs_url,
+        "column_name": error.column_name,
+        "foreign_key_column_names": error.foreign_key_column_names,
+        "auto_increment_column_names": error.auto_increment_column_names,
+        "charset_name": error.charset_name,
+        "engine_name": error.engine_name,
+        "vindex_name": error.vindex_name,
+        "json_path": error.json_path,
+        "check_constraint_name": error.check_constraint_name,
+        "enum_value": error.enum_value,
+        "partitioning_type": error.partitioning_type,
+        "partition_name": error.partition_name,
+    })
+}

@@ -1,0 +1,614 @@
+//! The deploy jobs. `check_deploy_request` computes a deploy request's checks;
+//! `run_deployment` carries a queued deployment to its end in steps:
+//!
+//! `wait_turn` (head of its lane) → `submit` (re-check against the current base, plan)
+//! → `create` (new tables) → `instant` | `prepare` → `copy` (chunks + change replay,
+//! checkpointed) → `ready` → [`gated`] → `cutover` (all tables, then lazy drops and views)
+//! → `revert_window` → `cleanup` | `revert` (→ `revert_cleanup`); `cancel` from any step
+//! before the cutover. Every step re-reads the deploy request (a user may have cancelled,
+//! applied, reverted) and is idempotent against the real server; the job's data holds the
+//! plan and the online schema change states, saved after every step.
+
+use super::check::run_checks;
+use super::steps::{finish_successfully, record_check};
+use crate::clusters::ClusterRegistry;
+use crate::config::DeploysConfig;
+use async_trait::async_trait;
+use dbplane_domain::Timestamp;
+use dbplane_domain::data_plane::{Branch, Database};
+use dbplane_domain::deploys::{
+    DeployOperationKind, DeployOperationState, DeployRequest, DeployRequestId, DeployRequestState,
+    DeploymentEvent, DeploymentState,
+};
+use dbplane_domain::jobs::{Job, JobKind};
+use dbplane_engine::deploy::{DeployEngine, DeployError, alter_clauses};
+use dbplane_engine::online_ddl::{OnlineDdlError, OnlineDdlState};
+use dbplane_engine::physical::PhysicalName;
+use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
+use dbplane_store::MetadataStore;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What the deployment does to one table or view, decided at `submit`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) enum Action {
+    CreateTable { statement: String },
+    CreateView { statement: String },
+    DropTable,
+    DropView,
+    AlterInstant { statements: Vec<String> },
+    AlterOnline { clauses: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Planned {
+    pub operation_id: String,
+    pub name: String,
+    pub action: Action,
+    /// The table's canonical definition once deployed (instant steps compare to it).
+    pub target: Option<String>,
+}
+
+/// The job's own data.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(super) struct RunData {
+    pub plan: Vec<Planned>,
+    pub online: Vec<OnlineDdlState>,
+    pub copy_started_at: Option<Timestamp>,
+    pub cutover_started_at: Option<Timestamp>,
+}
+
+/// How a step failed.
+pub(super) enum Failure {
+    /// Try again later (server unreachable, lock timeouts).
+    Retry(String),
+    /// The deployment cannot succeed: `complete_error`.
+    Permanent(String),
+}
+
+impl From<DeployError> for Failure {
+    fn from(error: DeployError) -> Self {
+        match error {
+            DeployError::Sql(error) => {
+                let transient = dbplane_engine::deploy::transient_sql(&error);
+                sql_failure(error, transient)
+            }
+            DeployError::OnlineDdl(error) => error.into(),
+            DeployError::Introspect(text) => Failure::Retry(text),
+            DeployError::Invalid(text) => Failure::Permanent(text),
+        }
+    }
+}
+
+impl From<OnlineDdlError> for Failure {
+    fn from(error: OnlineDdlError) -> Self {
+        match error {
+            OnlineDdlError::Sql(error) => {
+                let transient = dbplane_engine::deploy::transient_sql(&error);
+                sql_failure(error, transient)
+            }
+            OnlineDdlError::Binlog(text) => Failure::Retry(text),
+            error @ OnlineDdlError::CutoverFailed { .. } => Failure::Retry(error.to_string()),
+            error => Failure::Permanent(error.to_string()),
+        }
+    }
+}
+
+fn sql_failure<E: std::fmt::Display>(error: E, transient: bool) -> Failure {
+    if transient {
+        Failure::Retry(error.to_string())
+    } else {
+        Failure::Permanent(error.to_string())
+    }
+}
+
+/// Runs the deploy job kinds.
+pub struct DeployJobs {
+    pub(super) store: Arc<dyn MetadataStore>,
+    clusters: Arc<ClusterRegistry>,
+    pub(super) config: DeploysConfig,
+    engines: Mutex<HashMap<String, Arc<DeployEngine>>>,
+}
+
+pub(super) type StepResult = Result<StepOutcome, JobError>;
+
+pub(super) fn retry(error: impl std::fmt::Display) -> JobError {
+    JobError::Retry(error.to_string())
+}
+
+pub(super) fn next(step: &str, data: &RunData) -> StepResult {
+    Ok(StepOutcome::Next {
+        step: step.to_string(),
+        data: serde_json::to_string(data).map_err(retry)?,
+    })
+}
+
+pub(super) fn physical(name: String) -> Result<PhysicalName, JobError> {
+    PhysicalName::new(name).map_err(retry)
+}
+
+/// What a step works with.
+pub(super) struct Context {
+    pub request: DeployRequest,
+    pub database: Database,
+    pub base: Branch,
+    pub db: PhysicalName,
+    pub engine: Arc<DeployEngine>,
+}
+
+impl DeployJobs {
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        clusters: Arc<ClusterRegistry>,
+        config: DeploysConfig,
+    ) -> Self {
+        Self {
+            store,
+            clusters,
+            config,
+            engines: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn engine(&self, database: &Database) -> Result<Arc<DeployEngine>, JobError> {
+        let endpoint = self
+            .clusters
+            .get(&database.region, database.kind)
+            .ok_or_else(|| retry(format!("no cluster serves region {}", database.region)))?;
+        let mut engines = self
+            .engines
+            .lock()
+            .map_err(|_| retry("engine cache poisoned"))?;
+        if let Some(engine) = engines.get(&endpoint.admin_url) {
+            return Ok(engine.clone());
+        }
+        let engine = Arc::new(DeployEngine::new(&endpoint.admin_url).map_err(retry)?);
+        engines.insert(endpoint.admin_url.clone(), engine.clone());
+        Ok(engine)
+    }
+
+    pub(super) async fn finish(&self, job: &Job) -> StepResult {
+        if self
+            .store
+            .complete_job(&job.id, job.lease_epoch)
+            .await
+            .map_err(retry)?
+        {
+            Ok(StepOutcome::Finished)
+        } else {
+            Err(JobError::LeaseLost)
+        }
+    }
+
+    pub(super) async fn reload(&self, id: &DeployRequestId) -> Result<DeployRequest, JobError> {
+        self.store
+            .deploy_request_by_id(id)
+            .await
+            .map_err(retry)?
+            .ok_or_else(|| retry("the deploy request is gone"))
+    }
+
+    /// The deploy request, its database and base branch; `None` when any is gone.
+    async fn context(&self, job: &Job) -> Result<Option<Context>, JobError> {
+        let id = DeployRequestId::from_string(job.subject_id.clone());
+        let Some(request) = self.store.deploy_request_by_id(&id).await.map_err(retry)? else {
+            return Ok(None);
+        };
+        let Some(database) = self
+            .store
+            .database_by_id(&request.database_id)
+            .await
+            .map_err(retry)?
+        else {
+            return Ok(None);
+        };
+        let Some(base) = self
+            .store
+            .branch_by_id(&request.into_branch_id)
+            .await
+            .map_err(retry)?
+        else {
+            return Ok(None);
+        };
+        let engine = self.engine(&database)?;
+        let db = physical(base.physical_name())?;
+        Ok(Some(Context {
+            request,
+            database,
+            base,
+            db,
+            engine,
+        }))
+    }
+
+    /// Applies `change` to the latest deploy request and saves it, completing the job in
+    /// the same transaction when `finish`. `change` returns false when the deployment is
+    /// no longer where the step expected (a user acted): nothing is saved then.
+    pub(super) async fn update<F>(
+        &self,
+        job: &Job,
+        mut request: DeployRequest,
+        finish: bool,
+        mut change: F,
+    ) -> Result<Option<DeployRequest>, JobError>
+    where
+        F: FnMut(&mut DeployRequest) -> bool,
+    {
+        for _ in 0..10 {
+            if !change(&mut request) {
+                return Ok(None);
+            }
+            let lease = finish.then_some((&job.id, job.lease_epoch));
+            if self
+                .store
+                .save_deploy_request(&mut request, &[], lease)
+                .await
+                .map_err(retry)?
+            {
+                return Ok(Some(request));
+            }
+            request = self.reload(&request.id).await?;
+        }
+        Err(retry("the deploy request keeps changing"))
+    }
+
+    /// `check_deploy_request`: one step.
+    async fn check(&self, job: &Job) -> StepResult {
+        let Some(context) = self.context(job).await? else {
+            return self.finish(job).await;
+        };
+        let request = context.request;
+        if request.state == DeployRequestState::Closed
+            || request.deployment.state != DeploymentState::Pending
+        {
+            return self.finish(job).await;
+        }
+        let Some(head) = self
+            .store
+            .branch_by_id(&request.branch_id)
+            .await
+            .map_err(retry)?
+        else {
+            return self.finish(job).await;
+        };
+        let check = run_checks(
+            &context.engine,
+            &context.database,
+            &context.base,
+            &head,
+            &request.deployment.base_schema_at_fork,
+            &request.id,
+        )
+        .await
+        .map_err(retry)?;
+        let saved = self
+            .update(job, request, true, |request| {
+                record_check(&mut request.deployment, &check, true);
+                true
+            })
+            .await?;
+        match saved {
+            Some(_) => Ok(StepOutcome::Finished),
+            None => self.finish(job).await,
+        }
+    }
+
+    /// Fails the deployment for good: shadows dropped, `complete_error`, lane blocked.
+    pub(super) async fn fail(
+        &self,
+        job: &Job,
+        context: &Context,
+        data: &RunData,
+        error: String,
+    ) -> StepResult {
+        tracing::warn!(deploy_request = %context.request.id, %error, "deployment failed");
+        for state in &data.online {
+            // Only before the cutover; a swapped table stays (a revert is separate).
+            let _ = context.engine.online.cancel(state).await;
+        }
+        let reverting = context.request.deployment.state == DeploymentState::InProgressRevert;
+        let saved = self
+            .update(job, context.request.clone(), true, |request| {
+                let deployment = &mut request.deployment;
+                if deployment.apply(DeploymentEvent::Fail).is_err() {
+                    return false;
+                }
+                deployment.finished_at = Some(Timestamp::now());
+                deployment.table_locked = false;
+                if reverting {
+                    if let Some(revert) = &mut deployment.revert {
+                        revert.revert_errors = Some(error.clone());
+                    }
+                } else {
+                    for operation in &mut deployment.operations {
+                        if operation.state != DeployOperationState::Complete {
+                            operation.state = DeployOperationState::Error;
+                            operation.deploy_errors = Some(error.clone());
+                        }
+                    }
+                    deployment.deploy_check_errors = Some(error.clone());
+                }
+                true
+            })
+            .await?;
+        match saved {
+            Some(_) => Ok(StepOutcome::Finished),
+            None => self.finish(job).await,
+        }
+    }
+
+    /// `run_deployment`: dispatches a step, turning permanent failures into
+    /// `complete_error`.
+    async fn run(&self, job: &Job) -> StepResult {
+        let Some(context) = self.context(job).await? else {
+            return self.finish(job).await;
+        };
+        let data: RunData = if job.data.trim() == "{}" {
+            RunData::default()
+        } else {
+            serde_json::from_str(&job.data).map_err(retry)?
+        };
+        let outcome = match job.step.as_str() {
+            "wait_turn" => self.wait_turn(job, &context).await,
+            "submit" => self.submit(job, &context).await,
+            "create" => self.create(job, &context, data.clone()).await,
+            "instant" => self.instant(job, &context, data.clone()).await,
+            step => self.online_step(step, job, &context, data.clone()).await,
+        };
+        match outcome {
+            Ok(outcome) => outcome,
+            Err(Failure::Retry(error)) => Err(JobError::Retry(error)),
+            Err(Failure::Permanent(error)) => self.fail(job, &context, &data, error).await,
+        }
+    }
+
+    /// Waits until no other deployment holds the lane and none queued earlier waits.
+    async fn wait_turn(&self, job: &Job, context: &Context) -> Result<StepResult, Failure> {
+        let request = &context.request;
+        match request.deployment.state {
+            DeploymentState::Queued => {}
+            // Submitted by a run that crashed before saving its step.
+            DeploymentState::Submitting => return Ok(next("submit", &RunData::default())),
+            // Cancelled (or closed) while waiting.
+            _ => return Ok(self.finish(job).await),
+        }
+        let lane = self
+            .store
+            .deploy_queue(&request.database_id)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        let blocked = lane
+            .iter()
+            .filter(|other| {
+                other.id != request.id && other.into_branch_id == request.into_branch_id
+            })
+            .any(|other| {
+                let state = other.deployment.state;
+                state.holds_lane(other.deployment.error_acknowledged)
+                    || (state == DeploymentState::Queued
+                        && (other.deployment.queued_at, other.number)
+                            < (request.deployment.queued_at, request.number))
+            });
+        if blocked {
+            return Ok(Ok(StepOutcome::WaitUntil(
+                Timestamp::now().plus_millis(self.config.poll_millis as i64),
+            )));
+        }
+        let saved = self
+            .update(job, request.clone(), false, |request| {
+                let deployment = &mut request.deployment;
+                if deployment.apply(DeploymentEvent::Submit).is_err() {
+                    return false;
+                }
+                deployment.submitted_at = Some(Timestamp::now());
+                true
+            })
+            .await;
+        Ok(match saved {
+            Ok(Some(_)) => next("submit", &RunData::default()),
+            Ok(None) => next("wait_turn", &RunData::default()),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// Re-checks against the base as it is now (it may have moved while queued) and
+    /// plans every operation.
+    async fn submit(&self, job: &Job, context: &Context) -> Result<StepResult, Failure> {
+        let request = &context.request;
+        // `in_progress`: an earlier run started and crashed before saving the plan; plan
+        // again (the operations are the same: the head and base are checked again).
+        match request.deployment.state {
+            DeploymentState::Submitting | DeploymentState::InProgress => {}
+            DeploymentState::InProgressCancel => return Ok(next("cancel", &RunData::default())),
+            _ => return Ok(self.finish(job).await),
+        }
+        let head = self
+            .store
+            .branch_by_id(&request.branch_id)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?
+            .ok_or_else(|| Failure::Permanent("the head branch is gone".into()))?;
+        let check = run_checks(
+            &context.engine,
+            &context.database,
+            &context.base,
+            &head,
+            &request.deployment.base_schema_at_fork,
+            &request.id,
+        )
+        .await
+        .map_err(Failure::Retry)?;
+        if let Some(errors) = &check.deploy_check_errors {
+            return Err(Failure::Permanent(errors.clone()));
+        }
+        let instant = request.deployment.instant_ddl;
+        let mut plan = Vec::new();
+        for operation in &check.operations {
+            let action = match (operation.kind, operation.is_view) {
+                (DeployOperationKind::Create, false) => Action::CreateTable {
+                    statement: operation.ddl_statement.clone(),
+                },
+                (DeployOperationKind::Create | DeployOperationKind::Alter, true) => {
+                    Action::CreateView {
+                        statement: operation.ddl_statement.clone(),
+                    }
+                }
+                (DeployOperationKind::Drop, false) => Action::DropTable,
+                (DeployOperationKind::Drop, true) => Action::DropView,
+                (DeployOperationKind::Alter, false) if instant => Action::AlterInstant {
+                    statements: operation
+                        .ddl_statement
+                        .split(";\n")
+                        .map(str::to_string)
+                        .collect(),
+                },
+                (DeployOperationKind::Alter, false) => Action::AlterOnline {
+                    clauses: operation
+                        .ddl_statement
+                        .split(";\n")
+                        .filter_map(alter_clauses)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
+            };
+            plan.push(Planned {
+                operation_id: operation.id.clone(),
+                name: operation.table_name.clone(),
+                action,
+                target: check
+                    .target_tables
+                    .get(&operation.table_name)
+                    .cloned()
+                    .flatten(),
+            });
+        }
+        let saved = self
+            .update(job, request.clone(), false, |request| {
+                let deployment = &mut request.deployment;
+                if deployment.state == DeploymentState::InProgress {
+                    return true;
+                }
+                if deployment.apply(DeploymentEvent::Start).is_err() {
+                    return false;
+                }
+                deployment.operations = check.operations.clone();
+                deployment.set_operations_state(DeployOperationState::InProgress);
+                deployment.started_at = Some(Timestamp::now());
+                true
+            })
+            .await;
+        let data = RunData {
+            plan,
+            ..RunData::default()
+        };
+        Ok(match saved {
+            Ok(Some(_)) => next("create", &data),
+            Ok(None) => next("submit", &RunData::default()),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// Creates the new tables (idempotent: an existing one is left alone).
+    async fn create(
+        &self,
+        _job: &Job,
+        context: &Context,
+        data: RunData,
+    ) -> Result<StepResult, Failure> {
+        if context.request.deployment.state == DeploymentState::InProgressCancel {
+            return Ok(next("cancel", &data));
+        }
+        for planned in &data.plan {
+            if let Action::CreateTable { statement } = &planned.action {
+                context
+                    .engine
+                    .create_table(&context.db, &planned.name, statement)
+                    .await?;
+            }
+        }
+        let step = if context.request.deployment.instant_ddl {
+            "instant"
+        } else {
+            "prepare"
+        };
+        Ok(next(step, &data))
+    }
+
+    /// An instant deployment: every ALTER as `ALGORITHM=INSTANT`, drops, views; then
+    /// `complete` (no revert window).
+    async fn instant(
+        &self,
+        job: &Job,
+        context: &Context,
+        data: RunData,
+    ) -> Result<StepResult, Failure> {
+        let engine = &context.engine;
+        let db = &context.db;
+        for planned in &data.plan {
+            if let Action::AlterInstant { statements } = &planned.action {
+                let live = engine.introspect(db).await?;
+                let current = dbplane_engine::deploy::table_definition(&live, &planned.name);
+                if current.is_some() && current == planned.target {
+                    continue;
+                }
+                for statement in statements {
+                    if !engine.instant_alter(db, statement).await? {
+                        return Err(Failure::Permanent(format!(
+                            "MariaDB cannot run this change instantly: {statement}"
+                        )));
+                    }
+                }
+            }
+        }
+        self.drops_and_views(context, &data).await?;
+        for planned in &data.plan {
+            if matches!(planned.action, Action::DropTable) {
+                engine
+                    .drop_table_if_exists(
+                        db,
+                        &dbplane_engine::deploy::dropped_table_name(&planned.name),
+                    )
+                    .await?;
+            }
+        }
+        self.delete_head_branch_if_asked(&context.request)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        let deleted = context.request.deployment.auto_delete_branch;
+        let saved = self
+            .update(job, context.request.clone(), true, |request| {
+                if deleted && request.branch_deleted_at.is_none() {
+                    request.branch_deleted_at = Some(Timestamp::now());
+                }
+                if request
+                    .deployment
+                    .apply(DeploymentEvent::InstantDone)
+                    .is_err()
+                {
+                    return false;
+                }
+                request.deployed_at = Some(Timestamp::now());
+                request.deployment.cutover_at = request.deployed_at;
+                finish_successfully(request);
+                true
+            })
+            .await;
+        Ok(match saved {
+            Ok(Some(_)) => Ok(StepOutcome::Finished),
+            Ok(None) => next("instant", &data),
+            Err(error) => Err(error),
+        })
+    }
+}
+
+#[async_trait]
+impl JobExecutor for DeployJobs {
+    async fn run_step(&self, job: &Job) -> Result<StepOutcome, JobError> {
+        match job.kind {
+            JobKind::CheckDeployRequest => self.check(job).await,
+            JobKind::RunDeployment => self.run(job).await,
+            other => Err(retry(format!("not a deploy job: {}", other.as_str()))),
+        }
+    }
+}

@@ -1,0 +1,613 @@
+//! The online steps of a deployment: prepare the shadows, copy with change replay
+//! (checkpointed), hold at `pending_cutover` when gated, cut every table over, keep the
+//! revert window, then clean up, revert or cancel.
+
+use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next, retry};
+use super::steps::{close_revert_window, finish_successfully};
+use dbplane_domain::Timestamp;
+use dbplane_domain::deploys::{
+    DeployOperationState, DeployRequest, DeployRequestState, DeploymentEvent, DeploymentState,
+    RevertRequest,
+};
+use dbplane_domain::jobs::{Job, JobKind};
+use dbplane_engine::deploy::dropped_table_name;
+use dbplane_engine::online_ddl::{
+    ChunkOutcome, CopyOptions, CutoverOptions, OnlineDdlError, SchemaChange,
+};
+use dbplane_jobs::{JobError, StepOutcome};
+use std::time::{Duration, Instant};
+
+type Stepped = Result<StepResult, Failure>;
+
+fn wait(data: &RunData, millis: u64) -> Stepped {
+    let _ = data;
+    Ok(Ok(StepOutcome::WaitUntil(
+        Timestamp::now().plus_millis(millis as i64),
+    )))
+}
+
+impl DeployJobs {
+    pub(super) async fn online_step(
+        &self,
+        step: &str,
+        job: &Job,
+        context: &Context,
+        data: RunData,
+    ) -> Stepped {
+        let state = context.request.deployment.state;
+        let cancelling = state == DeploymentState::InProgressCancel;
+        match step {
+            "cancel" => self.cancel(job, context, data).await,
+            _ if cancelling && matches!(step, "prepare" | "copy" | "ready" | "gated") => {
+                Ok(next("cancel", &data))
+            }
+            "prepare" => self.prepare(context, data).await,
+            "copy" => self.copy(job, context, data).await,
+            "ready" => self.ready(job, context, data).await,
+            "gated" => self.gated(job, context, data).await,
+            "cutover" => self.cutover(job, context, data).await,
+            "revert_window" => self.revert_window(job, context, data).await,
+            "cleanup" => self.cleanup(job, context, data).await,
+            "revert" => self.revert(job, context, data).await,
+            "revert_cleanup" => self.revert_cleanup(job, context, data).await,
+            other => Err(Failure::Retry(format!("unknown step {other}"))),
+        }
+    }
+
+    /// One shadow table per online ALTER, saved one at a time.
+    async fn prepare(&self, context: &Context, mut data: RunData) -> Stepped {
+        let pending = data.plan.iter().find(|planned| {
+            matches!(planned.action, Action::AlterOnline { .. })
+                && !data.online.iter().any(|s| s.table == planned.name)
+        });
+        let Some(planned) = pending else {
+            data.copy_started_at = Some(Timestamp::now());
+            return Ok(next("copy", &data));
+        };
+        let Action::AlterOnline { clauses } = &planned.action else {
+            return Err(Failure::Retry("unexpected plan".into()));
+        };
+        let state = context
+            .engine
+            .online
+            .prepare(
+                &context.db,
+                &planned.name,
+                &SchemaChange::Alter(clauses.clone()),
+            )
+            .await?;
+        data.online.push(state);
+        Ok(next("prepare", &data))
+    }
+
+    /// Copies chunks (each followed by a change replay) for up to `copy_step_millis`,
+    /// then saves the checkpoint and the progress the API shows.
+    async fn copy(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        let started = Instant::now();
+        let budget = Duration::from_millis(self.config.copy_step_millis);
+        let options = CopyOptions {
+            throttle_ratio: context.request.deployment.throttle_ratio,
+            ..CopyOptions::default()
+        };
+        let mut throttled = false;
+        while started.elapsed() < budget {
+            let Some(state) = data.online.iter_mut().find(|s| !s.copy.done) else {
+                break;
+            };
+            if context.engine.online.copy_chunk(state, &options).await? == ChunkOutcome::Throttled {
+                throttled = true;
+            }
+            context.engine.online.apply_changes(state).await?;
+        }
+        let all_done = data.online.iter().all(|s| s.copy.done);
+        self.save_progress(job, &context.request, &data, throttled)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(next(if all_done { "ready" } else { "copy" }, &data))
+    }
+
+    async fn save_progress(
+        &self,
+        job: &Job,
+        request: &DeployRequest,
+        data: &RunData,
+        throttled: bool,
+    ) -> Result<(), JobError> {
+        let elapsed = data
+            .copy_started_at
+            .map(|at| (Timestamp::now().unix_millis() - at.unix_millis()).max(1) as f64 / 1000.0);
+        self.update(job, request.clone(), false, |request| {
+            for operation in &mut request.deployment.operations {
+                let Some(state) = data.online.iter().find(|s| s.table == operation.table_name)
+                else {
+                    continue;
+                };
+                let copied = state.copy.rows_copied;
+                let total = state.copy.rows_estimate.max(copied).max(1);
+                operation.rows_copied = copied;
+                operation.rows_total = total;
+                let percentage = if state.copy.done {
+                    100.0
+                } else {
+                    (copied as f64 * 100.0 / total as f64).min(99.9)
+                };
+                operation.progress_percentage = Some((percentage * 10.0).round() / 10.0);
+                operation.eta_seconds = match (state.copy.done, elapsed) {
+                    (true, _) => Some(0.0),
+                    (false, Some(elapsed)) if copied > 0 => {
+                        Some(((total - copied) as f64 * elapsed / copied as f64).round())
+                    }
+                    _ => None,
+                };
+                operation.throttled_at = throttled.then(Timestamp::now);
+                operation.updated_at = Timestamp::now();
+            }
+            true
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Copy done: cut over (auto) or hold at `pending_cutover` (gated).
+    async fn ready(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+        match context.request.deployment.state {
+            DeploymentState::InProgress => {}
+            DeploymentState::PendingCutover => return Ok(next("gated", &data)),
+            DeploymentState::InProgressCutover => return Ok(next("cutover", &data)),
+            other => return Err(Failure::Retry(format!("unexpected state {other}"))),
+        }
+        let auto = context.request.deployment.auto_cutover;
+        let saved = self
+            .update(job, context.request.clone(), false, |request| {
+                let deployment = &mut request.deployment;
+                if deployment.state != DeploymentState::InProgress {
+                    return false;
+                }
+                let event = if auto {
+                    DeploymentEvent::Cutover
+                } else {
+                    DeploymentEvent::AwaitCutover
+                };
+                if deployment.apply(event).is_err() {
+                    return false;
+                }
+                if !auto {
+                    deployment.ready_to_cutover_at = Some(Timestamp::now());
+                }
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(match saved {
+            Some(_) if auto => next("cutover", &data),
+            Some(_) => next("gated", &data),
+            // The user acted (cancel, or auto-apply changed): look again.
+            None => next("ready", &data),
+        })
+    }
+
+    /// Gated: keep the shadows in sync, with no time-out, until `apply-deploy`,
+    /// auto-apply turned on, or cancel.
+    async fn gated(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        let deployment = &context.request.deployment;
+        match deployment.state {
+            DeploymentState::InProgressCutover => return Ok(next("cutover", &data)),
+            DeploymentState::PendingCutover if deployment.auto_cutover => {
+                let saved = self
+                    .update(job, context.request.clone(), false, |request| {
+                        request.deployment.apply(DeploymentEvent::Cutover).is_ok()
+                    })
+                    .await
+                    .map_err(|e| Failure::Retry(e.to_string()))?;
+                return Ok(next(
+                    if saved.is_some() { "cutover" } else { "gated" },
+                    &data,
+                ));
+            }
+            DeploymentState::PendingCutover => {}
+            _ => return Ok(next("ready", &data)),
+        }
+        for state in &mut data.online {
+            context.engine.online.apply_changes(state).await?;
+        }
+        // Save the applied positions, then wait without holding a worker.
+        let until = Timestamp::now().plus_millis(self.config.poll_millis as i64);
+        self.save_and_wait(job, "gated", &data, until).await
+    }
+
+    /// Swaps every changed table, then lazily drops, then views; opens the revert window.
+    async fn cutover(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        match context.request.deployment.state {
+            DeploymentState::InProgressCutover => {}
+            // The swap was recorded by a run that crashed before saving its step; the
+            // tables' phases are recovered from the real tables below.
+            DeploymentState::CompletePendingRevert
+            | DeploymentState::Complete
+            | DeploymentState::InProgressRevert => {
+                if !data.online.is_empty() {
+                    context
+                        .engine
+                        .online
+                        .cutover_many(&mut data.online, &CutoverOptions::default())
+                        .await?;
+                }
+                return Ok(next("revert_window", &data));
+            }
+            other => return Err(Failure::Retry(format!("unexpected state {other}"))),
+        }
+        let now = Timestamp::now();
+        let started = *data.cutover_started_at.get_or_insert(now);
+        let force_after = started.plus_seconds(self.config.force_cutover_after_seconds as i64);
+        let forced = context
+            .request
+            .deployment
+            .force_cutover_requested_at
+            .is_some()
+            || now >= force_after;
+        let options = CutoverOptions::default();
+        if !data.online.is_empty() {
+            let mut result = context
+                .engine
+                .online
+                .cutover_many(&mut data.online, &options)
+                .await;
+            if result.is_err() && forced {
+                let killed = context.engine.kill_transactions_in(&context.db).await?;
+                tracing::warn!(killed, "forcing the cutover: killed the blocking sessions");
+                result = context
+                    .engine
+                    .online
+                    .cutover_many(&mut data.online, &options)
+                    .await;
+            }
+            if let Err(error) = result {
+                let tables: Vec<String> = data.online.iter().map(|s| s.table.clone()).collect();
+                let _ = self
+                    .update(job, context.request.clone(), false, |request| {
+                        request.deployment.table_locked = true;
+                        request.deployment.locked_table_name = Some(tables.join(", "));
+                        true
+                    })
+                    .await;
+                // Keep when the cutover started (for the forced cutover) across retries.
+                let _ = self
+                    .store
+                    .save_job_step(
+                        &job.id,
+                        job.lease_epoch,
+                        "cutover",
+                        &serde_json::to_string(&data).unwrap_or_default(),
+                        60_000,
+                    )
+                    .await;
+                return Err(error.into());
+            }
+        }
+        self.drops_and_views(context, &data).await?;
+        let window = self.config.revert_window_seconds as i64;
+        let saved = self
+            .update(job, context.request.clone(), false, |request| {
+                let deployment = &mut request.deployment;
+                if deployment.apply(DeploymentEvent::CutoverDone).is_err() {
+                    return false;
+                }
+                let now = Timestamp::now();
+                deployment.cutover_at = Some(now);
+                deployment.table_locked = false;
+                deployment.locked_table_name = None;
+                deployment.set_operations_state(DeployOperationState::Complete);
+                for operation in &mut deployment.operations {
+                    operation.progress_percentage = Some(100.0);
+                    operation.eta_seconds = Some(0.0);
+                }
+                deployment.revert = Some(RevertRequest {
+                    id: dbplane_domain::ids::new_public_id(),
+                    waiting_period_end_at: now.plus_seconds(window),
+                    actor: None,
+                    finished_at: None,
+                    cancelled_at: None,
+                    revert_errors: None,
+                });
+                request.deployed_at = Some(now);
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(next(
+            if saved.is_some() {
+                "revert_window"
+            } else {
+                "cutover"
+            },
+            &data,
+        ))
+    }
+
+    /// Lazy drops (renamed to artifacts) and the views of the deployment.
+    pub(super) async fn drops_and_views(
+        &self,
+        context: &Context,
+        data: &RunData,
+    ) -> Result<(), Failure> {
+        for planned in &data.plan {
+            match &planned.action {
+                Action::DropTable => context.engine.lazy_drop(&context.db, &planned.name).await?,
+                Action::DropView => context.engine.drop_view(&context.db, &planned.name).await?,
+                _ => {}
+            }
+        }
+        for planned in &data.plan {
+            if let Action::CreateView { statement } = &planned.action {
+                context
+                    .engine
+                    .create_view(&context.db, &planned.name, statement)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The revert window: feeds the kept old tables in reverse and waits for its end,
+    /// `skip-revert` or `revert`.
+    async fn revert_window(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        let deployment = &context.request.deployment;
+        match deployment.state {
+            DeploymentState::Complete => return Ok(next("cleanup", &data)),
+            DeploymentState::InProgressRevert => return Ok(next("revert", &data)),
+            DeploymentState::CompletePendingRevert => {}
+            other => return Err(Failure::Retry(format!("unexpected state {other}"))),
+        }
+        let end = deployment
+            .revert
+            .as_ref()
+            .map(|r| r.waiting_period_end_at)
+            .unwrap_or_else(Timestamp::now);
+        if Timestamp::now() >= end {
+            self.update(job, context.request.clone(), false, |request| {
+                close_revert_window(request).is_ok()
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+            return Ok(next("revert_window", &data));
+        }
+        let mut incompatible = None;
+        for state in &mut data.online {
+            match context.engine.online.apply_reverse_changes(state).await {
+                Ok(_) => {}
+                // The deploy stands; only a revert would fail. Say so on the revert request.
+                Err(error @ OnlineDdlError::RevertIncompatible { .. }) => {
+                    incompatible = Some(error.to_string())
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let known = deployment
+            .revert
+            .as_ref()
+            .and_then(|r| r.revert_errors.clone());
+        if incompatible.is_some() && incompatible != known {
+            self.update(job, context.request.clone(), false, |request| {
+                if let Some(revert) = &mut request.deployment.revert {
+                    revert.revert_errors = incompatible.clone();
+                }
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        }
+        self.save_and_wait(job, "revert_window", &data, end).await
+    }
+
+    /// Saves the job's data (stream positions), then waits until the next look.
+    async fn save_and_wait(
+        &self,
+        job: &Job,
+        step: &str,
+        data: &RunData,
+        until: Timestamp,
+    ) -> Stepped {
+        let text = serde_json::to_string(data).map_err(|e| Failure::Retry(e.to_string()))?;
+        let saved = self
+            .store
+            .save_job_step(&job.id, job.lease_epoch, step, &text, 60_000)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        if !saved {
+            return Ok(Err(JobError::LeaseLost));
+        }
+        let pause = (until.unix_millis() - Timestamp::now().unix_millis())
+            .clamp(1, self.config.poll_millis as i64) as u64;
+        wait(data, pause)
+    }
+
+    /// `revert`: the second swap (keeping every row written since the cutover), dropped
+    /// tables back, created tables lazily dropped.
+    async fn revert(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        match context.request.deployment.state {
+            DeploymentState::InProgressRevert => {}
+            // Recorded by a run that crashed before saving its step: recover the phases.
+            DeploymentState::CompleteRevert => {
+                if !data.online.is_empty() {
+                    context
+                        .engine
+                        .online
+                        .revert_many(&mut data.online, &CutoverOptions::default())
+                        .await?;
+                }
+                return Ok(next("revert_cleanup", &data));
+            }
+            _ => return Ok(next("revert_window", &data)),
+        }
+        if !data.online.is_empty() {
+            match context
+                .engine
+                .online
+                .revert_many(&mut data.online, &CutoverOptions::default())
+                .await
+            {
+                Ok(_) => {}
+                Err(error @ OnlineDdlError::RevertIncompatible { .. }) => {
+                    return Err(Failure::Permanent(error.to_string()));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        for planned in &data.plan {
+            match &planned.action {
+                Action::DropTable => {
+                    context
+                        .engine
+                        .restore_dropped(&context.db, &planned.name)
+                        .await?
+                }
+                Action::CreateTable { .. } => {
+                    context.engine.lazy_drop(&context.db, &planned.name).await?
+                }
+                _ => {}
+            }
+        }
+        let saved = self
+            .update(job, context.request.clone(), false, |request| {
+                if request
+                    .deployment
+                    .apply(DeploymentEvent::RevertDone)
+                    .is_err()
+                {
+                    return false;
+                }
+                let now = Timestamp::now();
+                if let Some(revert) = &mut request.deployment.revert {
+                    revert.finished_at = Some(now);
+                }
+                request.deployment.finished_at = Some(now);
+                request.state = DeployRequestState::Closed;
+                request.closed_at = Some(now);
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(next(
+            if saved.is_some() {
+                "revert_cleanup"
+            } else {
+                "revert"
+            },
+            &data,
+        ))
+    }
+
+    /// After a revert: the new-schema tables and created tables go.
+    async fn revert_cleanup(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+        for state in &data.online {
+            context.engine.online.drop_artifacts(state).await?;
+        }
+        for planned in &data.plan {
+            if matches!(planned.action, Action::CreateTable { .. }) {
+                context
+                    .engine
+                    .drop_table_if_exists(&context.db, &dropped_table_name(&planned.name))
+                    .await?;
+            }
+        }
+        Ok(self.finish(job).await)
+    }
+
+    /// After success: drops the artifacts, deletes the head branch when asked, ends.
+    async fn cleanup(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+        for state in &data.online {
+            context.engine.online.drop_artifacts(state).await?;
+        }
+        for planned in &data.plan {
+            if matches!(planned.action, Action::DropTable) {
+                context
+                    .engine
+                    .drop_table_if_exists(&context.db, &dropped_table_name(&planned.name))
+                    .await?;
+            }
+        }
+        self.delete_head_branch_if_asked(&context.request)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        let deleted = context.request.deployment.auto_delete_branch;
+        let saved = self
+            .update(job, context.request.clone(), true, |request| {
+                finish_successfully(request);
+                if deleted && request.branch_deleted_at.is_none() {
+                    request.branch_deleted_at = Some(Timestamp::now());
+                }
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(match saved {
+            Some(_) => Ok(StepOutcome::Finished),
+            None => next("cleanup", &data),
+        })
+    }
+
+    /// Cancel before the cutover: shadows and new tables go, the base is unchanged.
+    async fn cancel(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
+        if context.request.deployment.state == DeploymentState::CompleteCancel {
+            return Ok(self.finish(job).await);
+        }
+        for state in &data.online {
+            context.engine.online.cancel(state).await?;
+        }
+        for planned in &data.plan {
+            if matches!(planned.action, Action::CreateTable { .. }) {
+                context
+                    .engine
+                    .drop_table_if_exists(&context.db, &planned.name)
+                    .await?;
+            }
+        }
+        let saved = self
+            .update(job, context.request.clone(), true, |request| {
+                let deployment = &mut request.deployment;
+                if deployment.apply(DeploymentEvent::CancelDone).is_err() {
+                    return false;
+                }
+                deployment.finished_at = Some(Timestamp::now());
+                deployment.set_operations_state(DeployOperationState::Cancelled);
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(match saved {
+            Some(_) => Ok(StepOutcome::Finished),
+            None => self.finish(job).await,
+        })
+    }
+
+    /// `auto_delete_branch`: deletes the head branch after a successful deploy
+    /// (idempotent: a deleted branch is left alone).
+    pub(super) async fn delete_head_branch_if_asked(
+        &self,
+        request: &DeployRequest,
+    ) -> Result<(), JobError> {
+        if !request.deployment.auto_delete_branch {
+            return Ok(());
+        }
+        let Some(branch) = self
+            .store
+            .branch_by_id(&request.branch_id)
+            .await
+            .map_err(retry)?
+        else {
+            return Ok(());
+        };
+        if branch.deleted_at.is_some() {
+            return Ok(());
+        }
+        let delete = Job::new(
+            JobKind::DeleteBranch,
+            branch.id.as_str(),
+            "drop_credentials",
+            "{}".into(),
+        );
+        self.store
+            .mark_branches_deleted(&[(branch.id.clone(), delete)], Timestamp::now())
+            .await
+            .map_err(retry)
+    }
+}

@@ -1,0 +1,82 @@
+//! State changes shared by the API and the deploy job, so both apply them the same way.
+
+use super::check::CheckResult;
+use dbplane_domain::Timestamp;
+use dbplane_domain::deploys::{
+    CheckOutcome, DeployOperationState, DeployRequest, DeployRequestState, Deployment,
+    DeploymentEvent, DeploymentState, InvalidTransition,
+};
+
+/// Records the checks' result on a deployment that is not running: new operations, lint,
+/// errors, and `pending → ready | no_changes | error`. Changed operations mean the head
+/// changed: the deployment goes back through `pending` (semantics.md §8.1).
+pub fn record_check(deployment: &mut Deployment, check: &CheckResult, keep_fork: bool) {
+    let changed = !check.same_operations(&deployment.operations);
+    if changed && deployment.state.after(DeploymentEvent::HeadChanged).is_ok() {
+        let _ = deployment.apply(DeploymentEvent::HeadChanged);
+    }
+    if deployment
+        .state
+        .after(DeploymentEvent::Checked(check.outcome))
+        .is_ok()
+    {
+        let _ = deployment.apply(DeploymentEvent::Checked(check.outcome));
+    }
+    if changed || deployment.operations.is_empty() {
+        deployment.operations = check.operations.clone();
+    }
+    deployment.lint_errors = check.lint_errors.clone();
+    deployment.deploy_check_errors = check.deploy_check_errors.clone();
+    deployment.deployable = check.outcome == CheckOutcome::Deployable;
+    deployment.instant_ddl_eligible = check.instant_eligible;
+    if deployment.base_schema_at_fork.is_empty() || !keep_fork {
+        deployment.base_schema_at_fork = check.base_statements.clone();
+    }
+    let now = Timestamp::now();
+    deployment.schema_last_updated_at = Some(now);
+    deployment.updated_at = now;
+}
+
+/// Ends the revert window (skip-revert or elapsed): the deployment is `complete` and the
+/// deploy request closes.
+pub fn close_revert_window(request: &mut DeployRequest) -> Result<(), InvalidTransition> {
+    request
+        .deployment
+        .apply(DeploymentEvent::CloseRevertWindow)?;
+    finish_successfully(request);
+    Ok(())
+}
+
+/// Stamps a successful end (`complete`): finished, closed.
+pub fn finish_successfully(request: &mut DeployRequest) {
+    let now = Timestamp::now();
+    request.deployment.finished_at = Some(now);
+    request.deployment.table_locked = false;
+    request.deployment.locked_table_name = None;
+    if request.deployment.state == DeploymentState::Complete {
+        request
+            .deployment
+            .set_operations_state(DeployOperationState::Complete);
+    }
+    if request.state == DeployRequestState::Open {
+        request.state = DeployRequestState::Closed;
+        request.closed_at = Some(now);
+    }
+}
+
+/// Free and total bytes of the file system holding `path` (the managed clusters live
+/// under the data dir); `None` when it cannot be read.
+pub fn disk_space(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is NUL-terminated and `stats` is written by statvfs before it is read.
+    let result = unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) };
+    if result != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `stats`.
+    let stats = unsafe { stats.assume_init() };
+    let block = stats.f_frsize as u64;
+    Some((stats.f_bavail as u64 * block, stats.f_blocks as u64 * block))
+}
