@@ -33,7 +33,7 @@ pub fn print(settings: &Settings, version: &str, runs: &[Run]) -> bool {
     );
     println!();
     println!(
-        "| method | mode | copy rows/s | copy s | total s | writers stmt/s before → during | kept | p99 ms | max ms | errors | rows / expected | row differences | new schema |"
+        "| method | mode | copy rows/s | copy s | total s | writers stmt/s before → during | kept | p99 ms before → during | max ms before → during | errors | rows / expected | row differences | new schema |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for run in runs {
@@ -44,8 +44,8 @@ pub fn print(settings: &Settings, version: &str, runs: &[Run]) -> bool {
                     "{:.0} %",
                     100.0 * during.throughput / before.throughput.max(1e-9)
                 ),
-                ms(during.p99),
-                ms(during.max),
+                format!("{} → {}", ms(before.p99), ms(during.p99)),
+                format!("{} → {}", ms(before.max), ms(during.max)),
                 during.errors.to_string(),
             ),
             _ => ("—".into(), "—".into(), "—".into(), "—".into(), "—".into()),

@@ -358,6 +358,12 @@ impl OnlineDdl {
     /// table's changes to the shadow; returns the number of row changes applied. Safe to
     /// call again from a saved state after a crash.
     pub async fn apply_changes(&self, state: &mut OnlineDdlState) -> OnlineDdlResult<u64> {
+        if matches!(state.phase, Phase::CutOver | Phase::Reverted) {
+            return Err(OnlineDdlError::Invalid(format!(
+                "`{}` was already cut over: its shadow is live (apply_reverse_changes feeds the old table)",
+                state.table
+            )));
+        }
         let mut writer = self.conn().await?;
         binlog::apply(self, state, binlog::Direction::Forward, &mut writer, None).await
     }

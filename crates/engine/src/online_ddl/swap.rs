@@ -9,15 +9,22 @@
 //! 2. `SHOW MASTER STATUS` = P; drain the binlog up to P into the incoming tables.
 //! 3. Only now, session R: `RENAME TABLE t1 TO retired1, incoming1 TO t1, t2 TO …`. MariaDB
 //!    takes its exclusive metadata locks one by one in key order, waiting at each held one.
-//! 4. For i = 1…n: when R holds every lock it needs that sorts before `t_i` (seen in
-//!    `information_schema.METADATA_LOCK_INFO`) and is waiting (processlist), it waits on
-//!    `t_i`; release L_i. A pending exclusive request is granted before the writers' pending
-//!    shared-write requests, so R gets `t_i` and writers of `t_i` now wait on R.
+//! 4. For i = 1…n: once R's exclusive request waits on `t_i`, release L_i. A pending
+//!    exclusive request is granted before the writers' pending shared-write requests, so R
+//!    gets `t_i` and writers of `t_i` now wait on R.
 //! 5. After the last release the RENAME completes; writers open the swapped tables.
 //!
-//! Releasing L_i before R waits on `t_i` would let writers into the old `t_i` after P (the
-//! first version, with one lock session for everything, lost writes exactly so: R queued on
-//! the first name, and at `UNLOCK` the writers of the other tables went first).
+//! Releasing L_i before R waits on `t_i` lets writers into the old `t_i` after P. Two ways
+//! to get that wrong: one lock session for all tables (R queues on the first; at `UNLOCK`
+//! the writers of the others go first), and — what the two-table writer test caught, 3
+//! times in ~40 runs on a loaded machine — judging "R waits on `t_i`" from the processlist
+//! state plus the granted locks (after L_{i-1}'s release the *releasing*
+//! thread grants R `t_{i-1}`, and R's state still reads "Waiting for table metadata lock"
+//! until its thread wakes up and asks for `t_i`). So a probe session asks: a `PREPARE` of
+//! `SELECT 1 FROM t_i` takes a shared metadata lock, which L_i's lock allows but a pending
+//! exclusive request blocks; with `lock_wait_timeout = 0` it fails at once (error 1205)
+//! exactly when R's request is queued on `t_i` (checked on MariaDB 10.11).
+//!
 //! If R fails or times out, nothing is swapped (the attempt is retried). If this process dies
 //! after R is queued, the lock sessions close: with one table R then swaps in a complete
 //! table; with several, writers of a later table may race R for it in the microseconds
@@ -32,6 +39,9 @@ use tokio::task::JoinHandle;
 use super::binlog::{self, Direction};
 use super::{CutoverOptions, OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, reverse};
 use super::{Phase, sql};
+
+/// MariaDB's `ER_LOCK_WAIT_TIMEOUT`.
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
 
 /// One table's part of the RENAME: `live` → `retired`, `incoming` → `live`.
 pub(crate) struct SwapNames {
@@ -81,7 +91,6 @@ impl OnlineDdl {
             })
             .collect();
         let mut admin = self.conn().await?;
-        ensure_lock_info(&mut admin).await?;
 
         // 1. Lock the live tables in key order.
         let mut live: Vec<&str> = names.iter().map(|n| n.live.as_str()).collect();
@@ -111,31 +120,31 @@ impl OnlineDdl {
         };
 
         // 4. Hand each live table over to the RENAME.
-        let mut all: Vec<&str> = names
-            .iter()
-            .flat_map(|n| [n.live.as_str(), n.incoming.as_str(), n.retired.as_str()])
-            .collect();
-        all.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         let deadline = Instant::now() + options.lock_wait_timeout;
         let mut lockers = lockers.into_iter();
+        let mut probe = match self.probe_session().await {
+            Ok(probe) => probe,
+            Err(error) => {
+                rename.abort();
+                let _ = admin.query_drop(format!("KILL QUERY {renamer_id}")).await;
+                release_all(lockers.collect()).await;
+                return Err(error);
+            }
+        };
         for table in &live {
-            let before: Vec<&str> = all
-                .iter()
-                .copied()
-                .filter(|name| name.as_bytes() < table.as_bytes())
-                .collect();
-            let queued =
-                wait_until_queued(&mut admin, &db, renamer_id, &before, &rename, deadline).await;
+            let queued = wait_until_queued(&mut probe, &db, table, &rename, deadline).await;
             if let Err(error) = queued {
                 rename.abort();
                 let _ = admin.query_drop(format!("KILL QUERY {renamer_id}")).await;
                 release_all(lockers.collect()).await;
+                let _ = probe.disconnect().await;
                 return Err(error);
             }
             let mut locker = lockers.next().expect("one locker per live table");
             locker.query_drop("UNLOCK TABLES").await?;
             let _ = locker.disconnect().await;
         }
+        let _ = probe.disconnect().await;
         let write_block = locked_at.elapsed();
 
         // 5. The RENAME completes.
@@ -146,6 +155,15 @@ impl OnlineDdl {
             write_block,
             drained,
         })
+    }
+
+    /// A session whose metadata lock requests fail at once instead of waiting.
+    async fn probe_session(&self) -> OnlineDdlResult<Conn> {
+        let mut probe = self.dedicated_conn().await?;
+        probe
+            .query_drop("SET SESSION lock_wait_timeout = 0")
+            .await?;
+        Ok(probe)
     }
 
     async fn lock_table(
@@ -246,42 +264,36 @@ impl OnlineDdl {
     }
 }
 
-/// Waits until session `renamer` holds the exclusive locks of `before` and waits on a lock.
+/// Waits until an exclusive metadata lock request (the RENAME's) is queued on `table`.
 async fn wait_until_queued(
-    admin: &mut Conn,
+    probe: &mut Conn,
     db: &str,
-    renamer: u32,
-    before: &[&str],
+    table: &str,
     rename: &JoinHandle<OnlineDdlResult<()>>,
     deadline: Instant,
 ) -> OnlineDdlResult<()> {
+    let statement = format!("SELECT 1 FROM {}", sql::qualified(db, table)).replace('\'', "''");
     loop {
-        // Granted locks first, then the state: a wait seen after the grants is a later one.
-        let held: Vec<String> = admin
-            .exec(
-                "SELECT TABLE_NAME FROM information_schema.METADATA_LOCK_INFO \
-                 WHERE THREAD_ID = ? AND TABLE_SCHEMA = ? AND LOCK_MODE LIKE '%EXCLUSIVE%'",
-                (renamer, db),
-            )
-            .await?;
-        let waiting: Option<Option<String>> = admin
-            .exec_first(
-                "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?",
-                (renamer,),
-            )
-            .await?;
-        let waiting = waiting
-            .flatten()
-            .is_some_and(|state| state.contains("metadata lock"));
-        if waiting && before.iter().all(|name| held.iter().any(|h| h == name)) {
-            return Ok(());
+        match probe
+            .query_drop(format!("PREPARE dbp_swap_probe FROM '{statement}'"))
+            .await
+        {
+            Err(mysql_async::Error::Server(error)) if error.code == LOCK_WAIT_TIMEOUT => {
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+            Ok(()) => {
+                probe
+                    .query_drop("DEALLOCATE PREPARE dbp_swap_probe")
+                    .await?
+            }
         }
         if rename.is_finished() || Instant::now() > deadline {
             return Err(OnlineDdlError::Invalid(format!(
-                "the RENAME did not queue behind the locks (holding {held:?}, waiting {waiting})"
+                "the RENAME did not queue behind the lock on `{table}`"
             )));
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -290,26 +302,6 @@ async fn release_all(lockers: Vec<Conn>) {
         let _ = locker.query_drop("UNLOCK TABLES").await;
         let _ = locker.disconnect().await;
     }
-}
-
-/// `METADATA_LOCK_INFO` ships with MariaDB as a plugin; install it once if it is missing.
-async fn ensure_lock_info(admin: &mut Conn) -> OnlineDdlResult<()> {
-    let active: Option<u64> = admin
-        .query_first(
-            "SELECT COUNT(*) FROM information_schema.PLUGINS \
-             WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'",
-        )
-        .await?;
-    if active.unwrap_or(0) == 0 {
-        admin
-            .query_drop("INSTALL SONAME 'metadata_lock_info'")
-            .await
-            .map_err(|error| OnlineDdlError::Unsupported {
-                table: String::new(),
-                reason: format!("the cutover needs the metadata_lock_info plugin: {error}"),
-            })?;
-    }
-    Ok(())
 }
 
 /// Whether a swap already happened (a resumed job): the incoming table is gone and the retired
