@@ -5,8 +5,10 @@
 
 mod actions;
 pub mod check;
+mod failure;
 pub mod job;
 mod online;
+mod revert;
 mod steps;
 
 use crate::error::{ControlError, ControlResult};
