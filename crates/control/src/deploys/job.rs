@@ -216,9 +216,15 @@ impl DeployJobs {
             return self.finish(job).await;
         };
         let request = context.request;
-        if request.state == DeployRequestState::Closed
-            || request.deployment.state != DeploymentState::Pending
-        {
+        // Pending (just opened) or a re-check of a request not deployed yet.
+        let checkable = matches!(
+            request.deployment.state,
+            DeploymentState::Pending
+                | DeploymentState::Ready
+                | DeploymentState::NoChanges
+                | DeploymentState::Error
+        );
+        if request.state == DeployRequestState::Closed || !checkable {
             return self.finish(job).await;
         }
         let Some(head) = self
@@ -239,6 +245,13 @@ impl DeployJobs {
         )
         .await
         .map_err(retry)?;
+        if !check.same_operations(&request.deployment.operations) {
+            // The head changed: approvals of the old changes no longer stand.
+            self.store
+                .dismiss_approvals(&request.id)
+                .await
+                .map_err(retry)?;
+        }
         let saved = self
             .update(job, request, true, |request| {
                 record_check(&mut request.deployment, &check, true);
