@@ -1,10 +1,18 @@
 //! Reads the server's JSON log (`--log-format json`, job runner at debug) back into job
 //! timelines: when each step started, when the job finished, what the PostgreSQL schema
-//! copy spent in `pg_dump` and in applying it. That is where the time of a creation goes.
+//! copy spent fingerprinting the parent, rebuilding its template and copying it. That is where the time of a creation goes.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
+
+/// Where a PostgreSQL schema copy spent its time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PgCopy {
+    pub fingerprint: Duration,
+    pub rebuild: Option<Duration>,
+    pub copy: Duration,
+}
 
 /// One job as the log tells it.
 #[derive(Clone, Debug, Default)]
@@ -15,8 +23,9 @@ pub struct JobTimeline {
     pub finished: Option<SystemTime>,
     /// Retries and other warnings logged inside the job.
     pub warnings: Vec<String>,
-    /// PostgreSQL schema copy: (pg_dump, apply, dump bytes).
-    pub pg_copy: Option<(Duration, Duration, u64)>,
+    /// PostgreSQL schema copy: the parent's fingerprint, the template rebuild (first
+    /// branch after a schema change of the parent), the copy of the template.
+    pub pg_copy: Option<PgCopy>,
 }
 
 impl JobTimeline {
@@ -75,11 +84,20 @@ pub fn read_jobs(path: &Path) -> Vec<JobTimeline> {
                 job.steps.push((step, at));
             }
             "job finished" => job.finished = Some(at),
-            "schema copied" => {
-                let dump = event["dump"].as_str().and_then(parse_debug_duration);
-                let apply = event["apply"].as_str().and_then(parse_debug_duration);
-                if let (Some(dump), Some(apply)) = (dump, apply) {
-                    job.pg_copy = Some((dump, apply, event["bytes"].as_u64().unwrap_or(0)));
+            "schema copied from template" => {
+                let duration = |field: &str| event[field].as_str().and_then(parse_debug_duration);
+                // `rebuild` is logged as `Some(1.2s)` or `None`.
+                let rebuild = event["rebuild"]
+                    .as_str()
+                    .and_then(|text| text.strip_prefix("Some(")?.strip_suffix(')'))
+                    .and_then(parse_debug_duration);
+                if let (Some(fingerprint), Some(copy)) = (duration("fingerprint"), duration("copy"))
+                {
+                    job.pg_copy = Some(PgCopy {
+                        fingerprint,
+                        rebuild,
+                        copy,
+                    });
                 }
             }
             _ => {

@@ -62,7 +62,7 @@ pub(crate) fn report(
     println!("Where the time goes (medians over the runs; from the server's job log):");
     println!();
     println!(
-        "| case | POST | POST → job's 1st step | create_database | copy_schema | finish | job done → GET saw ready | pg_dump / apply | retries |"
+        "| case | POST | POST → job's 1st step | create_database | copy_schema | finish | job done → GET saw ready | fingerprint / template rebuilds / copy | retries |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
     for case in cases {
@@ -70,8 +70,9 @@ pub(crate) fn report(
         let mut queue = Vec::new();
         let mut steps: std::collections::BTreeMap<String, Vec<Duration>> = Default::default();
         let mut after = Vec::new();
-        let mut dump = Vec::new();
-        let mut apply = Vec::new();
+        let mut fingerprint = Vec::new();
+        let mut rebuilds = Vec::new();
+        let mut copy = Vec::new();
         let mut retries = 0;
         let mut matched = 0;
         for sample in &case.samples {
@@ -89,9 +90,10 @@ pub(crate) fn report(
             if let Some(done) = job.finished {
                 after.push(since(sample.ready_at, done));
             }
-            if let Some((d, a, _)) = job.pg_copy {
-                dump.push(d);
-                apply.push(a);
+            if let Some(pg) = job.pg_copy {
+                fingerprint.push(pg.fingerprint);
+                rebuilds.extend(pg.rebuild);
+                copy.push(pg.copy);
             }
             retries += job.warnings.len();
         }
@@ -100,10 +102,22 @@ pub(crate) fn report(
                 .get(name)
                 .map_or("–".to_string(), |durations| ms(stats(durations).median))
         };
-        let pg = if dump.is_empty() {
+        let pg = if fingerprint.is_empty() {
             "–".to_string()
         } else {
-            format!("{} / {}", ms(stats(&dump).median), ms(stats(&apply).median))
+            let rebuilt = match rebuilds.as_slice() {
+                [] => "none".to_string(),
+                times => format!(
+                    "{}× ({})",
+                    times.len(),
+                    times.iter().map(|t| ms(*t)).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            format!(
+                "{} / {rebuilt} / {}",
+                ms(stats(&fingerprint).median),
+                ms(stats(&copy).median)
+            )
         };
         println!(
             "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",

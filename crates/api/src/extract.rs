@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use bytes::Bytes;
 use dbplane_control::{Caller, PageRequest};
@@ -113,15 +113,8 @@ impl FromRequestParts<AppState> for Pagination {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let query = QueryPairs::from_request_parts(parts, state).await?;
         let request = PageRequest::new(query.unsigned("page")?, query.unsigned("per_page")?)?;
-        let base_url = match &state.control.config().public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => parts
-                .headers
-                .get(HOST)
-                .and_then(|host| host.to_str().ok())
-                .map(|host| format!("http://{host}"))
-                .unwrap_or_else(|| state.control.config().public_base_url()),
-        };
+        // The same base as every resource's `url`, whatever Host the request named.
+        let base_url = state.control.config().public_base_url();
         Ok(Self {
             request,
             path: parts.uri.path().to_string(),

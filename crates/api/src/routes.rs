@@ -1,6 +1,7 @@
 //! The route table: every implemented operation with its method and path. It drives the
 //! router and the published OpenAPI document, so the two cannot disagree.
 
+mod backups;
 mod branches;
 mod credentials;
 mod databases;
@@ -52,6 +53,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles";
     let role_path =
         "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}";
+    let backups_path =
+        "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups";
+    let backup_path =
+        "/v1/organizations/{organization}/databases/{database}/branches/{branch}/backups/{id}";
+    let policies_path = "/v1/organizations/{organization}/databases/{database}/backup-policies";
+    let policy_path = "/v1/organizations/{organization}/databases/{database}/backup-policies/{id}";
     let mut routes = vec![
         route(
             &operations::GET_CURRENT_USER,
@@ -358,6 +365,66 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             Method::POST,
             "/v1/organizations/{organization}/databases/{database}/branches/{branch}/roles/{id}/reassign",
             post(roles::reassign_role_objects),
+        ),
+        route(
+            &operations::LIST_BACKUPS,
+            Method::GET,
+            backups_path,
+            get(backups::list_backups),
+        ),
+        route(
+            &operations::CREATE_BACKUP,
+            Method::POST,
+            backups_path,
+            post(backups::create_backup),
+        ),
+        route(
+            &operations::GET_BACKUP,
+            Method::GET,
+            backup_path,
+            get(backups::get_backup),
+        ),
+        route(
+            &operations::UPDATE_BACKUP,
+            Method::PATCH,
+            backup_path,
+            patch(backups::update_backup),
+        ),
+        route(
+            &operations::DELETE_BACKUP,
+            Method::DELETE,
+            backup_path,
+            delete(backups::delete_backup),
+        ),
+        route(
+            &operations::LIST_BACKUP_POLICIES,
+            Method::GET,
+            policies_path,
+            get(backups::list_backup_policies),
+        ),
+        route(
+            &operations::CREATE_BACKUP_POLICY,
+            Method::POST,
+            policies_path,
+            post(backups::create_backup_policy),
+        ),
+        route(
+            &operations::GET_BACKUP_POLICY,
+            Method::GET,
+            policy_path,
+            get(backups::get_backup_policy),
+        ),
+        route(
+            &operations::UPDATE_BACKUP_POLICY,
+            Method::PATCH,
+            policy_path,
+            patch(backups::update_backup_policy),
+        ),
+        route(
+            &operations::DELETE_BACKUP_POLICY,
+            Method::DELETE,
+            policy_path,
+            delete(backups::delete_backup_policy),
         ),
     ];
     routes.extend(deploy_routes::table());

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod avatar;
+pub mod backup;
 pub mod branch;
 pub mod cluster_size;
 pub mod connection;

@@ -31,6 +31,8 @@ pub struct BranchDetails {
     /// `host:port` of the branch's cluster.
     pub address: String,
     pub actor: Option<User>,
+    /// The branch whose backup this branch was restored from.
+    pub restored_from: Option<Branch>,
 }
 
 /// `create_branch` input.
@@ -129,35 +131,34 @@ impl ControlPlane {
             .await?;
         validate_branch_name(&input.name)
             .map_err(|e| ControlError::invalid("name", e.to_string()))?;
-        if input.backup_id.is_some() || input.seed_data.is_some() {
-            return Err(ControlError::Unprocessable(
-                "restoring a backup into a branch (backup_id, seed_data) is not available yet"
-                    .into(),
-            ));
-        }
         if database.state != DatabaseState::Ready {
             return Err(ControlError::BadRequest(
                 "Database is still initializing and cannot create branches.".into(),
             ));
         }
+        let restore = self
+            .restore_source(caller, &organization, &database, &input)
+            .await?;
         let resource = Resource::Database {
             organization: &organization.id,
             database: &database.id,
         };
-        if !caller.grants().holds(Access::CreateBranch, resource) {
+        if restore.is_none() && !caller.grants().holds(Access::CreateBranch, resource) {
             return Err(ControlError::Forbidden(
                 "creating a branch needs create_branch".into(),
             ));
         }
-        let parent = match &input.parent_branch {
-            Some(name) => self
-                .store
-                .branch(&database.id, name)
-                .await?
-                .ok_or_else(|| {
-                    ControlError::invalid("parent_branch", format!("no branch named {name:?}"))
-                })?,
-            None => self
+        let parent = match (&restore, &input.parent_branch) {
+            (Some(restore), _) => restore.source.clone(),
+            (None, Some(name)) => {
+                self.store
+                    .branch(&database.id, name)
+                    .await?
+                    .ok_or_else(|| {
+                        ControlError::invalid("parent_branch", format!("no branch named {name:?}"))
+                    })?
+            }
+            (None, None) => self
                 .store
                 .default_branch(&database.id)
                 .await?
@@ -165,7 +166,7 @@ impl ControlPlane {
                     ControlError::Unprocessable("the database has no default branch".into())
                 })?,
         };
-        if parent.state != BranchState::Ready {
+        if restore.is_none() && parent.state != BranchState::Ready {
             return Err(ControlError::Unprocessable(format!(
                 "parent branch {} is not ready yet",
                 parent.name
@@ -202,33 +203,55 @@ impl ControlPlane {
             )));
         }
         let now = Timestamp::now();
+        // Data Branching from a production parent makes a production branch at the
+        // parent's size (semantics.md §5.1).
+        let seeded_production = restore
+            .as_ref()
+            .is_some_and(|restore| restore.seeded && parent.production);
         let branch = Branch {
             id: BranchId::generate(),
             database_id: database.id.clone(),
             name: input.name,
             parent_branch_id: Some(parent.id.clone()),
-            production: false,
+            production: seeded_production,
             safe_migrations: false,
             deletion_protected: input.deletion_protected.unwrap_or(false),
             state: BranchState::Pending,
             region: region.slug.clone(),
-            cluster_size,
+            cluster_size: if seeded_production {
+                parent.cluster_size.clone()
+            } else {
+                cluster_size
+            },
             created_by: Some(caller.user_id().clone()),
             created_at: now,
             updated_at: now,
             schema_last_updated_at: None,
             deleted_at: None,
         };
-        let job = crate::data_jobs::create_branch_job(&branch, false);
-        self.store
-            .create_branch(&branch, &job)
-            .await
-            .map_err(|error| match error {
-                dbplane_store::StoreError::Conflict { .. } => {
-                    ControlError::Conflict(format!("branch {} already exists", branch.name))
-                }
-                other => other.into(),
-            })?;
+        let stored = match &restore {
+            Some(restore) => {
+                let record = dbplane_store::BranchRestore {
+                    branch_id: branch.id.clone(),
+                    backup_id: restore.backup.id.clone(),
+                    source_branch_id: restore.source.id.clone(),
+                };
+                let job = crate::backups::jobs::restore_branch_job(&branch.id, &restore.backup.id);
+                self.store
+                    .create_restored_branch(&branch, &record, &job)
+                    .await
+            }
+            None => {
+                let job = crate::data_jobs::create_branch_job(&branch, false);
+                self.store.create_branch(&branch, &job).await
+            }
+        };
+        stored.map_err(|error| match error {
+            dbplane_store::StoreError::Conflict { .. } => {
+                ControlError::Conflict(format!("branch {} already exists", branch.name))
+            }
+            other => other.into(),
+        })?;
         self.jobs.notify();
         self.branch_details(organization, database, branch).await
     }
@@ -454,7 +477,12 @@ impl ControlPlane {
             .get(&database.region, database.kind)
             .map(|endpoint| endpoint.address())
             .unwrap_or_default();
+        let restored_from = match self.store.branch_restore(&branch.id).await? {
+            Some(restore) => self.store.branch_by_id(&restore.source_branch_id).await?,
+            None => None,
+        };
         Ok(BranchDetails {
+            restored_from,
             branch,
             database,
             organization,

@@ -9,7 +9,8 @@ pub struct ClusterEndpoint {
     pub region: String,
     pub kind: DatabaseKind,
     pub admin: Arc<ClusterAdmin>,
-    /// The admin DSN, for engines that open their own sessions (online schema change).
+    /// The admin DSN, for engines that open sessions of their own (backups, restores,
+    /// online schema change).
     pub admin_url: String,
     /// Where clients connect (`access_host_url`, `mysql_address`).
     pub public_host: String,

@@ -20,6 +20,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub clusters: ClustersConfig,
     pub jobs: JobsConfig,
+    pub backups: BackupsConfig,
     pub deploys: DeploysConfig,
     /// Cluster sizes offered (`list_cluster_size_skus`); sizes are recorded, not enforced.
     pub cluster_sizes: Vec<ClusterSizeConfig>,
@@ -93,6 +94,32 @@ pub struct JobsConfig {
     pub pending_credential_grace_seconds: u64,
 }
 
+/// Backups: where they are stored, and the scheduler and retention reaper.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupsConfig {
+    /// Directory of the local backup store; defaults to `<data_dir>/backups`.
+    pub directory: Option<PathBuf>,
+    /// Milliseconds between two looks of the scheduler (due policies) and reaper
+    /// (expired backups).
+    pub scheduler_interval_ms: u64,
+    /// Accepts `second` and `minute` as retention and frequency units (for tests).
+    pub allow_short_units: bool,
+    /// Failed attempts of a backup's dump before the backup is marked `failed`.
+    pub max_attempts: i64,
+}
+
+impl Default for BackupsConfig {
+    fn default() -> Self {
+        Self {
+            directory: None,
+            scheduler_interval_ms: 60_000,
+            allow_short_units: false,
+            max_attempts: 3,
+        }
+    }
+}
+
 /// Deploy requests: the revert window, cutover patience and how deploy jobs pace
 /// themselves (tests shorten them).
 #[derive(Clone, Debug, Deserialize)]
@@ -120,6 +147,16 @@ impl Default for DeploysConfig {
             poll_millis: 500,
             recheck_after_millis: 10_000,
         }
+    }
+}
+
+impl Config {
+    /// The local backup store's directory.
+    pub fn backup_directory(&self) -> PathBuf {
+        self.backups
+            .directory
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 }
 
@@ -231,6 +268,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             clusters: ClustersConfig::default(),
             jobs: JobsConfig::default(),
+            backups: BackupsConfig::default(),
             deploys: DeploysConfig::default(),
             cluster_sizes: default_cluster_sizes(),
             regions: vec![RegionConfig {
@@ -336,6 +374,11 @@ impl Config {
                 "at least one cluster size is required".into(),
             ));
         }
+        if self.backups.scheduler_interval_ms == 0 || self.backups.max_attempts < 1 {
+            return Err(ConfigError::Invalid(
+                "backups.scheduler_interval_ms and backups.max_attempts must be positive".into(),
+            ));
+        }
         if self.rate_limit.enabled && self.rate_limit.requests_per_minute == 0 {
             return Err(ConfigError::Invalid(
                 "rate_limit.requests_per_minute must be positive".into(),
@@ -362,6 +405,8 @@ mod tests {
         let text = include_str!("../../../config.example.toml");
         let config: Config = toml::from_str(text).expect("config.example.toml parses");
         config.validate().expect("config.example.toml is valid");
+        assert_eq!(config.backups.scheduler_interval_ms, 60_000);
+        assert!(!config.backups.allow_short_units);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn create_branch_job(branch: &Branch, first: bool) -> Job {
 pub struct DataPlaneJobs {
     store: Arc<dyn MetadataStore>,
     clusters: Arc<ClusterRegistry>,
+    backups: Option<Arc<dyn JobExecutor>>,
     deploys: crate::deploys::job::DeployJobs,
 }
 
@@ -53,8 +54,15 @@ impl DataPlaneJobs {
         Self {
             store,
             clusters,
+            backups: None,
             deploys: deploy_jobs,
         }
+    }
+
+    /// Runs the backup job kinds with `backups` (see `backups::jobs`).
+    pub fn with_backups(mut self, backups: Arc<dyn JobExecutor>) -> Self {
+        self.backups = Some(backups);
+        self
     }
 }
 
@@ -83,6 +91,12 @@ impl JobExecutor for DataPlaneJobs {
             JobKind::ApplySafeMigrations => self.apply_safe_migrations(job).await,
             JobKind::CleanupCredential => self.cleanup_credential(job).await,
             JobKind::ExpireCredential => self.expire_credential(job).await,
+            JobKind::RunBackup | JobKind::DeleteBackup | JobKind::RestoreBranch => {
+                match &self.backups {
+                    Some(backups) => backups.run_step(job).await,
+                    None => Err(retry("backups are not configured in this process")),
+                }
+            }
             JobKind::CheckDeployRequest | JobKind::RunDeployment => {
                 self.deploys.run_step(job).await
             }
@@ -146,11 +160,11 @@ impl DataPlaneJobs {
         let name = physical(branch.physical_name())?;
         match job.step.as_str() {
             "create_database" => {
-                endpoint.admin.create_database(&name).await.map_err(retry)?;
-                match branch.parent_branch_id {
-                    Some(_) => next("copy_schema", job),
-                    None => next("finish", job),
+                let copied = branch.parent_branch_id.is_some();
+                if !(copied && endpoint.admin.copy_schema_creates_target()) {
+                    endpoint.admin.create_database(&name).await.map_err(retry)?;
                 }
+                next(if copied { "copy_schema" } else { "finish" }, job)
             }
             "copy_schema" => {
                 let parent_id = branch
@@ -195,10 +209,17 @@ impl DataPlaneJobs {
     /// Waits while the branch is still being provisioned, so nothing is created after
     /// it was dropped.
     async fn provisioning(&self, branch: &BranchId) -> Result<bool, JobError> {
-        self.store
-            .has_job(JobKind::CreateBranch, branch.as_str())
-            .await
-            .map_err(retry)
+        for kind in [JobKind::CreateBranch, JobKind::RestoreBranch] {
+            if self
+                .store
+                .has_job(kind, branch.as_str())
+                .await
+                .map_err(retry)?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn wait_a_moment() -> Result<StepOutcome, JobError> {

@@ -2,6 +2,7 @@
 //! authorizes the caller against [`operations`], applies the business rules and talks
 //! to the [`MetadataStore`]. Handlers above it only parse and render.
 
+pub mod backups;
 pub mod bootstrap;
 pub mod branches;
 pub mod caller;

@@ -376,6 +376,58 @@ operation!(
     Requirement::Database(ANY_BRANCH_READ)
 );
 
+operation!(
+    LIST_BACKUPS,
+    "list_backups",
+    Requirement::Database(&[ReadBackups])
+);
+operation!(
+    CREATE_BACKUP,
+    "create_backup",
+    Requirement::Database(&[WriteBackups])
+);
+operation!(
+    GET_BACKUP,
+    "get_backup",
+    Requirement::Database(&[ReadBackups])
+);
+operation!(
+    UPDATE_BACKUP,
+    "update_backup",
+    Requirement::Database(&[WriteBackups])
+);
+// Production-branch backups need `delete_production_branch_backups` (checked in the service).
+operation!(
+    DELETE_BACKUP,
+    "delete_backup",
+    Requirement::Database(&[DeleteBackups, DeleteProductionBranchBackups])
+);
+operation!(
+    LIST_BACKUP_POLICIES,
+    "list_backup_policies",
+    Requirement::Database(&[ReadBackups])
+);
+operation!(
+    CREATE_BACKUP_POLICY,
+    "create_backup_policy",
+    Requirement::Database(&[WriteBackups])
+);
+operation!(
+    GET_BACKUP_POLICY,
+    "get_backup_policy",
+    Requirement::Database(&[ReadBackups])
+);
+operation!(
+    UPDATE_BACKUP_POLICY,
+    "update_backup_policy",
+    Requirement::Database(&[WriteBackups])
+);
+operation!(
+    DELETE_BACKUP_POLICY,
+    "delete_backup_policy",
+    Requirement::Database(&[WriteBackups])
+);
+
 // Deploy requests (semantics.md §8–§9), accesses from the spec's authorization blocks.
 const DEPLOY_READ: &[Access] = &[ReadDeployRequest];
 const DEPLOY_WRITE: &[Access] = &[CreateDeployRequest];
@@ -551,6 +603,16 @@ pub const ALL: &[OperationAccess] = &[
     GET_DEFAULT_ROLE,
     RESET_ROLE,
     REASSIGN_ROLE_OBJECTS,
+    LIST_BACKUPS,
+    CREATE_BACKUP,
+    GET_BACKUP,
+    UPDATE_BACKUP,
+    DELETE_BACKUP,
+    LIST_BACKUP_POLICIES,
+    CREATE_BACKUP_POLICY,
+    GET_BACKUP_POLICY,
+    UPDATE_BACKUP_POLICY,
+    DELETE_BACKUP_POLICY,
     LIST_DEPLOY_REQUESTS,
     CREATE_DEPLOY_REQUEST,
     GET_DEPLOY_REQUEST,

@@ -2,6 +2,7 @@
 //! directly.
 
 mod admin;
+mod backups;
 mod cli;
 mod data_dir_lock;
 mod data_plane;

@@ -3,6 +3,7 @@
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
+use dbplane_control::backups::jobs::BackupJobs;
 use dbplane_control::data_jobs::DataPlaneJobs;
 use dbplane_control::{Config, ControlPlane};
 use dbplane_jobs::{JobNotifier, JobRunner, RunnerConfig};
@@ -32,7 +33,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listen on {}", config.listen))?;
     let local_address = listener.local_addr().context("read the bound address")?;
     write_address_file(&config.data_dir, local_address)?;
-    let config = Arc::new(config);
+    // With port 0 the configured address is not the one clients reach.
+    let config = Arc::new(Config {
+        listen: local_address,
+        ..config
+    });
     let notifier = JobNotifier::default();
     let control = Arc::new(ControlPlane::with_data_plane(
         store.clone(),
@@ -41,16 +46,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         notifier.clone(),
     ));
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let lease = Duration::from_secs(config.jobs.lease_seconds);
+    let backup_store = crate::backups::open_store(&config).await?;
+    let backup_jobs = Arc::new(BackupJobs::new(
+        store.clone(),
+        data_plane.registry.clone(),
+        backup_store,
+        lease,
+        config.backups.max_attempts,
+    ));
+    let scheduler = tokio::spawn(dbplane_control::backups::scheduler::run(
+        store.clone(),
+        Duration::from_millis(config.backups.scheduler_interval_ms),
+        notifier.clone(),
+        jobs_stopped.clone(),
+    ));
     let runner = JobRunner::new(
         store.clone(),
-        Arc::new(DataPlaneJobs::with_deploys(
-            store.clone(),
-            data_plane.registry.clone(),
-            config.deploys.clone(),
-        )),
+        Arc::new(
+            DataPlaneJobs::with_deploys(
+                store.clone(),
+                data_plane.registry.clone(),
+                config.deploys.clone(),
+            )
+            .with_backups(backup_jobs),
+        ),
         RunnerConfig {
             workers: config.jobs.workers,
-            lease: Duration::from_secs(config.jobs.lease_seconds),
+            lease,
             ..RunnerConfig::default()
         },
         notifier,
@@ -65,6 +88,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop_jobs.send(true);
     let _ = runner.await;
+    let _ = scheduler.await;
     if let Some(clusters) = data_plane.local
         && let Err(error) = clusters.shutdown().await
     {

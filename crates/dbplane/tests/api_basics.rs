@@ -220,6 +220,7 @@ async fn pagination_walks_every_token_once() {
             .strip_prefix(server.base_url())
             .expect("next_page_url points at this server");
         let page = client.get(path).await;
+        assert_urls_start_with(&page.body, server.base_url());
         for token in page.body["data"].as_array().unwrap() {
             assert!(
                 token["token"].is_null(),
@@ -310,4 +311,28 @@ async fn rate_limit_answers_429_with_retry_after() {
             .status,
         200
     );
+}
+
+/// Every `url`/`*_url` field in `value` (but avatars, which point elsewhere) starts with
+/// `base`: lists and resources name the same server.
+fn assert_urls_start_with(value: &serde_json::Value, base: &str) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (name, field) in fields {
+                if let Some(url) = field.as_str()
+                    && (name == "url" || name.ends_with("_url"))
+                    && name != "avatar_url"
+                {
+                    assert!(url.starts_with(base), "{name} = {url} is not under {base}");
+                }
+                assert_urls_start_with(field, base);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                assert_urls_start_with(item, base);
+            }
+        }
+        _ => {}
+    }
 }

@@ -119,7 +119,19 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
         ready_branch(admin, &database_path, &head, None).await;
         return (path, Some(json!({"branch": head, "into_branch": "main"})));
     }
-    if path.contains("{id}") {
+    if path.contains("/backups/{id}") {
+        let backup = successful_dev_backup(admin, &database_path).await;
+        path = path.replace("{id}", &backup);
+    } else if path.contains("/backup-policies/{id}") {
+        let created = admin
+            .post(
+                &format!("{database_path}/backup-policies"),
+                json!({"name": unique("policy")}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        path = path.replace("{id}", created.body["id"].as_str().unwrap());
+    } else if path.contains("{id}") {
         let collection = if postgres { "roles" } else { "passwords" };
         let created = admin
             .post(
@@ -140,6 +152,9 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
         "create_role" | "enable_safe_migrations" | "promote_branch" => Some(json!({})),
         "update_password" | "update_role" => Some(json!({"name": unique("renamed")})),
         "reassign_role_objects" => Some(json!({"successor": "postgres"})),
+        "create_backup" => Some(json!({"retention_unit": "hour", "retention_value": 1})),
+        "update_backup" => Some(json!({"protected": false})),
+        "create_backup_policy" | "update_backup_policy" => Some(json!({"name": unique("policy")})),
         "close_deploy_request" => Some(json!({"state": "closed"})),
         "update_auto_apply" | "update_auto_delete_branch" => Some(json!({"enable": true})),
         "update_deploy_request_throttler" | "update_database_throttler" => {
@@ -149,6 +164,22 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
         _ => None,
     };
     (path, body)
+}
+
+/// A successful backup of `dev`, taken with the admin token.
+async fn successful_dev_backup(admin: &ApiClient, database_path: &str) -> String {
+    let backups = format!("{database_path}/branches/dev/backups");
+    let created = admin.post(&backups, json!({})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let path = format!("{backups}/{id}");
+    dbplane_testkit::wait_until("a backup of dev", READY_TIMEOUT, || {
+        let admin = admin.clone();
+        let path = path.clone();
+        async move { (admin.get(&path).await.body["state"] == "success").then_some(()) }
+    })
+    .await;
+    id
 }
 
 /// Deploy request operations a fresh (pending, empty) deploy request refuses by its
@@ -230,9 +261,6 @@ async fn every_data_plane_operation_checks_its_accesses() {
 
         for access in &operation.accesses {
             // Restore accesses create branches from backups only (`backup_id`).
-            if id == "create_branch" && access.starts_with("restore_") {
-                continue;
-            }
             let organization_level =
                 ["create_databases", "read_organization"].contains(&access.as_str());
             let database = if operation.path.contains("/roles") {
@@ -248,7 +276,12 @@ async fn every_data_plane_operation_checks_its_accesses() {
                 Some(database)
             };
             let holder = token_with(&admin, &[(scope, access.as_str())]).await;
-            let (path, body) = prepare(&admin, operation).await;
+            let (path, mut body) = prepare(&admin, operation).await;
+            if id == "create_branch" && access.starts_with("restore_") {
+                let backup =
+                    successful_dev_backup(&admin, "/v1/organizations/acme/databases/shop").await;
+                body = Some(json!({"name": unique("restored"), "backup_id": backup}));
+            }
             let response = call(&holder, operation, &path, body).await;
             if NEEDS_A_DEPLOYMENT_STATE.contains(&id.as_str()) {
                 assert_eq!(

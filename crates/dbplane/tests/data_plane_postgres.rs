@@ -76,6 +76,24 @@ async fn postgres_database_branches_and_roles() {
     .await
     .unwrap();
 
+    // The copied objects belong to the branch's owner, not to the schema template's.
+    pg_exec(&dev_owner, "ALTER TABLE entries ADD COLUMN memo text")
+        .await
+        .unwrap();
+
+    // A schema change of the parent reaches the next branch (its template is rebuilt).
+    pg_exec(
+        &owner,
+        "ALTER TABLE accounts ADD COLUMN region text; CREATE TABLE audit (id bigint PRIMARY KEY)",
+    )
+    .await
+    .unwrap();
+    ready_branch(&client, db_path, "dev2", None).await;
+    let main_now = client.get(&format!("{main_path}/schema")).await;
+    let dev2_schema = client.get(&format!("{db_path}/branches/dev2/schema")).await;
+    assert_eq!(dev2_schema.body["data"], main_now.body["data"]);
+    assert_ne!(dev2_schema.body["data"], schema.body["data"]);
+
     let reader = role(&client, &dev_path, &["pg_read_all_data"]).await;
     let writer = role(&client, &dev_path, &["pg_write_all_data"]).await;
     assert_eq!(pg_count(&reader, "accounts").await.unwrap(), 1);

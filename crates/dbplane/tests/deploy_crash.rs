@@ -32,7 +32,6 @@ async fn finish_and_check(fixture: &DeployFixture, number: u64, rows: u64) {
 }
 
 #[tokio::test]
-#[ignore = "blocked by the osc engine: after a MariaDB restart its binlog stream skips the fake ROTATE (log_pos 0) into the next file, so the drain never reaches the new file (see the deploys report)"]
 async fn kill_during_the_copy_resumes_from_the_checkpoint() {
     let mut fixture = DeployFixture::start(SMALL_STEPS, Vec::new(), SCHEMA).await;
     let dev = fixture.branch("dev").await;
@@ -113,7 +112,6 @@ async fn kill_during_the_cutover_finishes_it_once() {
 }
 
 #[tokio::test]
-#[ignore = "blocked by the osc engine: after a MariaDB restart its binlog stream skips the fake ROTATE (log_pos 0) into the next file, so the drain never reaches the new file (see the deploys report)"]
 async fn kill_at_pending_cutover_and_in_the_revert_window() {
     let mut fixture = DeployFixture::start("", failpoint("run_deployment.gated"), SCHEMA).await;
     let dev = fixture.branch("dev").await;

@@ -36,6 +36,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 wire_enum!(
     /// The engine behind a database; fixed at creation.
     DatabaseKind { Mysql => "mysql", Postgresql => "postgresql" }

@@ -24,6 +24,12 @@ pub enum JobKind {
     CleanupCredential,
     /// Lock a credential's logins when its ttl elapses (renewal unlocks).
     ExpireCredential,
+    /// Take a backup of a branch into the backup store.
+    RunBackup,
+    /// Delete a backup's stored objects (user delete, retention, branch gone).
+    DeleteBackup,
+    /// Provision a branch from a backup: schema and data.
+    RestoreBranch,
     /// Compute a deploy request's diff, merge check and lint (`pending → ready|…`).
     CheckDeployRequest,
     /// Run a queued deployment: wait for its lane, copy, cut over, keep the revert
@@ -39,6 +45,9 @@ impl JobKind {
         JobKind::ApplySafeMigrations,
         JobKind::CleanupCredential,
         JobKind::ExpireCredential,
+        JobKind::RunBackup,
+        JobKind::DeleteBackup,
+        JobKind::RestoreBranch,
         JobKind::CheckDeployRequest,
         JobKind::RunDeployment,
     ];
@@ -51,6 +60,9 @@ impl JobKind {
             JobKind::ApplySafeMigrations => "apply_safe_migrations",
             JobKind::CleanupCredential => "cleanup_credential",
             JobKind::ExpireCredential => "expire_credential",
+            JobKind::RunBackup => "run_backup",
+            JobKind::DeleteBackup => "delete_backup",
+            JobKind::RestoreBranch => "restore_branch",
             JobKind::CheckDeployRequest => "check_deploy_request",
             JobKind::RunDeployment => "run_deployment",
         }

@@ -3,6 +3,7 @@
 //! validation. Nothing here does I/O, so everything is unit-tested in place.
 
 pub mod access;
+pub mod backups;
 pub mod data_plane;
 pub mod deploys;
 pub mod grant;

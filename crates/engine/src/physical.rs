@@ -191,14 +191,21 @@ impl ClusterAdmin {
         dispatch!(self, admin => admin.drop_database(db).await)
     }
 
-    /// Copies the schema (no rows) of `from` into the existing database `to`: tables with
-    /// their columns, keys, indexes, checks and foreign keys, then views; counters start
-    /// from 1. Safe to repeat. MariaDB (DDL is not transactional) creates only what `to`
-    /// lacks, so an interrupted copy is finished; PostgreSQL replays `pg_dump` in one
-    /// transaction that also marks `to` as copied, so a repeat finds the mark and does
-    /// nothing. Fails with [`EngineError::NotFound`] if either database is missing.
+    /// Copies the schema (no rows) of `from` into `to`: tables with their columns, keys,
+    /// indexes, checks and foreign keys, then views; counters start from 1. Safe to
+    /// repeat. MariaDB (DDL is not transactional) creates only what the existing `to`
+    /// lacks, so an interrupted copy is finished. PostgreSQL (re)creates `to` from a
+    /// schema-only template of `from` and marks it as copied in the transaction that
+    /// hands its objects to `to`'s owner, so a repeat finds the mark and does nothing.
+    /// Fails with [`EngineError::NotFound`] if `from` (or, on MariaDB, `to`) is missing.
     pub async fn copy_schema(&self, from: &PhysicalName, to: &PhysicalName) -> EngineResult<()> {
         dispatch!(self, admin => admin.copy_schema(from, to).await)
+    }
+
+    /// Whether [`Self::copy_schema`] makes `to` itself, so that creating `to` before it is
+    /// wasted work (PostgreSQL copies a template database).
+    pub fn copy_schema_creates_target(&self) -> bool {
+        matches!(self, ClusterAdmin::Postgres(_))
     }
 
     /// The tables and views of `db`, sorted by name.

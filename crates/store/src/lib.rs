@@ -4,12 +4,14 @@
 //! touching them. What is persisted: every record below. What is rebuilt at start:
 //! nothing but caches (auth cache, rate-limit buckets, metrics).
 
+mod backups;
 mod data_plane;
 mod deploys;
 mod error;
 mod jobs;
 mod sqlite;
 
+pub use backups::{BackupFilter, BackupMetadataStore, BranchRestore};
 pub use data_plane::{BranchFilter, DataPlaneStore};
 pub use deploys::{DeployRequestFilter, DeployStore};
 pub use jobs::JobStore;
@@ -57,13 +59,21 @@ pub struct Bootstrapped {
 
 /// Brings every store trait into scope.
 pub mod prelude {
-    pub use crate::{DataPlaneStore, DeployStore, JobStore, MetadataStore, TenantStore};
+    pub use crate::{
+        BackupMetadataStore, DataPlaneStore, DeployStore, JobStore, MetadataStore, TenantStore,
+    };
 }
 
 /// The whole metadata store.
-pub trait MetadataStore: TenantStore + DataPlaneStore + JobStore + DeployStore {}
+pub trait MetadataStore:
+    TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore
+{
+}
 
-impl<T: TenantStore + DataPlaneStore + JobStore + DeployStore> MetadataStore for T {}
+impl<T: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore> MetadataStore
+    for T
+{
+}
 
 /// Organizations, users, service tokens and grants. Every method is one transaction.
 #[async_trait]

@@ -2,6 +2,10 @@
 //! server and `dbplane admin bootstrap` use the same file at once; a busy timeout makes
 //! concurrent writers wait instead of failing.
 
+mod backup_policies;
+mod backup_rows;
+mod backups;
+mod backups_impl;
 mod branches;
 mod credentials;
 mod data_plane_impl;
@@ -161,5 +165,7 @@ impl TenantStore for SqliteStore {
     }
 }
 
+#[cfg(test)]
+mod backup_tests;
 #[cfg(test)]
 mod tests;

@@ -8,15 +8,8 @@ use dbplane_domain::data_plane::BranchState;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// `restored_from_branch`: always null until branches can be restored from backups.
-#[derive(Serialize)]
-pub struct RestoredFromResponse {
-    id: String,
-    name: String,
-    created_at: String,
-    updated_at: String,
-    deleted_at: Option<String>,
-}
+/// `restored_from_branch`: the branch whose backup this branch was restored from.
+pub type RestoredFromResponse = super::backup::BranchRefResponse;
 
 #[derive(Serialize)]
 pub struct BranchResponse {
@@ -89,7 +82,7 @@ impl BranchResponse {
             safe_migrations: branch.safe_migrations,
             deletion_protected: branch.deletion_protected,
             parent_branch: details.parent_name,
-            restored_from_branch: None,
+            restored_from_branch: details.restored_from.as_ref().map(Into::into),
             restore_checklist_completed_at: None,
             created_at: branch.created_at.to_iso8601(),
             updated_at: branch.updated_at.to_iso8601(),

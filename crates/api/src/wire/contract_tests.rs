@@ -1,6 +1,7 @@
 //! Every data-plane response shape, built from hand-made details and checked against
 //! the PlanetScale contract, without a server.
 
+mod backups;
 mod deploys;
 mod fixtures;
 
@@ -232,6 +233,7 @@ fn data_plane_responses_match_the_contract() {
     check_databases(&mut checker);
     check_branches(&mut checker);
     check_credentials(&mut checker);
+    backups::check_backups(&mut checker);
     deploys::check_deploys(&mut checker);
     assert!(
         checker.failures.is_empty(),

@@ -232,10 +232,22 @@ impl BackupStore for LocalDirStore {
     async fn delete(&self, key: &str) -> Result<(), BackupError> {
         let path = self.path(key)?;
         match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(BackupError::io(format!("delete {}", path.display()), error)),
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(BackupError::io(format!("delete {}", path.display()), error));
+            }
         }
+        // Directories exist only for their objects: remove the ones left empty (a
+        // non-empty one refuses, which ends the walk).
+        let mut directory = path.parent();
+        while let Some(dir) = directory {
+            if dir == self.root || tokio::fs::remove_dir(dir).await.is_err() {
+                break;
+            }
+            directory = dir.parent();
+        }
+        Ok(())
     }
 }
 

@@ -139,21 +139,9 @@ pub(crate) async fn apply(
         };
         match event_type {
             EventType::ROTATE_EVENT => {
-                // The fake rotate that opens a stream precedes the format description, so
-                // its name may carry checksum bytes; it only names the file we asked for.
-                if header.log_pos() == 0 {
-                    continue;
-                }
-                if let Ok(Some(EventData::RotateEvent(rotate))) = event.read_data() {
-                    current_file = rotate
-                        .name()
-                        .chars()
-                        .take_while(|c| c.is_ascii_graphic())
-                        .collect();
-                    let position = BinlogPosition {
-                        file: current_file.clone(),
-                        position: rotate.position(),
-                    };
+                if let Some(position) = rotated_to(&event) {
+                    current_file = position.file.clone();
+                    // The start of a file is a transaction boundary.
                     if position > committed {
                         committed = position;
                     }
@@ -245,6 +233,37 @@ pub(crate) async fn apply(
     direction.advance(state, committed, applied);
     Ok(applied)
 }
+
+/// Where a ROTATE event moves the stream. Both kinds count: the real one that ends a
+/// file, and the fake one (`log_pos` 0) the server sends when it opens a file for us —
+/// at the start of the stream, and when the file it read ends without a real rotate (after
+/// a server restart the old file ends with a STOP event). A fake rotate that precedes the
+/// format description can carry checksum bytes after the name, so the name is cut after
+/// the six digits of the file number.
+fn rotated_to(event: &mysql_async::binlog::events::Event) -> Option<BinlogPosition> {
+    let Ok(Some(EventData::RotateEvent(rotate))) = event.read_data() else {
+        return None;
+    };
+    Some(BinlogPosition {
+        file: binlog_file_name(&rotate.name())?,
+        position: rotate.position(),
+    })
+}
+
+/// `binlog.000002` out of `binlog.000002` followed by anything.
+fn binlog_file_name(raw: &str) -> Option<String> {
+    let graphic: String = raw.chars().take_while(|c| c.is_ascii_graphic()).collect();
+    let dot = graphic.rfind('.')?;
+    let digits: String = graphic[dot + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .take(FILE_NUMBER_DIGITS)
+        .collect();
+    (digits.len() == FILE_NUMBER_DIGITS).then(|| format!("{}.{digits}", &graphic[..dot]))
+}
+
+/// MariaDB numbers binlog files with six digits (`binlog.000001`).
+const FILE_NUMBER_DIGITS: usize = 6;
 
 async fn flush(
     state: &OnlineDdlState,
@@ -388,13 +407,9 @@ pub(crate) async fn find_rename(
         let event = event?;
         let header = event.header();
         match header.event_type() {
-            Ok(EventType::ROTATE_EVENT) if header.log_pos() != 0 => {
-                if let Ok(Some(EventData::RotateEvent(rotate))) = event.read_data() {
-                    current_file = rotate
-                        .name()
-                        .chars()
-                        .take_while(|c| c.is_ascii_graphic())
-                        .collect();
+            Ok(EventType::ROTATE_EVENT) => {
+                if let Some(position) = rotated_to(&event) {
+                    current_file = position.file;
                 }
             }
             Ok(EventType::QUERY_EVENT) => {
@@ -422,4 +437,27 @@ pub(crate) async fn find_rename(
         "`{}` is swapped but its RENAME is not in the binlog after the saved position",
         state.table
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binlog_file_name;
+
+    #[test]
+    fn rotate_names_lose_trailing_checksum_bytes() {
+        assert_eq!(
+            binlog_file_name("binlog.000002").as_deref(),
+            Some("binlog.000002")
+        );
+        assert_eq!(
+            binlog_file_name("binlog.0000037a9\u{1}").as_deref(),
+            Some("binlog.000003")
+        );
+        assert_eq!(
+            binlog_file_name("mysql-bin.000010").as_deref(),
+            Some("mysql-bin.000010")
+        );
+        assert_eq!(binlog_file_name("binlog"), None);
+        assert_eq!(binlog_file_name("binlog.12"), None);
+    }
 }

@@ -10,6 +10,7 @@
 mod credentials;
 mod dump;
 mod schema;
+mod template;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -36,6 +37,8 @@ pub struct PostgresAdmin {
     maintenance: tokio::sync::Mutex<Option<Arc<Client>>>,
     /// `pg_dump`, found on first use.
     pg_dump: OnceLock<std::path::PathBuf>,
+    /// Held while a schema template is rebuilt or copied (see [`template`]).
+    template_lock: tokio::sync::Mutex<()>,
 }
 
 impl fmt::Debug for PostgresAdmin {
@@ -71,6 +74,7 @@ impl PostgresAdmin {
             maintenance_database,
             maintenance: tokio::sync::Mutex::new(None),
             pg_dump: OnceLock::new(),
+            template_lock: tokio::sync::Mutex::new(()),
         };
         admin.ping().await?;
         Ok(admin)
@@ -164,11 +168,7 @@ impl PostgresAdmin {
     }
 
     /// Creates the owner role `<db>_owner` (NOLOGIN) and database `db` owned by it, and
-    /// closes it to everyone else.
-    ///
-    /// Also revokes CONNECT on the maintenance database and `template1` from PUBLIC:
-    /// otherwise any credential could log in there, list every branch and, as an admin
-    /// (member of its database's owner), even DROP its own database from there.
+    /// closes it to everyone else (see [`close_to_public`]).
     pub async fn create_database(&self, db: &PhysicalName) -> EngineResult<()> {
         let owner = db.owner()?;
         let client = self.maintenance().await?;
@@ -186,41 +186,16 @@ impl PostgresAdmin {
                 result => result.map_err(sql)?,
             }
         }
-        client
-            .batch_execute(&format!(
-                "REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC;
-                 REVOKE CONNECT, TEMPORARY ON DATABASE {}, {} FROM PUBLIC;",
-                postgres_identifier(db.as_str()),
-                postgres_identifier(&self.maintenance_database),
-                postgres_identifier(TEMPLATE_DATABASE),
-            ))
-            .await
-            .map_err(sql)?;
-        // PostgreSQL 15+ already has this layout (public owned by pg_database_owner,
-        // no CREATE for PUBLIC); older servers give PUBLIC CREATE on a public schema
-        // owned by the bootstrap superuser.
-        // A validated name holds no quote, so it is a safe literal as it is.
-        let owner_literal = format!("'{owner}'");
         let inside = self.open(db.as_str()).await?;
-        inside
-            .batch_execute(&format!(
-                "REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-                 DO $$ BEGIN
-                   IF (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public')
-                      NOT IN ('pg_database_owner', {owner_literal}) THEN
-                     ALTER SCHEMA public OWNER TO {owner};
-                   END IF;
-                 END $$;",
-                owner = postgres_identifier(owner.as_str()),
-            ))
-            .await
-            .map_err(sql)
+        close_to_public(self, &client, &inside, db).await
     }
 
-    /// Drops database `db` (terminating its sessions) and then its owner role.
+    /// Drops database `db` (terminating its sessions), its schema template, and then its
+    /// owner role.
     pub async fn drop_database(&self, db: &PhysicalName) -> EngineResult<()> {
         let owner = db.owner()?;
         let client = self.maintenance().await?;
+        template::drop_template_of(&client, db).await?;
         // FORCE (PostgreSQL 13+) terminates the database's sessions first; without it
         // a single idle session makes the DROP fail.
         client
@@ -239,10 +214,9 @@ impl PostgresAdmin {
             .map_err(sql)
     }
 
-    /// Copies the schema of `from` into `to` with `pg_dump`, atomically (see
-    /// `dump::copy_schema`).
+    /// Creates `to` as a copy of `from`'s schema, atomically (see `template::copy_schema`).
     pub async fn copy_schema(&self, from: &PhysicalName, to: &PhysicalName) -> EngineResult<()> {
-        dump::copy_schema(self, from, to).await
+        template::copy_schema(self, from, to).await
     }
 
     /// The tables and views of `db`'s `public` schema, sorted by name.
@@ -312,6 +286,48 @@ impl PostgresAdmin {
             prefix,
         ))
     }
+}
+
+/// Closes database `db` to everyone but its owner role.
+///
+/// Also revokes CONNECT on the maintenance database and `template1` from PUBLIC:
+/// otherwise any credential could log in there, list every branch and, as an admin
+/// (member of its database's owner), even DROP its own database from there.
+async fn close_to_public(
+    admin: &PostgresAdmin,
+    maintenance: &Client,
+    inside: &Client,
+    db: &PhysicalName,
+) -> EngineResult<()> {
+    let owner = db.owner()?;
+    maintenance
+        .batch_execute(&format!(
+            "REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC;
+             REVOKE CONNECT, TEMPORARY ON DATABASE {}, {} FROM PUBLIC;",
+            postgres_identifier(db.as_str()),
+            postgres_identifier(&admin.maintenance_database),
+            postgres_identifier(TEMPLATE_DATABASE),
+        ))
+        .await
+        .map_err(sql)?;
+    // PostgreSQL 15+ already has this layout (public owned by pg_database_owner,
+    // no CREATE for PUBLIC); older servers give PUBLIC CREATE on a public schema
+    // owned by the bootstrap superuser.
+    // A validated name holds no quote, so it is a safe literal as it is.
+    let owner_literal = format!("'{owner}'");
+    inside
+        .batch_execute(&format!(
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             DO $$ BEGIN
+               IF (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public')
+                  NOT IN ('pg_database_owner', {owner_literal}) THEN
+                 ALTER SCHEMA public OWNER TO {owner};
+               END IF;
+             END $$;",
+            owner = postgres_identifier(owner.as_str()),
+        ))
+        .await
+        .map_err(sql)
 }
 
 async fn database_exists(client: &Client, db: &PhysicalName) -> EngineResult<bool> {

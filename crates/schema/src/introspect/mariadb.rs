@@ -95,9 +95,13 @@ pub async fn mariadb(
             .transpose()?;
         let create = create.ok_or_else(|| unexpected(format!("no definition for view {name}")))?;
         // `CREATE ALGORITHM=... DEFINER=... SQL SECURITY ... VIEW `v` AS select ...`
-        let marker = format!("VIEW {} AS ", crate::ddl::mariadb::ident(&name));
-        let body = create
-            .split_once(&marker)
+        // The name is qualified with the database when the session's default database
+        // is another one (the cluster admin's session).
+        let view = crate::ddl::mariadb::ident(&name);
+        let qualified = format!("{}.{view}", crate::ddl::mariadb::ident(database));
+        let body = [format!("VIEW {view} AS "), format!("VIEW {qualified} AS ")]
+            .iter()
+            .find_map(|marker| create.split_once(marker.as_str()))
             .map(|(_, body)| body.to_owned())
             .ok_or_else(|| unexpected(format!("cannot read definition of view {name}")))?;
         schema.views.insert(name.clone(), View::new(name, body));

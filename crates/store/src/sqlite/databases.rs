@@ -49,6 +49,8 @@ pub(crate) async fn create(
     .await
     .map_err(|e| StoreError::from_write("database", e))?;
     branches::insert(&mut transaction, default_branch, true).await?;
+    super::backup_policies::insert_defaults(&mut transaction, &database.id, database.created_at)
+        .await?;
     jobs::insert(&mut transaction, job).await?;
     if let Some((token, grants)) = creator_grants {
         super::grants::insert_all(&mut transaction, token, grants).await?;

@@ -96,7 +96,7 @@ pub fn database_details(kind: DatabaseKind) -> DatabaseDetails {
 /// A development branch (`parent` set, actor known) or a pending production one.
 pub fn branch_details(kind: DatabaseKind, development: bool) -> BranchDetails {
     let now = Timestamp::from_unix_millis(1_700_000_300_000);
-    BranchDetails {
+    let mut details = BranchDetails {
         branch: Branch {
             id: BranchId::generate(),
             database_id: DatabaseId::generate(),
@@ -124,7 +124,13 @@ pub fn branch_details(kind: DatabaseKind, development: bool) -> BranchDetails {
         region: region(),
         address: "127.0.0.1:3306".into(),
         actor: development.then(user),
+        restored_from: None,
+    };
+    // Both nullabilities of `restored_from_branch`.
+    if development {
+        details.restored_from = Some(details.branch.clone());
     }
+    details
 }
 
 /// A credential; `secret` as at creation or reset, `ttl` to cover both nullabilities.

@@ -1,10 +1,8 @@
-//! Schema copy on PostgreSQL: `pg_dump --schema-only` of the parent, replayed into the
-//! child in one transaction as the child's owner role.
-//!
-//! pg_dump is the only complete source of a PostgreSQL schema (sequences, types,
-//! functions, triggers, extensions, in dependency order); rebuilding that from the
+//! `pg_dump --schema-only`: the one complete source of a PostgreSQL schema (sequences,
+//! types, functions, triggers, extensions, in dependency order); rebuilding that from the
 //! catalogs would be a second pg_dump. `--schema-only` leaves out every row and sequence
-//! value, so identity and serial columns of the copy start from 1.
+//! value, so identity and serial columns of a copy start from 1. The schema copy that
+//! replays it is in [`super::template`].
 
 use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
@@ -12,11 +10,10 @@ use std::process::Stdio;
 use tokio::process::Command;
 use tokio_postgres::config::Host;
 
-use super::{KIND, PostgresAdmin, database_exists, missing_database, sql};
+use super::{KIND, PostgresAdmin};
 use crate::cluster::find_pg_dump;
 use crate::error::{EngineError, EngineResult};
 use crate::physical::PhysicalName;
-use crate::physical::names::postgres_identifier;
 
 /// How long pg_dump waits for its ACCESS SHARE locks on the parent's tables (a running
 /// ALTER TABLE holds an exclusive one) before giving up.
@@ -26,62 +23,9 @@ const CONNECT_TIMEOUT_SECONDS: &str = "10";
 /// The most of pg_dump's stderr an error message carries.
 const STDERR_TAIL: usize = 2048;
 
-/// Copies the schema of `from` into `to`, atomically.
-///
-/// The whole dump is replayed in one transaction that also sets a marker, the comment
-/// `dbplane: schema copied from <from>` on database `to`. A crash before the COMMIT
-/// leaves `to` as it was; after it the marker is there and a repeat is a no-op. So `to`
-/// never holds part of a copy. It runs as `SET ROLE <to>_owner`, which makes the owner
-/// role own every copied object (the dump is taken with `--no-owner`), as if an admin
-/// had created them.
-pub(super) async fn copy_schema(
-    admin: &PostgresAdmin,
-    from: &PhysicalName,
-    to: &PhysicalName,
-) -> EngineResult<()> {
-    let client = admin.maintenance().await?;
-    for db in [from, to] {
-        if !database_exists(&client, db).await? {
-            return Err(missing_database(db));
-        }
-    }
-    let marker = format!("dbplane: schema copied from {from}");
-    let comment: Option<String> = client
-        .query_one(
-            "SELECT pg_catalog.shobj_description(oid, 'pg_database')
-             FROM pg_catalog.pg_database WHERE datname = $1",
-            &[&to.as_str()],
-        )
-        .await
-        .map_err(sql)?
-        .get(0);
-    if comment.as_deref() == Some(marker.as_str()) {
-        return Ok(());
-    }
-
-    let started = std::time::Instant::now();
-    let dump = run_pg_dump(admin, from).await?;
-    let dumped = started.elapsed();
-    let script = strip_meta_commands(&dump)?;
-    let owner = postgres_identifier(to.owner()?.as_str());
-    let target = postgres_identifier(to.as_str());
-    // `marker` is built from a validated name and fixed text: no quote to escape.
-    let transaction = format!(
-        "BEGIN;\nSET LOCAL ROLE {owner};\n{script}\nCOMMENT ON DATABASE {target} IS '{marker}';\nCOMMIT;"
-    );
-    let inside = admin.open(to.as_str()).await?;
-    // On error the transaction is left aborted and dropping the connection rolls it back.
-    inside.batch_execute(&transaction).await.map_err(sql)?;
-    tracing::debug!(
-        %from, %to, dump = ?dumped, apply = ?(started.elapsed() - dumped), bytes = dump.len(),
-        "schema copied"
-    );
-    Ok(())
-}
-
 /// Runs `pg_dump --schema-only` of `db` with the admin's connection settings and
 /// returns its output.
-async fn run_pg_dump(admin: &PostgresAdmin, db: &PhysicalName) -> EngineResult<String> {
+pub(super) async fn run_pg_dump(admin: &PostgresAdmin, db: &PhysicalName) -> EngineResult<String> {
     let program = match admin.pg_dump.get() {
         Some(program) => program.clone(),
         None => {
@@ -154,7 +98,7 @@ async fn run_pg_dump(admin: &PostgresAdmin, db: &PhysicalName) -> EngineResult<S
 /// Drops the `\restrict KEY` / `\unrestrict KEY` lines that pg_dump has framed plain
 /// dumps with since 15.14 (for psql, which the server does not understand); any other
 /// psql meta-command is refused rather than sent to the server.
-fn strip_meta_commands(dump: &str) -> EngineResult<String> {
+pub(super) fn strip_meta_commands(dump: &str) -> EngineResult<String> {
     let mut script = String::with_capacity(dump.len());
     for line in dump.lines() {
         if line.starts_with('\\') {
