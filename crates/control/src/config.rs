@@ -133,6 +133,9 @@ pub struct DeploysConfig {
     pub copy_step_millis: u64,
     /// How often a waiting deployment (queued, gated, in its revert window) looks again.
     pub poll_millis: u64,
+    /// Reading a deploy request not deployed yet re-runs its checks when they are older
+    /// than this (a branch's schema changes without dbplane seeing it).
+    pub recheck_after_millis: u64,
 }
 
 impl Default for DeploysConfig {
@@ -142,6 +145,7 @@ impl Default for DeploysConfig {
             force_cutover_after_seconds: 60 * 60,
             copy_step_millis: 1000,
             poll_millis: 500,
+            recheck_after_millis: 10_000,
         }
     }
 }

@@ -5,8 +5,10 @@
 
 mod actions;
 pub mod check;
+mod failure;
 pub mod job;
 mod online;
+mod revert;
 mod steps;
 
 use crate::error::{ControlError, ControlResult};
@@ -385,8 +387,42 @@ impl ControlPlane {
         let (organization, database, request) = self
             .authorize_deploy_request(caller, organization, database, number, operation)
             .await?;
+        self.recheck_if_stale(&request).await?;
         self.deploy_request_details(organization, database, request)
             .await
+    }
+
+    /// The head may have changed since the last checks (DDL on a branch is not seen by
+    /// dbplane): a read of an open, not yet deployed request whose checks are older than
+    /// `recheck_after_millis` schedules them again (`→ pending` if the operations changed).
+    async fn recheck_if_stale(&self, request: &DeployRequest) -> ControlResult<()> {
+        let deployment = &request.deployment;
+        let idle = matches!(
+            deployment.state,
+            DeploymentState::Ready | DeploymentState::NoChanges | DeploymentState::Error
+        );
+        let threshold = self.config().deploys.recheck_after_millis as i64;
+        let stale = deployment
+            .schema_last_updated_at
+            .is_none_or(|at| at.plus_millis(threshold) <= Timestamp::now());
+        if request.state != DeployRequestState::Open || !idle || !stale {
+            return Ok(());
+        }
+        if self
+            .store
+            .has_job(JobKind::CheckDeployRequest, request.id.as_str())
+            .await?
+        {
+            return Ok(());
+        }
+        // Stamp the check time with the job, so concurrent reads schedule one.
+        let _ = self
+            .change_deploy_request(request.clone(), |request| {
+                request.deployment.schema_last_updated_at = Some(Timestamp::now());
+                Ok(vec![check_job(&request.id)])
+            })
+            .await?;
+        Ok(())
     }
 
     pub async fn list_deploy_requests(

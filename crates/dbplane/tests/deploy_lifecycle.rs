@@ -13,14 +13,6 @@ const SCHEMA: &[&str] = &[
     "INSERT INTO users (name) SELECT CONCAT('user-', seq) FROM seq_1_to_3000",
 ];
 
-fn artifacts(tables: &[String]) -> Vec<String> {
-    tables
-        .iter()
-        .filter(|t| t.contains("_dbp_"))
-        .cloned()
-        .collect()
-}
-
 #[tokio::test]
 async fn deploy_revert_deploy_again_and_complete() {
     let fixture = DeployFixture::start("", Vec::new(), SCHEMA).await;

@@ -306,3 +306,27 @@ async fn postgres_databases_have_no_deploy_requests() {
     );
     assert_eq!(client.get(path).await.status, 422);
 }
+
+#[tokio::test]
+async fn tables_with_foreign_keys_are_not_changed_online() {
+    let schema = [
+        "CREATE TABLE parent (id BIGINT PRIMARY KEY)",
+        "CREATE TABLE child (id BIGINT PRIMARY KEY, parent_id BIGINT, \
+         CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id))",
+    ];
+    let fixture = DeployFixture::start("", Vec::new(), &schema).await;
+    let dev = fixture.branch("dev").await;
+    mysql_exec(
+        &dev,
+        "ALTER TABLE child ADD COLUMN x INT, ADD INDEX by_x (x)",
+    )
+    .await
+    .unwrap();
+    let opened = fixture.open("dev", json!({})).await;
+    assert_eq!(opened["deployment_state"], "error", "{opened}");
+    let errors = opened["deployment"]["deploy_check_errors"]
+        .as_str()
+        .unwrap();
+    assert!(errors.contains("foreign keys"), "{errors}");
+    assert_eq!(opened["deployment"]["deployable"], false);
+}

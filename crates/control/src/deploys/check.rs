@@ -137,11 +137,27 @@ fn evaluate(
                 .extend(statement.removed_foreign_keys.iter().cloned());
             continue;
         }
-        if kind == DeployOperationKind::Alter && !is_view {
+        if kind == DeployOperationKind::Alter && !is_view && !statement.instant_eligible {
             match base.tables.get(&name) {
-                Some(table) if table.primary_key.is_none() && !statement.instant_eligible => {
+                Some(table) if table.primary_key.is_none() => {
                     errors.push(format!(
                         "`{name}` has no primary key: it cannot be changed online"
+                    ));
+                }
+                // The shadow table would not carry them, and a rename moves the references
+                // of child tables to the old table: refuse rather than lose them.
+                Some(table)
+                    if !table.foreign_keys.is_empty()
+                        || base.tables.values().any(|other| {
+                            other
+                                .foreign_keys
+                                .iter()
+                                .any(|fk| fk.referenced_table == name)
+                        }) =>
+                {
+                    errors.push(format!(
+                        "`{name}` has or is referenced by foreign keys: the online schema change \
+                         does not carry them yet"
                     ));
                 }
                 _ => {}

@@ -10,6 +10,7 @@
 //! plan and the online schema change states, saved after every step.
 
 use super::check::run_checks;
+pub(super) use super::failure::Failure;
 use super::steps::{finish_successfully, record_check};
 use crate::clusters::ClusterRegistry;
 use crate::config::DeploysConfig;
@@ -21,8 +22,8 @@ use dbplane_domain::deploys::{
     DeploymentEvent, DeploymentState,
 };
 use dbplane_domain::jobs::{Job, JobKind};
-use dbplane_engine::deploy::{DeployEngine, DeployError, alter_clauses};
-use dbplane_engine::online_ddl::{OnlineDdlError, OnlineDdlState};
+use dbplane_engine::deploy::{DeployEngine, alter_clauses};
+use dbplane_engine::online_ddl::OnlineDdlState;
 use dbplane_engine::physical::PhysicalName;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
@@ -57,50 +58,6 @@ pub(super) struct RunData {
     pub online: Vec<OnlineDdlState>,
     pub copy_started_at: Option<Timestamp>,
     pub cutover_started_at: Option<Timestamp>,
-}
-
-/// How a step failed.
-pub(super) enum Failure {
-    /// Try again later (server unreachable, lock timeouts).
-    Retry(String),
-    /// The deployment cannot succeed: `complete_error`.
-    Permanent(String),
-}
-
-impl From<DeployError> for Failure {
-    fn from(error: DeployError) -> Self {
-        match error {
-            DeployError::Sql(error) => {
-                let transient = dbplane_engine::deploy::transient_sql(&error);
-                sql_failure(error, transient)
-            }
-            DeployError::OnlineDdl(error) => error.into(),
-            DeployError::Introspect(text) => Failure::Retry(text),
-            DeployError::Invalid(text) => Failure::Permanent(text),
-        }
-    }
-}
-
-impl From<OnlineDdlError> for Failure {
-    fn from(error: OnlineDdlError) -> Self {
-        match error {
-            OnlineDdlError::Sql(error) => {
-                let transient = dbplane_engine::deploy::transient_sql(&error);
-                sql_failure(error, transient)
-            }
-            OnlineDdlError::Binlog(text) => Failure::Retry(text),
-            error @ OnlineDdlError::CutoverFailed { .. } => Failure::Retry(error.to_string()),
-            error => Failure::Permanent(error.to_string()),
-        }
-    }
-}
-
-fn sql_failure<E: std::fmt::Display>(error: E, transient: bool) -> Failure {
-    if transient {
-        Failure::Retry(error.to_string())
-    } else {
-        Failure::Permanent(error.to_string())
-    }
 }
 
 /// Runs the deploy job kinds.
@@ -259,9 +216,15 @@ impl DeployJobs {
             return self.finish(job).await;
         };
         let request = context.request;
-        if request.state == DeployRequestState::Closed
-            || request.deployment.state != DeploymentState::Pending
-        {
+        // Pending (just opened) or a re-check of a request not deployed yet.
+        let checkable = matches!(
+            request.deployment.state,
+            DeploymentState::Pending
+                | DeploymentState::Ready
+                | DeploymentState::NoChanges
+                | DeploymentState::Error
+        );
+        if request.state == DeployRequestState::Closed || !checkable {
             return self.finish(job).await;
         }
         let Some(head) = self
@@ -282,53 +245,16 @@ impl DeployJobs {
         )
         .await
         .map_err(retry)?;
+        if !check.same_operations(&request.deployment.operations) {
+            // The head changed: approvals of the old changes no longer stand.
+            self.store
+                .dismiss_approvals(&request.id)
+                .await
+                .map_err(retry)?;
+        }
         let saved = self
             .update(job, request, true, |request| {
                 record_check(&mut request.deployment, &check, true);
-                true
-            })
-            .await?;
-        match saved {
-            Some(_) => Ok(StepOutcome::Finished),
-            None => self.finish(job).await,
-        }
-    }
-
-    /// Fails the deployment for good: shadows dropped, `complete_error`, lane blocked.
-    pub(super) async fn fail(
-        &self,
-        job: &Job,
-        context: &Context,
-        data: &RunData,
-        error: String,
-    ) -> StepResult {
-        tracing::warn!(deploy_request = %context.request.id, %error, "deployment failed");
-        for state in &data.online {
-            // Only before the cutover; a swapped table stays (a revert is separate).
-            let _ = context.engine.online.cancel(state).await;
-        }
-        let reverting = context.request.deployment.state == DeploymentState::InProgressRevert;
-        let saved = self
-            .update(job, context.request.clone(), true, |request| {
-                let deployment = &mut request.deployment;
-                if deployment.apply(DeploymentEvent::Fail).is_err() {
-                    return false;
-                }
-                deployment.finished_at = Some(Timestamp::now());
-                deployment.table_locked = false;
-                if reverting {
-                    if let Some(revert) = &mut deployment.revert {
-                        revert.revert_errors = Some(error.clone());
-                    }
-                } else {
-                    for operation in &mut deployment.operations {
-                        if operation.state != DeployOperationState::Complete {
-                            operation.state = DeployOperationState::Error;
-                            operation.deploy_errors = Some(error.clone());
-                        }
-                    }
-                    deployment.deploy_check_errors = Some(error.clone());
-                }
                 true
             })
             .await?;

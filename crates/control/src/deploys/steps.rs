@@ -77,6 +77,12 @@ pub fn disk_space(path: &std::path::Path) -> Option<(u64, u64)> {
     }
     // SAFETY: statvfs returned 0, so it filled `stats`.
     let stats = unsafe { stats.assume_init() };
-    let block = stats.f_frsize as u64;
-    Some((stats.f_bavail as u64 * block, stats.f_blocks as u64 * block))
+    // The field types differ by platform (u64 here); `as u64` is not a no-op everywhere.
+    #[allow(clippy::unnecessary_cast)]
+    let (block, free, total) = (
+        stats.f_frsize as u64,
+        stats.f_bavail as u64,
+        stats.f_blocks as u64,
+    );
+    Some((free * block, total * block))
 }

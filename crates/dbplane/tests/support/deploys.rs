@@ -11,7 +11,7 @@ pub const DB_PATH: &str = "/v1/organizations/acme/databases/shop";
 pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Fast polling for tests.
-pub const FAST_DEPLOYS: &str = "poll_millis = 100\n";
+pub const FAST_DEPLOYS: &str = "poll_millis = 100\nrecheck_after_millis = 300\n";
 
 pub struct DeployFixture {
     pub server: TestServer,

@@ -1,0 +1,192 @@
+//! The revert window and the revert: the kept old tables are fed in reverse until the
+//! window ends (or `skip-revert`), and `revert` swaps them back keeping every row written
+//! since the cutover (semantics.md §9.4).
+
+use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next};
+use super::online::wait;
+use super::steps::close_revert_window;
+use dbplane_domain::Timestamp;
+use dbplane_domain::deploys::{DeployRequestState, DeploymentEvent, DeploymentState};
+use dbplane_domain::jobs::Job;
+use dbplane_engine::deploy::dropped_table_name;
+use dbplane_engine::online_ddl::{CutoverOptions, OnlineDdlError};
+use dbplane_jobs::JobError;
+
+type Stepped = Result<StepResult, Failure>;
+
+impl DeployJobs {
+    /// The revert window: feeds the kept old tables in reverse and waits for its end,
+    /// `skip-revert` or `revert`.
+    pub(super) async fn revert_window(
+        &self,
+        job: &Job,
+        context: &Context,
+        mut data: RunData,
+    ) -> Stepped {
+        let deployment = &context.request.deployment;
+        match deployment.state {
+            DeploymentState::Complete => return Ok(next("cleanup", &data)),
+            DeploymentState::InProgressRevert => return Ok(next("revert", &data)),
+            DeploymentState::CompletePendingRevert => {}
+            other => return Err(Failure::Retry(format!("unexpected state {other}"))),
+        }
+        let end = deployment
+            .revert
+            .as_ref()
+            .map(|r| r.waiting_period_end_at)
+            .unwrap_or_else(Timestamp::now);
+        if Timestamp::now() >= end {
+            self.update(job, context.request.clone(), false, |request| {
+                close_revert_window(request).is_ok()
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+            return Ok(next("revert_window", &data));
+        }
+        let mut incompatible = None;
+        for state in &mut data.online {
+            match context.engine.online.apply_reverse_changes(state).await {
+                Ok(_) => {}
+                // The deploy stands; only a revert would fail. Say so on the revert request.
+                Err(error @ OnlineDdlError::RevertIncompatible { .. }) => {
+                    incompatible = Some(error.to_string())
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let known = deployment
+            .revert
+            .as_ref()
+            .and_then(|r| r.revert_errors.clone());
+        if incompatible.is_some() && incompatible != known {
+            self.update(job, context.request.clone(), false, |request| {
+                if let Some(revert) = &mut request.deployment.revert {
+                    revert.revert_errors = incompatible.clone();
+                }
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        }
+        self.save_and_wait(job, "revert_window", &data, end).await
+    }
+
+    /// Saves the job's data (stream positions), then waits until the next look.
+    pub(super) async fn save_and_wait(
+        &self,
+        job: &Job,
+        step: &str,
+        data: &RunData,
+        until: Timestamp,
+    ) -> Stepped {
+        let text = serde_json::to_string(data).map_err(|e| Failure::Retry(e.to_string()))?;
+        let saved = self
+            .store
+            .save_job_step(&job.id, job.lease_epoch, step, &text, 60_000)
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        if !saved {
+            return Ok(Err(JobError::LeaseLost));
+        }
+        let pause = (until.unix_millis() - Timestamp::now().unix_millis())
+            .clamp(1, self.config.poll_millis as i64) as u64;
+        wait(data, pause)
+    }
+
+    /// `revert`: the second swap (keeping every row written since the cutover), dropped
+    /// tables back, created tables lazily dropped.
+    pub(super) async fn revert(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
+        match context.request.deployment.state {
+            DeploymentState::InProgressRevert => {}
+            // Recorded by a run that crashed before saving its step: recover the phases.
+            DeploymentState::CompleteRevert => {
+                if !data.online.is_empty() {
+                    context
+                        .engine
+                        .online
+                        .revert_many(&mut data.online, &CutoverOptions::default())
+                        .await?;
+                }
+                return Ok(next("revert_cleanup", &data));
+            }
+            _ => return Ok(next("revert_window", &data)),
+        }
+        if !data.online.is_empty() {
+            match context
+                .engine
+                .online
+                .revert_many(&mut data.online, &CutoverOptions::default())
+                .await
+            {
+                Ok(_) => {}
+                Err(error @ OnlineDdlError::RevertIncompatible { .. }) => {
+                    return Err(Failure::Permanent(error.to_string()));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        for planned in &data.plan {
+            match &planned.action {
+                Action::DropTable => {
+                    context
+                        .engine
+                        .restore_dropped(&context.db, &planned.name)
+                        .await?
+                }
+                Action::CreateTable { .. } => {
+                    context.engine.lazy_drop(&context.db, &planned.name).await?
+                }
+                _ => {}
+            }
+        }
+        let saved = self
+            .update(job, context.request.clone(), false, |request| {
+                if request
+                    .deployment
+                    .apply(DeploymentEvent::RevertDone)
+                    .is_err()
+                {
+                    return false;
+                }
+                let now = Timestamp::now();
+                if let Some(revert) = &mut request.deployment.revert {
+                    revert.finished_at = Some(now);
+                }
+                request.deployment.finished_at = Some(now);
+                request.state = DeployRequestState::Closed;
+                request.closed_at = Some(now);
+                true
+            })
+            .await
+            .map_err(|e| Failure::Retry(e.to_string()))?;
+        Ok(next(
+            if saved.is_some() {
+                "revert_cleanup"
+            } else {
+                "revert"
+            },
+            &data,
+        ))
+    }
+
+    /// After a revert: the new-schema tables and created tables go.
+    pub(super) async fn revert_cleanup(
+        &self,
+        job: &Job,
+        context: &Context,
+        data: RunData,
+    ) -> Stepped {
+        for state in &data.online {
+            context.engine.online.drop_artifacts(state).await?;
+        }
+        for planned in &data.plan {
+            if matches!(planned.action, Action::CreateTable { .. }) {
+                context
+                    .engine
+                    .drop_table_if_exists(&context.db, &dropped_table_name(&planned.name))
+                    .await?;
+            }
+        }
+        Ok(self.finish(job).await)
+    }
+}
