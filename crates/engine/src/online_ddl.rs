@@ -96,6 +96,11 @@ pub enum OnlineDdlError {
     /// retrying later succeeds if the offending rows were changed meanwhile.
     #[error("`{table}` cannot be reverted: {reason}")]
     RevertIncompatible { table: String, reason: String },
+    /// Copying a row into the new schema would change or drop it (a value truncated or out
+    /// of range, a NULL into NOT NULL, a duplicate in a new unique key): the chunk was
+    /// rolled back and the change must not go on.
+    #[error("changing `{table}` would lose data: {reason}")]
+    WouldLoseData { table: String, reason: String },
 }
 
 /// Result of the online schema change.

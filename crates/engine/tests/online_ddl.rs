@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use dbplane_engine::PhysicalName;
 use dbplane_engine::online_ddl::{
-    ChunkOutcome, CopyOptions, CutoverOptions, OnlineDdl, OnlineDdlState, Phase, SchemaChange,
+    ChunkOutcome, CopyOptions, CutoverOptions, OnlineDdl, OnlineDdlError, OnlineDdlState, Phase,
+    SchemaChange,
 };
 use mysql_async::prelude::Queryable;
 use online_ddl_support::{DB, Fixture, Writers, assert_same_rows};
@@ -291,4 +292,68 @@ async fn small_chunks_racing_deletes_leave_the_shadow_equal_to_the_table() {
         &fixture.table_rows("_items_dbp_new").await,
     );
     ddl.disconnect().await.unwrap();
+}
+
+/// A change that cannot hold every row (a new unique key over duplicates, a column too
+/// narrow for its values) stops at the first chunk with nothing copied, instead of letting
+/// `INSERT IGNORE` drop or truncate rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_that_would_lose_rows_or_values_are_refused() {
+    let fixture = Fixture::start().await;
+    fixture.seed_table("items", 2_000).await;
+    fixture
+        .exec("UPDATE items SET b = 'same' WHERE id IN (7, 1500)")
+        .await
+        .unwrap();
+    let db = PhysicalName::new(DB).unwrap();
+    let ddl = OnlineDdl::new(&fixture.url()).unwrap();
+    let options = CopyOptions {
+        min_chunk_size: 5_000,
+        max_chunk_size: 5_000,
+        ..CopyOptions::default()
+    };
+    for (change, expected) in [
+        ("ADD UNIQUE KEY uniq_b (b)", "uniq_b"),
+        ("MODIFY b VARCHAR(5) NOT NULL", "b"),
+        ("MODIFY a TINYINT NOT NULL", "a"),
+    ] {
+        let mut state = ddl
+            .prepare(&db, "items", &SchemaChange::Alter(change.into()))
+            .await
+            .unwrap();
+        let error = ddl.copy_chunk(&mut state, &options).await.unwrap_err();
+        match &error {
+            OnlineDdlError::WouldLoseData { table, reason } => {
+                assert_eq!(table, "items");
+                assert!(reason.contains(expected), "{change}: {reason}");
+            }
+            other => panic!("{change}: expected WouldLoseData, got {other}"),
+        }
+        assert_eq!(
+            state.copy.rows_copied, 0,
+            "{change}: the state did not move"
+        );
+        let mut conn = fixture.conn().await;
+        let copied: Option<u64> = conn
+            .query_first(format!("SELECT COUNT(*) FROM `{}`", state.shadow_table))
+            .await
+            .unwrap();
+        conn.disconnect().await.unwrap();
+        assert_eq!(copied, Some(0), "{change}: the chunk was rolled back");
+        ddl.cancel(&state).await.unwrap();
+    }
+    // A change every row fits still copies them all.
+    let mut state = ddl
+        .prepare(
+            &db,
+            "items",
+            &SchemaChange::Alter("ADD KEY idx_b (b)".into()),
+        )
+        .await
+        .unwrap();
+    while !state.copy.done {
+        ddl.copy_chunk(&mut state, &options).await.unwrap();
+    }
+    assert_eq!(state.copy.rows_copied, 2_000);
+    ddl.cancel(&state).await.unwrap();
 }

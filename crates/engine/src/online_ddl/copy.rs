@@ -143,17 +143,35 @@ impl OnlineDdl {
         let columns = sql::column_list(&state.columns);
         let mut copy_params = params;
         copy_params.extend(end.iter().map(Value::from));
-        conn.exec_drop(
-            format!(
-                "INSERT IGNORE INTO {} ({columns}) SELECT {columns} FROM {source} \
+        // IGNORE is for rows the binlog already put in the shadow (same primary key, newer
+        // data). It would also silently truncate values or skip duplicates of a new unique
+        // key, so the chunk commits only when its warnings are all primary-key duplicates.
+        conn.query_drop(format!("SET SESSION max_error_count = {MAX_WARNINGS}"))
+            .await?;
+        // Rolled back when dropped on any early return.
+        let mut chunk = conn
+            .start_transaction(mysql_async::TxOpts::default())
+            .await?;
+        chunk
+            .exec_drop(
+                format!(
+                    "INSERT IGNORE INTO {} ({columns}) SELECT {columns} FROM {source} \
                  WHERE {lower_clause}{key} <= {}",
-                sql::qualified(&state.database, &state.shadow_table),
-                sql::placeholders(width),
-            ),
-            copy_params,
-        )
-        .await?;
-        let rows = conn.affected_rows();
+                    sql::qualified(&state.database, &state.shadow_table),
+                    sql::placeholders(width),
+                ),
+                copy_params,
+            )
+            .await?;
+        let rows = chunk.affected_rows();
+        if let Some(reason) = lossy_warning(&mut chunk).await? {
+            chunk.rollback().await?;
+            return Err(OnlineDdlError::WouldLoseData {
+                table: state.table.clone(),
+                reason,
+            });
+        }
+        chunk.commit().await?;
         drop(conn);
         let elapsed = started.elapsed();
 
@@ -171,6 +189,39 @@ impl OnlineDdl {
         }
         Ok(ChunkOutcome::Copied { rows, elapsed })
     }
+}
+
+/// The most warnings a session keeps (MariaDB's upper limit for `max_error_count`).
+const MAX_WARNINGS: u32 = 65_535;
+/// `ER_DUP_ENTRY`.
+const DUPLICATE_ENTRY: u32 = 1062;
+
+/// The first warning of the last statement that means a row was changed or dropped: any
+/// but a duplicate of the primary key. When warnings were cut at [`MAX_WARNINGS`] the
+/// chunk cannot be vouched for, which counts as a loss too.
+async fn lossy_warning(conn: &mut impl Queryable) -> OnlineDdlResult<Option<String>> {
+    let total: u64 = conn
+        .query_first("SELECT @@warning_count")
+        .await?
+        .unwrap_or(0);
+    if total == 0 {
+        return Ok(None);
+    }
+    let warnings: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS").await?;
+    if (warnings.len() as u64) < total {
+        return Ok(Some(format!(
+            "{total} warnings in one chunk, more than can be checked"
+        )));
+    }
+    Ok(warnings
+        .into_iter()
+        .find(|(_, code, message)| !(*code == DUPLICATE_ENTRY && is_primary_key_duplicate(message)))
+        .map(|(_, code, message)| format!("{message} (MariaDB warning {code})")))
+}
+
+/// `Duplicate entry '5' for key 'PRIMARY'` (MariaDB) or `... for key 't.PRIMARY'`.
+fn is_primary_key_duplicate(message: &str) -> bool {
+    message.ends_with("'PRIMARY'") || message.ends_with(".PRIMARY'")
 }
 
 /// The rest after a chunk that took `elapsed`, so that the copy works `100 - ratio` % of the
