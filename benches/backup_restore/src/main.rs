@@ -245,7 +245,7 @@ async fn peer_run(
         peer.dump_label(),
         dump.elapsed.as_secs_f64()
     );
-    let target = format!("peer_{}", peer.key().replace('-', "_"));
+    let target = format!("peer_{}", peer.key().replace('-', "_").to_lowercase());
     let admin_db = if data::is_mysql(kind) { "" } else { "postgres" };
     let mut admin = Db::superuser(kind, port, admin_db).await?;
     admin.execute(&format!("CREATE DATABASE {target}")).await?;

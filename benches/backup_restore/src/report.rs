@@ -15,6 +15,11 @@ fn rate(run: &EngineRun, seconds: f64) -> f64 {
     mb(run.logical_bytes as f64) / seconds
 }
 
+/// A pipeline's `|` would end the table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
 }
@@ -59,11 +64,11 @@ pub fn print(runs: &[EngineRun], load_before: &str, load_after: &str) -> bool {
             };
             println!(
                 "| {} | {dump:.1} | {:.0} | {:.0} | {:.0} | {} | {restore:.1} | {:.0} | {:.0} | {correct} |",
-                tool.dump_label,
+                cell(&tool.dump_label),
                 rate(run, dump),
                 mb(tool.output_bytes as f64),
                 tool.dump.peak_rss_mib,
-                tool.restore_label,
+                cell(&tool.restore_label),
                 rate(run, restore),
                 tool.restore.peak_rss_mib
             );
