@@ -111,23 +111,23 @@ fn settings() -> Result<Settings> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let settings = settings()?;
-    let uptime_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    report::print_title(load_before.trim());
     let mut server = Server::start(&settings.dbplane).await?;
     let api = Api::new(
         &server.base_url,
         &server.authorization,
         &server.organization,
     );
-    let mut runs = Vec::new();
+    let mut passed = true;
     for kind in &settings.engines {
         let run = engine_run(&settings, &server, &api, kind)
             .await
             .with_context(|| format!("{kind}; server log tail:\n{}", server.log_tail(20)))?;
-        runs.push(run);
+        passed &= report::print_engine(&run);
     }
+    report::print_footer();
     server.stop().await?;
-    let uptime_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let passed = report::print(&runs, uptime_before.trim(), uptime_after.trim());
     std::process::exit(if passed { 0 } else { 1 });
 }
 

@@ -24,63 +24,75 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
 }
 
-/// Prints the summary; whether every target was met (and every restore was correct).
-pub fn print(runs: &[EngineRun], load_before: &str, load_after: &str) -> bool {
-    let mut passed = true;
+/// Prints the summary's title (before the runs, so a long run shows its sections as
+/// they finish).
+pub fn print_title(load_before: &str) {
     println!("## Backup and restore benchmark (issue 6)\n");
     println!(
-        "Load average (1, 5, 15 min, running/total, last pid) before: `{load_before}`, after: `{load_after}`.\n"
+        "Load average (1, 5, 15 min, running/total, last pid) at the start: `{load_before}`.\n"
     );
-    for run in runs {
-        let engine = if run.kind == "mysql" {
-            "MariaDB"
-        } else {
-            "PostgreSQL"
+}
+
+/// Prints one engine's section; whether every target was met (and every restore was
+/// correct).
+pub fn print_engine(run: &EngineRun) -> bool {
+    let mut passed = true;
+    let engine = if run.kind == "mysql" {
+        "MariaDB"
+    } else {
+        "PostgreSQL"
+    };
+    println!(
+        "### {engine}: {} rows in 3 tables, {:.0} MB of row text ({:.0} MB on disk with indexes), loaded in {:.0} s\n",
+        run.rows,
+        mb(run.logical_bytes as f64),
+        mb(run.disk_bytes as f64),
+        run.load_secs
+    );
+    println!(
+        "MB/s is of the {:.0} MB of row text.\n",
+        mb(run.logical_bytes as f64)
+    );
+    println!(
+        "| backup | s | MB/s | output MB | peak RSS MiB | restore | s | MB/s | peak RSS MiB | rows + checksums |"
+    );
+    println!("|---|---:|---:|---:|---:|---|---:|---:|---:|---|");
+    for tool in &run.tools {
+        let dump = tool.dump.elapsed.as_secs_f64();
+        let restore = tool.restore.elapsed.as_secs_f64();
+        let correct = match &tool.mismatch {
+            None => "equal".to_string(),
+            Some(detail) => {
+                passed = false;
+                format!("**DIFFER**: {detail}")
+            }
         };
         println!(
-            "### {engine}: {} rows in 3 tables, {:.0} MB of row text ({:.0} MB on disk with indexes), loaded in {:.0} s\n",
-            run.rows,
-            mb(run.logical_bytes as f64),
-            mb(run.disk_bytes as f64),
-            run.load_secs
+            "| {} | {dump:.1} | {:.0} | {:.0} | {:.0} | {} | {restore:.1} | {:.0} | {:.0} | {correct} |",
+            cell(&tool.dump_label),
+            rate(run, dump),
+            mb(tool.output_bytes as f64),
+            tool.dump.peak_rss_mib,
+            cell(&tool.restore_label),
+            rate(run, restore),
+            tool.restore.peak_rss_mib
         );
-        println!(
-            "MB/s is of the {:.0} MB of row text.\n",
-            mb(run.logical_bytes as f64)
-        );
-        println!(
-            "| backup | s | MB/s | output MB | peak RSS MiB | restore | s | MB/s | peak RSS MiB | rows + checksums |"
-        );
-        println!("|---|---:|---:|---:|---:|---|---:|---:|---:|---|");
-        for tool in &run.tools {
-            let dump = tool.dump.elapsed.as_secs_f64();
-            let restore = tool.restore.elapsed.as_secs_f64();
-            let correct = match &tool.mismatch {
-                None => "equal".to_string(),
-                Some(detail) => {
-                    passed = false;
-                    format!("**DIFFER**: {detail}")
-                }
-            };
-            println!(
-                "| {} | {dump:.1} | {:.0} | {:.0} | {:.0} | {} | {restore:.1} | {:.0} | {:.0} | {correct} |",
-                cell(&tool.dump_label),
-                rate(run, dump),
-                mb(tool.output_bytes as f64),
-                tool.dump.peak_rss_mib,
-                cell(&tool.restore_label),
-                rate(run, restore),
-                tool.restore.peak_rss_mib
-            );
-        }
-        println!();
-        passed &= targets(run);
-        println!();
     }
+    println!();
+    passed &= targets(run);
+    println!(
+        "\nLoad average after {engine}: `{}`.\n",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    passed
+}
+
+pub fn print_footer() {
     println!(
         "Peak RSS: dbplane = the server process plus the tools it runs (pg_dump, pg_restore), without the database servers; peers = the pipeline's processes (tool + zstd). Polled from /proc every 100 ms."
     );
-    passed
 }
 
 fn targets(run: &EngineRun) -> bool {
