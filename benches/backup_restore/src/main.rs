@@ -128,6 +128,8 @@ async fn main() -> Result<()> {
     }
     report::print_footer();
     server.stop().await?;
+    // Removes the data dir (exit skips destructors).
+    drop(server);
     std::process::exit(if passed { 0 } else { 1 });
 }
 
