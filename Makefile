@@ -5,7 +5,7 @@
 DATA_DIR ?= ./dbplane-data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc
+.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc bench-backup
 
 deps:
 	@scripts/install-deps.sh
@@ -31,6 +31,9 @@ bench-dataplane: deps
 
 bench-osc: deps
 	benches/online_ddl.sh
+
+bench-backup: deps
+	benches/backup_restore.sh
 
 bench-schema:
 	cargo bench -p dbplane-schema --bench diff

@@ -11,7 +11,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, Value};
 use tokio::io::AsyncReadExt;
 
-use super::stream::{ObjectSink, open_decompressed};
+use super::stream::{ObjectSink, SinkTask, open_decompressed};
 use super::{
     BackupError, BackupManifest, BackupStore, MANIFEST_FORMAT, ManifestTable, RestoreReport,
     now_rfc3339, schema_of,
@@ -247,7 +247,8 @@ async fn dump_table(
         let _ = write!(select, " ORDER BY {}", order.join(","));
     }
     let head = format!("INSERT INTO {} ({column_list}) VALUES ", quote(table));
-    let mut sink = ObjectSink::create(store, key).await?;
+    // Compression and writing run on their own task, beside the row formatting.
+    let mut sink = SinkTask::spawn(ObjectSink::create(store, key).await?);
     let mut statement = String::with_capacity(STATEMENT_BYTES + (64 << 10));
     let mut statement_rows = 0u32;
     let mut total_rows = 0u64;
@@ -283,16 +284,16 @@ async fn dump_table(
     Ok((total_rows, sink.finish().await?))
 }
 
-async fn write_frame(sink: &mut ObjectSink, statement: &str, rows: u32) -> Result<(), BackupError> {
+async fn write_frame(sink: &mut SinkTask, statement: &str, rows: u32) -> Result<(), BackupError> {
     let length = u32::try_from(statement.len()).map_err(|_| BackupError::Malformed {
         key: String::new(),
         detail: "a row is larger than 4 GiB".to_string(),
     })?;
-    let mut header = [0u8; 8];
-    header[..4].copy_from_slice(&length.to_le_bytes());
-    header[4..].copy_from_slice(&rows.to_le_bytes());
-    sink.write(&header).await?;
-    sink.write(statement.as_bytes()).await
+    let mut frame = Vec::with_capacity(8 + statement.len());
+    frame.extend_from_slice(&length.to_le_bytes());
+    frame.extend_from_slice(&rows.to_le_bytes());
+    frame.extend_from_slice(statement.as_bytes());
+    sink.write(frame).await
 }
 
 pub(super) async fn restore(

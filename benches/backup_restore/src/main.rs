@@ -1,0 +1,290 @@
+//! Backup and restore benchmark (issue 6, "Performance").
+//!
+//! Starts the release `dbplane serve` with durable managed clusters on a temporary data
+//! dir. For each engine: creates a database over the API, fills its `main` branch with
+//! `BENCH_ROWS` rows (default 2,000,000, ~500 MB) in three tables through a credential the
+//! API hands out, then times
+//! - dbplane's backup (POST backup → the GET that sees `success`) and restore (POST branch
+//!   with `backup_id` → the GET that sees it ready), peak RSS of the dbplane process tree
+//!   (without the database servers);
+//! - the peer tools on the same data as the cluster's superuser: `mariadb-dump | zstd -1`
+//!   and its reload, `mydumper`/`myloader`, `pg_dump -Fc`/`pg_restore`, `pg_dump -Fd
+//!   -j2`/`pg_restore -j2`, peak RSS of their process tree;
+//!
+//! and checks every restore against the source (row counts and row checksums). Prints a
+//! Markdown summary with PASS/MISS against the issue's targets; exits 1 when one is missed.
+//!
+//! Environment: `BENCH_ROWS` (2000000), `BENCH_ENGINES` (mysql,postgresql), `BENCH_PEERS`
+//! (all: mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2).
+
+mod api;
+mod data;
+mod peers;
+mod report;
+mod rss;
+mod server;
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use api::Api;
+use data::{Db, TableSum};
+use peers::{Peer, Timed};
+use rss::RssPoller;
+use server::Server;
+
+struct Settings {
+    dbplane: PathBuf,
+    rows: u64,
+    engines: Vec<String>,
+    peers: Vec<Peer>,
+}
+
+/// One tool's backup and restore of one engine's data.
+pub struct ToolRun {
+    pub dump_label: String,
+    pub restore_label: String,
+    pub ours: bool,
+    pub dump: Timed,
+    pub output_bytes: u64,
+    pub restore: Timed,
+    /// `None` when the restore holds the same rows; otherwise what differs.
+    pub mismatch: Option<String>,
+}
+
+pub struct EngineRun {
+    pub kind: String,
+    pub rows: u64,
+    /// The rows' text, summed over the tables (what MB/s is of).
+    pub logical_bytes: i64,
+    pub disk_bytes: i64,
+    pub load_secs: f64,
+    pub tools: Vec<ToolRun>,
+}
+
+fn settings() -> Result<Settings> {
+    let mut args = std::env::args().skip(1);
+    let mut dbplane = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--dbplane" => dbplane = args.next().map(PathBuf::from),
+            other => bail!("unknown argument {other:?} (usage: --dbplane <path to dbplane>)"),
+        }
+    }
+    let rows = match std::env::var("BENCH_ROWS") {
+        Ok(value) => value
+            .parse()
+            .with_context(|| format!("BENCH_ROWS={value}"))?,
+        Err(_) => 2_000_000,
+    };
+    let list = |name: &str, default: &str| -> Vec<String> {
+        std::env::var(name)
+            .unwrap_or_else(|_| default.to_string())
+            .split(',')
+            .filter(|item| !item.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let engines = list("BENCH_ENGINES", "mysql,postgresql");
+    if let Some(bad) = engines
+        .iter()
+        .find(|e| !["mysql", "postgresql"].contains(&e.as_str()))
+    {
+        bail!("unknown engine {bad:?} in BENCH_ENGINES (mysql, postgresql)");
+    }
+    let peers = list(
+        "BENCH_PEERS",
+        "mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2",
+    )
+    .iter()
+    .map(|name| Peer::parse(name).with_context(|| format!("unknown peer {name:?} in BENCH_PEERS")))
+    .collect::<Result<_>>()?;
+    Ok(Settings {
+        dbplane: dbplane.context("--dbplane <path> is required")?,
+        rows,
+        engines,
+        peers,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let settings = settings()?;
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    report::print_title(load_before.trim());
+    let mut server = Server::start(&settings.dbplane).await?;
+    let api = Api::new(
+        &server.base_url,
+        &server.authorization,
+        &server.organization,
+    );
+    let mut passed = true;
+    for kind in &settings.engines {
+        let run = engine_run(&settings, &server, &api, kind)
+            .await
+            .with_context(|| format!("{kind}; server log tail:\n{}", server.log_tail(20)))?;
+        passed &= report::print_engine(&run);
+    }
+    report::print_footer();
+    server.stop().await?;
+    // Removes the data dir (exit skips destructors).
+    drop(server);
+    std::process::exit(if passed { 0 } else { 1 });
+}
+
+async fn engine_run(
+    settings: &Settings,
+    server: &Server,
+    api: &Api,
+    kind: &str,
+) -> Result<EngineRun> {
+    let database = if data::is_mysql(kind) {
+        "benchmy"
+    } else {
+        "benchpg"
+    };
+    api.ready_database(database, kind).await?;
+    let login = api.credential(database, "main", kind, "loader").await?;
+    let port = login.port;
+    let mut db = Db::open(kind, &login).await?;
+    let started = Instant::now();
+    db.load(settings.rows).await?;
+    let load_secs = started.elapsed().as_secs_f64();
+    let source = db.checksums().await?;
+    let disk_bytes = db.disk_bytes().await?;
+    let physical = db.current_database().await?;
+    db.close().await;
+    let logical_bytes = source.iter().map(|sum| sum.bytes).sum();
+    eprintln!(
+        "backup-bench: {kind}: {} rows loaded in {load_secs:.1} s ({:.0} MB of rows, {:.0} MB on disk)",
+        settings.rows,
+        logical_bytes as f64 / 1e6,
+        disk_bytes as f64 / 1e6
+    );
+
+    let mut tools = vec![ours(server, api, kind, database, &source).await?];
+    let work = server.data_dir().join("peers");
+    std::fs::create_dir_all(&work)?;
+    for &peer in Peer::for_engine(kind) {
+        if settings.peers.contains(&peer) {
+            tools.push(peer_run(peer, kind, port, &physical, &work, &source).await?);
+        }
+    }
+    Ok(EngineRun {
+        kind: kind.to_string(),
+        rows: settings.rows,
+        logical_bytes,
+        disk_bytes,
+        load_secs,
+        tools,
+    })
+}
+
+/// dbplane's own backup and restore over the API.
+async fn ours(
+    server: &Server,
+    api: &Api,
+    kind: &str,
+    database: &str,
+    source: &[TableSum],
+) -> Result<ToolRun> {
+    let pid = server.pid().context("the server runs")?;
+    let poller = RssPoller::start(pid);
+    let started = Instant::now();
+    let (backup_id, _size) = api.backup(database, "main").await?;
+    let dump = Timed {
+        elapsed: started.elapsed(),
+        peak_rss_mib: poller.finish(),
+    };
+    let output_bytes = peers::size_of(&server.data_dir().join("backups").join(&backup_id));
+    eprintln!(
+        "backup-bench: {kind}: dbplane backup {:.1} s",
+        dump.elapsed.as_secs_f64()
+    );
+
+    let poller = RssPoller::start(pid);
+    let started = Instant::now();
+    api.restore(database, &backup_id, "restored").await?;
+    let restore = Timed {
+        elapsed: started.elapsed(),
+        peak_rss_mib: poller.finish(),
+    };
+    eprintln!(
+        "backup-bench: {kind}: dbplane restore {:.1} s",
+        restore.elapsed.as_secs_f64()
+    );
+    let login = api
+        .credential(database, "restored", kind, "checker")
+        .await?;
+    let mut db = Db::open(kind, &login).await?;
+    let restored = db.checksums().await?;
+    db.close().await;
+    Ok(ToolRun {
+        dump_label: "dbplane backup".to_string(),
+        restore_label: "dbplane restore".to_string(),
+        ours: true,
+        dump,
+        output_bytes,
+        restore,
+        mismatch: compare(source, &restored),
+    })
+}
+
+async fn peer_run(
+    peer: Peer,
+    kind: &str,
+    port: u16,
+    physical: &str,
+    work: &Path,
+    source: &[TableSum],
+) -> Result<ToolRun> {
+    let output = peer.output(work);
+    let dump = peers::run(&peer.dump_command(port, physical, &output))?;
+    let output_bytes = peers::size_of(&output);
+    eprintln!(
+        "backup-bench: {kind}: {} {:.1} s",
+        peer.dump_label(),
+        dump.elapsed.as_secs_f64()
+    );
+    let target = format!("peer_{}", peer.key().replace('-', "_").to_lowercase());
+    let admin_db = if data::is_mysql(kind) { "" } else { "postgres" };
+    let mut admin = Db::superuser(kind, port, admin_db).await?;
+    admin.execute(&format!("CREATE DATABASE {target}")).await?;
+    let restore = peers::run(&peer.restore_command(port, &target, &output))?;
+    eprintln!(
+        "backup-bench: {kind}: {} {:.1} s",
+        peer.restore_label(),
+        restore.elapsed.as_secs_f64()
+    );
+    let mut db = Db::superuser(kind, port, &target).await?;
+    let restored = db.checksums().await?;
+    db.close().await;
+    // Room for the next one: the disk is shared.
+    admin.execute(&format!("DROP DATABASE {target}")).await?;
+    admin.close().await;
+    if output.is_dir() {
+        std::fs::remove_dir_all(&output)?;
+    } else {
+        std::fs::remove_file(&output)?;
+    }
+    Ok(ToolRun {
+        dump_label: peer.dump_label().to_string(),
+        restore_label: peer.restore_label().to_string(),
+        ours: false,
+        dump,
+        output_bytes,
+        restore,
+        mismatch: compare(source, &restored),
+    })
+}
+
+fn compare(source: &[TableSum], restored: &[TableSum]) -> Option<String> {
+    let differing: Vec<String> = source
+        .iter()
+        .zip(restored)
+        .filter(|(a, b)| (a.rows, a.checksum) != (b.rows, b.checksum))
+        .map(|(a, b)| format!("{a} ≠ {b}"))
+        .collect();
+    (!differing.is_empty()).then(|| differing.join("; "))
+}
