@@ -130,6 +130,8 @@ async fn main() -> Result<()> {
     admin.disconnect().await?;
     clusters.shutdown().await?;
     let passed = report::print(&settings, &version, &runs);
+    // `process::exit` runs no destructors: remove the (stopped) server's data dir first.
+    temp.close()?;
     std::process::exit(if passed { 0 } else { 1 });
 }
 
