@@ -22,6 +22,8 @@ mod data;
 mod peers;
 mod report;
 mod rss;
+/// The same server harness as the data-plane latency benchmark.
+#[path = "../../dataplane_latency/src/server.rs"]
 mod server;
 
 use anyhow::{Context, Result, bail};
@@ -113,7 +115,7 @@ async fn main() -> Result<()> {
     let settings = settings()?;
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     report::print_title(load_before.trim());
-    let mut server = Server::start(&settings.dbplane).await?;
+    let mut server = Server::start(&settings.dbplane, false).await?;
     let api = Api::new(
         &server.base_url,
         &server.authorization,

@@ -30,7 +30,7 @@ impl Server {
     /// `experimental_unsafe_no_fsync` (what the test suite runs with).
     pub async fn start(binary: &Path, no_fsync: bool) -> Result<Self> {
         let temp = tempfile::Builder::new()
-            .prefix("dbplane-latency-")
+            .prefix("dbplane-bench-")
             .tempdir()
             .context("create a temporary data dir")?;
         let data_dir = temp.path().to_path_buf();
