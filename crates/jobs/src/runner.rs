@@ -144,6 +144,7 @@ impl JobRunner {
                         .await;
                     job.step = step;
                     job.data = data;
+                    job.attempt = 1;
                     saved
                 }
                 Ok(StepOutcome::Finished) => {
@@ -151,10 +152,7 @@ impl JobRunner {
                     return;
                 }
                 Ok(StepOutcome::WaitUntil(at)) => {
-                    let _ = self
-                        .store
-                        .retry_job(&job.id, job.lease_epoch, "waiting", at)
-                        .await;
+                    let _ = self.store.defer_job(&job.id, job.lease_epoch, at).await;
                     return;
                 }
                 Err(JobError::LeaseLost) => {
@@ -187,7 +185,7 @@ impl JobRunner {
                 // Leave the rest to the next start; the committed step is durable.
                 let _ = self
                     .store
-                    .retry_job(&job.id, job.lease_epoch, "shutdown", Timestamp::now())
+                    .defer_job(&job.id, job.lease_epoch, Timestamp::now())
                     .await;
                 return;
             }

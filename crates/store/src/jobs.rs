@@ -29,6 +29,9 @@ pub trait JobStore: Send + Sync + 'static {
         error: &str,
         retry_at: Timestamp,
     ) -> StoreResult<bool>;
+    /// Releases the lease until `run_at` without counting a failed attempt (a job that
+    /// waits for its turn or a deadline, or stops for a shutdown).
+    async fn defer_job(&self, job: &JobId, epoch: i64, run_at: Timestamp) -> StoreResult<bool>;
     /// Frees every lease: for a single-process store at start, when no other worker can
     /// be alive.
     async fn release_all_leases(&self) -> StoreResult<()>;

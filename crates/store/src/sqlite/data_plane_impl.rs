@@ -185,6 +185,9 @@ impl JobStore for SqliteStore {
     ) -> StoreResult<bool> {
         jobs::retry(&self.pool, job, epoch, error, retry_at).await
     }
+    async fn defer_job(&self, job: &JobId, epoch: i64, run_at: Timestamp) -> StoreResult<bool> {
+        jobs::defer(&self.pool, job, epoch, run_at).await
+    }
     async fn release_all_leases(&self) -> StoreResult<()> {
         jobs::release_all(&self.pool).await
     }

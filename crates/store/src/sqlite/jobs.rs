@@ -74,8 +74,10 @@ pub(crate) async fn save_step(
     lease_millis: i64,
 ) -> StoreResult<bool> {
     let now = Timestamp::now().unix_millis();
+    // The next step starts at its first attempt: earlier failures were the last step's.
     let result = sqlx::query(
-        "UPDATE jobs SET step = ?, data = ?, lease_expires_at = ?, updated_at = ? WHERE id = ? AND lease_epoch = ?",
+        "UPDATE jobs SET step = ?, data = ?, attempt = 1, lease_expires_at = ?, updated_at = ? \
+         WHERE id = ? AND lease_epoch = ?",
     )
     .bind(step)
     .bind(data)
@@ -133,6 +135,27 @@ pub(crate) async fn retry(
     Ok(result.rows_affected() == 1)
 }
 
+/// Releases the lease until `run_at` without counting an attempt: the job is waiting
+/// (for its turn, a window, a shutdown), not failing. The next claim is attempt 1.
+pub(crate) async fn defer(
+    pool: &SqlitePool,
+    job: &JobId,
+    epoch: i64,
+    run_at: Timestamp,
+) -> StoreResult<bool> {
+    let result = sqlx::query(
+        "UPDATE jobs SET attempt = 0, last_error = NULL, run_after = ?, lease_owner = NULL, \
+         lease_expires_at = NULL, updated_at = ? WHERE id = ? AND lease_epoch = ?",
+    )
+    .bind(run_at.unix_millis())
+    .bind(Timestamp::now().unix_millis())
+    .bind(job.as_str())
+    .bind(epoch)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 pub(crate) async fn release_all(pool: &SqlitePool) -> StoreResult<()> {
     sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL")
         .execute(pool)
@@ -166,4 +189,63 @@ pub(crate) async fn exists(
             .fetch_one(pool)
             .await?;
     Ok(count > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::SqliteStore;
+
+    /// `attempt` counts the tries of the current step: failures raise it, a committed
+    /// step starts the next at 1, and waiting never counts (a deployment that polls for
+    /// an hour must not back off like one that failed for an hour).
+    #[tokio::test]
+    async fn attempts_count_failures_of_the_current_step_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let pool = &store.pool;
+        let job = Job::new(JobKind::CreateBranch, "b1", "first", "{}".into());
+        let mut transaction = pool.begin().await.unwrap();
+        insert(&mut transaction, &job).await.unwrap();
+        transaction.commit().await.unwrap();
+
+        let claimed = claim(pool, "w", 60_000).await.unwrap().unwrap();
+        assert_eq!(claimed.attempt, 1);
+        let now = Timestamp::now();
+        assert!(
+            retry(pool, &job.id, claimed.lease_epoch, "boom", now)
+                .await
+                .unwrap()
+        );
+        let claimed = claim(pool, "w", 60_000).await.unwrap().unwrap();
+        assert_eq!(claimed.attempt, 2, "a failure counts");
+
+        assert!(
+            save_step(pool, &job.id, claimed.lease_epoch, "second", "{}", 60_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            defer(pool, &job.id, claimed.lease_epoch, now)
+                .await
+                .unwrap()
+        );
+        for _ in 0..3 {
+            let claimed = claim(pool, "w", 60_000).await.unwrap().unwrap();
+            assert_eq!(claimed.attempt, 1, "waiting does not count");
+            assert_eq!(claimed.last_error, None);
+            assert!(
+                defer(pool, &job.id, claimed.lease_epoch, now)
+                    .await
+                    .unwrap()
+            );
+        }
+        let claimed = claim(pool, "w", 60_000).await.unwrap().unwrap();
+        assert!(
+            !defer(pool, &job.id, claimed.lease_epoch - 1, now)
+                .await
+                .unwrap(),
+            "fenced"
+        );
+    }
 }
