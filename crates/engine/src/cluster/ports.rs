@@ -15,7 +15,7 @@ const PORT_FILE: &str = "port";
 /// Reserves ports for several clusters at once.
 ///
 /// Every listener picked so far stays open until the reservation is dropped, so two
-/// clusters started together can never be handed the same ephemeral port.
+/// clusters started together can never be handed the same port.
 #[derive(Default)]
 pub(crate) struct PortReservation {
     held: Vec<TcpListener>,
@@ -37,12 +37,55 @@ impl PortReservation {
         Ok(port)
     }
 
+    /// A free port below the kernel's ephemeral range, chosen at random. Not an ephemeral
+    /// port (what `bind(0)` gives): once our listener is released and before the server
+    /// binds it, any outgoing connection on the machine may take an ephemeral port as its
+    /// local port, and the server then fails to start ("in use by another process"),
+    /// which parallel tests hit. Falls back to an ephemeral port when the range below is
+    /// too small or full.
     fn pick_free(&mut self) -> EngineResult<u16> {
+        let ceiling = ephemeral_range_start();
+        if ceiling > LOWEST_PICKED_PORT + 1_000 {
+            let span = u64::from(ceiling - LOWEST_PICKED_PORT);
+            for _ in 0..PICK_ATTEMPTS {
+                let port = LOWEST_PICKED_PORT + (random() % span) as u16;
+                if let Ok(listener) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+                    self.held.push(listener);
+                    return Ok(port);
+                }
+            }
+        }
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         let port = listener.local_addr()?.port();
         self.held.push(listener);
         Ok(port)
     }
+}
+
+/// Picked ports start here: above the well-known and most registered service ports.
+const LOWEST_PICKED_PORT: u16 = 10_000;
+/// Random ports tried before falling back to an ephemeral one.
+const PICK_ATTEMPTS: usize = 64;
+
+/// The first port of the kernel's ephemeral range (Linux default 32768).
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// A random number from the standard library's per-process random hash keys.
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or_default(),
+    );
+    hasher.finish()
 }
 
 fn read_persisted(cluster_directory: &Path) -> EngineResult<Option<u16>> {
@@ -121,6 +164,9 @@ mod tests {
             .resolve(second.path(), None)
             .expect("pick a port");
         assert_ne!(a, b);
+        // Below the ephemeral range, where outgoing connections never take them.
+        assert!(a < ephemeral_range_start() && b < ephemeral_range_start());
+        assert!(a >= LOWEST_PICKED_PORT && b >= LOWEST_PICKED_PORT);
     }
 
     #[test]
