@@ -121,18 +121,7 @@ pub(crate) async fn retry(
     error: &str,
     retry_at: Timestamp,
 ) -> StoreResult<bool> {
-    let result = sqlx::query(
-        "UPDATE jobs SET last_error = ?, run_after = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? \
-         WHERE id = ? AND lease_epoch = ?",
-    )
-    .bind(error)
-    .bind(retry_at.unix_millis())
-    .bind(Timestamp::now().unix_millis())
-    .bind(job.as_str())
-    .bind(epoch)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    release_until(pool, job, epoch, retry_at, Some(error)).await
 }
 
 /// Releases the lease until `run_at` without counting an attempt: the job is waiting
@@ -143,10 +132,24 @@ pub(crate) async fn defer(
     epoch: i64,
     run_at: Timestamp,
 ) -> StoreResult<bool> {
+    release_until(pool, job, epoch, run_at, None).await
+}
+
+/// Frees the lease until `run_at`; `failure` keeps the attempt count and records the
+/// error, no failure resets both.
+async fn release_until(
+    pool: &SqlitePool,
+    job: &JobId,
+    epoch: i64,
+    run_at: Timestamp,
+    failure: Option<&str>,
+) -> StoreResult<bool> {
     let result = sqlx::query(
-        "UPDATE jobs SET attempt = 0, last_error = NULL, run_after = ?, lease_owner = NULL, \
-         lease_expires_at = NULL, updated_at = ? WHERE id = ? AND lease_epoch = ?",
+        "UPDATE jobs SET attempt = CASE WHEN ?1 IS NULL THEN 0 ELSE attempt END, last_error = ?1, \
+         run_after = ?2, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?3 \
+         WHERE id = ?4 AND lease_epoch = ?5",
     )
+    .bind(failure)
     .bind(run_at.unix_millis())
     .bind(Timestamp::now().unix_millis())
     .bind(job.as_str())
@@ -219,6 +222,7 @@ mod tests {
         );
         let claimed = claim(pool, "w", 60_000).await.unwrap().unwrap();
         assert_eq!(claimed.attempt, 2, "a failure counts");
+        assert_eq!(claimed.last_error.as_deref(), Some("boom"));
 
         assert!(
             save_step(pool, &job.id, claimed.lease_epoch, "second", "{}", 60_000)
