@@ -185,8 +185,21 @@ async fn concurrent_writers_lose_nothing_through_deploy_and_revert() {
     assert_table_matches(&fixture.main, &logs).await;
 
     // More writes in the window, then revert: the old-schema table has all of them.
-    let logs = run_writers(&fixture, 1_000_000, logs, async {
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    const WINDOW_START: i64 = 1_000_000;
+    let logs = run_writers(&fixture, WINDOW_START, logs, async {
+        // Until the window has a fair share of new rows (inserted ids lie above this).
+        let first_window_id = ROWS + WINDOW_START * WRITERS;
+        dbplane_testkit::wait_until("writes in the revert window", READY_TIMEOUT, || async {
+            let mut conn = fixture.main.mysql().await.ok()?;
+            let count: Option<i64> = conn
+                .query_first(format!(
+                    "SELECT COUNT(*) FROM users WHERE id > {first_window_id}"
+                ))
+                .await
+                .ok()?;
+            count.filter(|count| *count >= 100).map(|_| ())
+        })
+        .await;
     })
     .await;
     fixture.post(number, "revert").await;
