@@ -1,23 +1,31 @@
 //! The OpenAPI document this server publishes at `/v1/openapi.json`. It lists exactly
 //! the operations of the route table. Operations that exist in the PlanetScale contract
 //! reuse its parameters and schemas, so the document and the implementation agree with
-//! the reference; dbplane's extensions carry their own short schemas.
+//! the reference; dbplane's extensions come from `contract/extensions.json` (same format)
+//! or, for the CLI's token access calls, carry their own short schemas.
 
 use crate::routes::RouteSpec;
 use serde_json::{Map, Value, json};
 
 /// The stripped PlanetScale contract (paths, parameters, schemas; no prose).
 const CONTRACT: &str = include_str!("../../../contract/planetscale-contract.json");
+/// dbplane's documented extensions (the deploy request and branch diffs).
+const EXTENSIONS: &str = include_str!("../../../contract/extensions.json");
 
 /// Builds the document for the given routes.
 pub fn document(routes: &[&RouteSpec]) -> Value {
-    let contract: Value = serde_json::from_str(CONTRACT).unwrap_or(Value::Null);
+    let documents: Vec<Value> = [CONTRACT, EXTENSIONS]
+        .iter()
+        .map(|text| serde_json::from_str(text).unwrap_or(Value::Null))
+        .collect();
     let mut paths: Map<String, Value> = Map::new();
     for route in routes {
         let spec_path = route.path.trim_start_matches("/v1");
         let method = route.method.as_str().to_lowercase();
-        let mut operation = contract
-            .pointer(&format!("/paths/{}/{method}", escape_pointer(spec_path)))
+        let pointer = format!("/paths/{}/{method}", escape_pointer(spec_path));
+        let mut operation = documents
+            .iter()
+            .find_map(|document| document.pointer(&pointer))
             .cloned()
             .map(from_contract)
             .unwrap_or_else(|| extension_operation(route));
@@ -95,7 +103,8 @@ fn from_contract(contract_operation: Value) -> Value {
     operation
 }
 
-/// Operations dbplane serves beyond the current spec (the CLI's token access calls).
+/// Operations dbplane serves beyond the current spec and its extensions file (the CLI's
+/// token access calls).
 fn extension_operation(route: &RouteSpec) -> Value {
     let path_parameters: Vec<Value> = route
         .path

@@ -253,6 +253,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(branches::get_branch_schema),
         ),
         route(
+            &operations::GET_BRANCH_DIFF,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/diff",
+            get(branches::get_branch_diff),
+        ),
+        route(
             &operations::LINT_BRANCH_SCHEMA,
             Method::GET,
             "/v1/organizations/{organization}/databases/{database}/branches/{branch}/schema/lint",

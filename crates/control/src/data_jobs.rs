@@ -8,7 +8,9 @@ use crate::credentials::credential_spec;
 use async_trait::async_trait;
 use dbplane_domain::DatabaseId;
 use dbplane_domain::Timestamp;
-use dbplane_domain::data_plane::{Branch, BranchId, CredentialId, CredentialState, Database};
+use dbplane_domain::data_plane::{
+    Branch, BranchId, CredentialId, CredentialState, Database, DatabaseKind,
+};
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::physical::PhysicalName;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
@@ -183,6 +185,9 @@ impl DataPlaneJobs {
                     .copy_schema(&parent_name, &name)
                     .await
                     .map_err(retry)?;
+                if database.kind == DatabaseKind::Mysql {
+                    self.deploys.record_branch_point(&database, &branch).await?;
+                }
                 next("finish", job)
             }
             "finish" => {

@@ -393,14 +393,12 @@ impl ControlPlane {
     }
 
     /// The head may have changed since the last checks (DDL on a branch is not seen by
-    /// dbplane): a read of an open, not yet deployed request whose checks are older than
-    /// `recheck_after_millis` schedules them again (`→ pending` if the operations changed).
+    /// dbplane): a read of an open, not yet deployed (or still queued) request whose
+    /// checks are older than `recheck_after_millis` schedules them again (`→ pending` if
+    /// the operations changed, out of the queue if it was queued).
     async fn recheck_if_stale(&self, request: &DeployRequest) -> ControlResult<()> {
         let deployment = &request.deployment;
-        let idle = matches!(
-            deployment.state,
-            DeploymentState::Ready | DeploymentState::NoChanges | DeploymentState::Error
-        );
+        let idle = deployment.state != DeploymentState::Pending && job::checkable(deployment.state);
         let threshold = self.config().deploys.recheck_after_millis as i64;
         let stale = deployment
             .schema_last_updated_at

@@ -289,6 +289,12 @@ operation!(
     "get_branch_schema",
     Requirement::Database(ANY_BRANCH_READ)
 );
+// Not in the spec (semantics.md §5.6); reading the branch schema is enough.
+operation!(
+    GET_BRANCH_DIFF,
+    "get_branch_diff",
+    Requirement::Database(ANY_BRANCH_READ)
+);
 operation!(
     LIST_KEYSPACES,
     "list_keyspaces",
@@ -417,6 +423,7 @@ pub const ALL: &[OperationAccess] = &[
     DISABLE_SAFE_MIGRATIONS,
     UPDATE_SAFE_MIGRATIONS,
     GET_BRANCH_SCHEMA,
+    GET_BRANCH_DIFF,
     LIST_KEYSPACES,
     GET_KEYSPACE,
     LIST_PASSWORDS,
@@ -458,6 +465,7 @@ pub const ALL: &[OperationAccess] = &[
     GET_DEPLOYMENT,
     FORCE_CUTOVER_DEPLOY_REQUEST,
     LIST_DEPLOY_OPERATIONS,
+    GET_DEPLOY_REQUEST_DIFF,
     COMPLETE_REVERT,
     LIST_DEPLOY_REQUEST_REVIEWS,
     REVIEW_DEPLOY_REQUEST,

@@ -244,6 +244,13 @@ async fn every_data_plane_operation_checks_its_accesses() {
     assert_eq!(safe.status, 200, "{}", safe.body);
     let operations = data_plane_operations(&admin).await;
     assert!(operations.len() >= 30, "{}", operations.len());
+    // dbplane's extensions (contract/extensions.json) go through the matrix too.
+    for id in ["get_branch_diff", "get_deploy_request_diff"] {
+        assert!(
+            operations.iter().any(|o| o.operation_id == id),
+            "{id} is not published"
+        );
+    }
     let powerless = token_with(&admin, &[]).await;
 
     for operation in &operations {

@@ -1,6 +1,6 @@
-//! The serial deploy queue: gated deploys and order, a failure blocking the lane until
-//! `complete-deploy`, cancel while copying, conflicts when the base moved, approvals,
-//! and PostgreSQL's refusal.
+//! The serial deploy queue: gated deploys and order, a head change taking a queued
+//! request out of the queue, a failure blocking the lane until `complete-deploy`, cancel
+//! while copying, conflicts when the base moved, approvals, and PostgreSQL's refusal.
 
 mod support;
 
@@ -101,6 +101,92 @@ async fn gated_deploys_hold_the_lane_in_order() {
     assert_eq!(
         fixture.main_columns("users").await,
         ["id", "name", "nickname"]
+    );
+}
+
+/// semantics.md §8.1: a schema change on the head of a queued request takes it out of the
+/// queue (its run stops; a new deploy runs the new changes). A deployment the lane
+/// already picked up keeps what it started with.
+#[tokio::test]
+async fn a_head_change_takes_a_queued_request_out_of_the_queue() {
+    let fixture = DeployFixture::start("", Vec::new(), SCHEMA).await;
+    let one = fixture.branch("one").await;
+    let two = fixture.branch("two").await;
+    mysql_exec(&one, "ALTER TABLE users ADD COLUMN nickname VARCHAR(32)")
+        .await
+        .unwrap();
+    mysql_exec(&two, "ALTER TABLE orders ADD COLUMN note VARCHAR(32)")
+        .await
+        .unwrap();
+    let a = fixture.open("one", json!({"auto_cutover": false})).await["number"]
+        .as_u64()
+        .unwrap();
+    let b = fixture.open("two", json!({"auto_cutover": true})).await["number"]
+        .as_u64()
+        .unwrap();
+    // The gated first deployment holds the lane; the second waits behind it.
+    fixture.post(a, "deploy").await;
+    fixture.wait_for(a, &["pending_cutover"]).await;
+    assert_eq!(
+        fixture.post(b, "deploy").await["deployment_state"],
+        "queued"
+    );
+
+    // Both heads change: the queued one leaves the queue on its next (stale) read and is
+    // ready again with the new operations; the gated one is past the queue: untouched.
+    mysql_exec(&two, "ALTER TABLE orders ADD COLUMN code INT")
+        .await
+        .unwrap();
+    mysql_exec(&one, "ALTER TABLE users ADD COLUMN level INT")
+        .await
+        .unwrap();
+    let back = fixture.wait_for(b, &["ready", "error", "no_changes"]).await;
+    assert_eq!(back["deployment_state"], "ready", "{back}");
+    assert_eq!(operations(&back), ["ALTER orders"]);
+    let ddl = back["deployment"]["deploy_operations"][0]["ddl_statement"]
+        .as_str()
+        .unwrap();
+    assert!(ddl.contains("`note`") && ddl.contains("`code`"), "{ddl}");
+    let queue = fixture.client.get(&format!("{DB_PATH}/deploy-queue")).await;
+    let numbers: Vec<u64> = queue.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["deploy_request_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [a], "{}", queue.body);
+    let gated = fixture.get(a).await;
+    assert_eq!(gated["deployment_state"], "pending_cutover");
+    assert_eq!(operations(&gated), ["ALTER users"]);
+
+    // Deployed again (once its old run stopped), it runs the new changes after the first.
+    let path = format!("{}/deploy", DeployFixture::path(b));
+    dbplane_testkit::wait_until("the second to be queued again", DEPLOY_TIMEOUT, || {
+        let (client, path) = (fixture.client.clone(), path.clone());
+        async move {
+            let response = client.post(&path, json!({})).await;
+            assert!([200, 409].contains(&response.status), "{}", response.body);
+            (response.status == 200).then_some(())
+        }
+    })
+    .await;
+    fixture.post(a, "apply-deploy").await;
+    fixture.wait_for(a, &["complete_pending_revert"]).await;
+    assert_eq!(
+        fixture.main_columns("users").await,
+        ["id", "name", "nickname"]
+    );
+    fixture.post(a, "skip-revert").await;
+    let done = fixture
+        .wait_for(b, &["complete_pending_revert", "complete_error"])
+        .await;
+    assert_eq!(
+        done["deployment_state"], "complete_pending_revert",
+        "{done}"
+    );
+    assert_eq!(
+        fixture.main_columns("orders").await,
+        ["id", "total", "note", "code"]
     );
 }
 

@@ -7,7 +7,7 @@ mod state;
 
 pub use records::{
     DeployOperation, DeployOperationKind, DeployOperationState, DeployRequest, DeployRequestState,
-    DeployReview, Deployment, RevertRequest, ReviewState,
+    DeployReview, Deployment, RevertRequest, ReviewState, SchemaDiff,
 };
 pub use state::{CheckOutcome, DeploymentEvent, DeploymentState, InvalidTransition};
 

@@ -9,6 +9,7 @@
 //! - [`diff`]: ordered, classified statements that turn one schema into another.
 //! - [`merge`]: the three-way merge of a branch's changes onto a base that moved on.
 //! - [`lint`]: the lint errors of §7 of the semantics reference.
+//! - [`object_diff`]: per-object unified diffs of `CREATE` statements, for reviewers.
 //!
 //! Everything but [`introspect`] is pure: no I/O, no clock, deterministic output. Schemas
 //! fed in may be invalid (unknown types, dangling references): the engine reports that
@@ -23,6 +24,7 @@ pub mod lint;
 pub mod merge;
 pub mod model;
 mod normalize;
+pub mod object_diff;
 mod sql_text;
 mod view_refs;
 

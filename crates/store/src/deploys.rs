@@ -79,4 +79,13 @@ pub trait DeployStore: Send + Sync + 'static {
         database: &DatabaseId,
         ratio: u8,
     ) -> StoreResult<()>;
+    /// Records the parent's canonical schema at the creation of `branch` (idempotent: a
+    /// repeat overwrites it with the same statements).
+    async fn set_branch_fork_schema(
+        &self,
+        branch: &BranchId,
+        statements: &[String],
+    ) -> StoreResult<()>;
+    /// The parent's schema when `branch` was created; `None` when it was not recorded.
+    async fn branch_fork_schema(&self, branch: &BranchId) -> StoreResult<Option<Vec<String>>>;
 }

@@ -6,6 +6,12 @@
 //! it (embedded at compile time), maps concrete request paths such as
 //! `/v1/organizations/acme/service-tokens/abc123` to operations, and checks
 //! response bodies against the documented schemas (see [`Contract::validate_response`]).
+//!
+//! `contract/extensions.json` holds dbplane's extensions in the same format: operations
+//! the semantics reference documents but PlanetScale's OpenAPI document lacks (the deploy
+//! request and branch diffs). Each is marked `x-dbplane-extension`
+//! ([`OperationRef::is_extension`]); [`Contract::load`] merges them so the same checks
+//! cover them.
 
 mod validate;
 
@@ -19,6 +25,9 @@ pub use validate::{Violation, validate_schema};
 
 /// The contract file, embedded so tests need no runtime path logic.
 const CONTRACT_JSON: &str = include_str!("../../../contract/planetscale-contract.json");
+
+/// dbplane's extensions of the contract, kept by hand in the same format.
+const EXTENSIONS_JSON: &str = include_str!("../../../contract/extensions.json");
 
 /// The path prefix under which PlanetScale serves the API (`servers` in the spec).
 const API_PREFIX: &str = "/v1";
@@ -72,6 +81,9 @@ struct RawOperation {
     /// The service-token accesses the spec lists for the operation ("at least one of").
     #[serde(rename = "x-service-token-accesses", default)]
     service_token_accesses: Vec<String>,
+    /// A dbplane extension, not a PlanetScale operation.
+    #[serde(rename = "x-dbplane-extension", default)]
+    extension: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,17 +121,24 @@ pub struct OperationRef<'a> {
 }
 
 impl Contract {
-    /// The contract embedded from `contract/planetscale-contract.json`, parsed
-    /// once per process.
+    /// The contract embedded from `contract/planetscale-contract.json` with dbplane's
+    /// extensions (`contract/extensions.json`), parsed once per process.
     ///
     /// # Panics
-    /// If the embedded file does not parse; regenerate it with
+    /// If an embedded file does not parse; regenerate the contract with
     /// `python3 scripts/gen-contract.py`.
     pub fn load() -> &'static Contract {
         static CONTRACT: OnceLock<Contract> = OnceLock::new();
         CONTRACT.get_or_init(|| {
-            Contract::from_json(CONTRACT_JSON)
-                .expect("contract/planetscale-contract.json must parse")
+            let mut contract = Contract::from_json(CONTRACT_JSON)
+                .expect("contract/planetscale-contract.json must parse");
+            let extensions =
+                Contract::from_json(EXTENSIONS_JSON).expect("contract/extensions.json must parse");
+            contract.operations.extend(extensions.operations);
+            contract
+                .operations
+                .sort_by(|a, b| (&a.template, &a.method).cmp(&(&b.template, &b.method)));
+            contract
         })
     }
 
@@ -217,6 +236,12 @@ impl<'a> OperationRef<'a> {
     /// The `operationId`, e.g. `get_organization`.
     pub fn operation_id(&self) -> &'a str {
         &self.op.raw.operation_id
+    }
+
+    /// Whether this is a dbplane extension (`contract/extensions.json`), not an
+    /// operation of PlanetScale's document.
+    pub fn is_extension(&self) -> bool {
+        self.op.raw.extension
     }
 
     /// The HTTP method, upper-case.

@@ -4,7 +4,7 @@ use crate::extract::{Authenticated, JsonBody, Pagination, PathParams, QueryPairs
 use crate::wire::branch::BranchResponse;
 use crate::wire::keyspace::KeyspaceResponse;
 use crate::wire::list::{ListEnvelope, Totals};
-use crate::wire::schema::{LintErrorResponse, SchemaItem, SchemaResponse};
+use crate::wire::schema::{LintErrorResponse, SchemaItem, SchemaResponse, diff_page};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -277,6 +277,24 @@ pub async fn get_branch_schema(
             .map(|object| SchemaItem::new(object.name, object.definition))
             .collect(),
     }))
+}
+
+/// `get_branch_diff`: the branch against its parent, one item per changed table or view.
+pub async fn get_branch_diff(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    PathParams((organization, database, branch)): PathParams<BranchPath>,
+    pagination: Pagination,
+) -> ApiResult<Json<ListEnvelope<SchemaItem>>> {
+    let diffs = state
+        .control
+        .branch_diff(&caller, &organization, &database, &branch)
+        .await?;
+    let items = diffs
+        .into_iter()
+        .map(|diff| (diff.name, diff.raw))
+        .collect();
+    Ok(Json(diff_page(&pagination, items)))
 }
 
 pub async fn lint_branch_schema(

@@ -109,6 +109,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(deploys::list_deploy_operations),
         ),
         route(
+            &ops::GET_DEPLOY_REQUEST_DIFF,
+            Method::GET,
+            under!("diff"),
+            get(deploys::get_deploy_request_diff),
+        ),
+        route(
             &ops::COMPLETE_REVERT,
             Method::POST,
             under!("revert"),

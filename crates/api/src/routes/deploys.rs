@@ -8,6 +8,7 @@ use crate::wire::deploy_request::{
 };
 use crate::wire::list::{ListEnvelope, Totals};
 use crate::wire::review::ReviewResponse;
+use crate::wire::schema::{SchemaItem, diff_page};
 use crate::wire::throttler::{StorageCheckResponse, ThrottlerResponse};
 use axum::Json;
 use axum::extract::State;
@@ -238,6 +239,34 @@ pub async fn update_auto_delete_branch(
     JsonBody(body): JsonBody<EnableBody>,
 ) -> ApiResult<Json<DeployRequestResponse>> {
     flag(state, caller, path, DeployFlag::AutoDeleteBranch, body).await
+}
+
+/// `get_deploy_request_diff`: the semantic diff of the last check, one item per changed
+/// table or view.
+pub async fn get_deploy_request_diff(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    PathParams((organization, database, n)): PathParams<NumberPath>,
+    pagination: Pagination,
+) -> ApiResult<Json<ListEnvelope<SchemaItem>>> {
+    let details = state
+        .control
+        .get_deploy_request(
+            &caller,
+            &organization,
+            &database,
+            number(&n)?,
+            &operations::GET_DEPLOY_REQUEST_DIFF,
+        )
+        .await?;
+    let items = details
+        .request
+        .deployment
+        .schema_diff
+        .into_iter()
+        .map(|diff| (diff.name, diff.raw))
+        .collect();
+    Ok(Json(diff_page(&pagination, items)))
 }
 
 pub async fn list_deploy_operations(

@@ -165,6 +165,24 @@ fn check_branches(checker: &mut Checker) {
         )],
     };
     checker.check("GET", &format!("{BRANCH}/schema"), 200, schema);
+    check_diff(checker, &format!("{BRANCH}/diff"));
+}
+
+/// A page of a diff (a dbplane extension, `contract/extensions.json`): two changed
+/// tables, one per page.
+fn check_diff(checker: &mut Checker, path: &str) {
+    let items = vec![
+        (
+            "users".to_string(),
+            " CREATE TABLE `users` (\n-  `id` int\n+  `id` bigint\n )".to_string(),
+        ),
+        (
+            "notes".to_string(),
+            "+CREATE TABLE `notes` (\n+  `id` int\n+)".to_string(),
+        ),
+    ];
+    let page = crate::wire::schema::diff_page(&pagination(path), items);
+    checker.check("GET", path, 200, page);
 }
 
 fn check_credentials(checker: &mut Checker) {
@@ -273,7 +291,7 @@ fn routes_match_contract_operations() {
         let id = spec.operation.operation_id;
         match contract.operation(spec.method.as_str(), spec.path) {
             Some(operation) => assert_eq!(operation.operation_id(), id, "{}", spec.path),
-            // dbplane's extensions (the CLI's token access calls) are not in the spec.
+            // The CLI's token access calls are in neither the spec nor our extensions.
             None => assert!(
                 !spec.path.contains("/databases"),
                 "{id}: {} {} is not in the contract",

@@ -1,5 +1,9 @@
-//! A branch schema: `{"data": [{name, raw, html}]}`, one item per table or view.
+//! A branch schema: `{"data": [{name, raw, html}]}`, one item per table or view; and the
+//! deploy request and branch diffs, pages of items of the same shape.
 
+use crate::extract::Pagination;
+use crate::wire::list::{ListEnvelope, Totals};
+use dbplane_control::Paged;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -23,6 +27,22 @@ impl SchemaItem {
             raw,
         }
     }
+}
+
+/// A page of diff items, `raw` being each object's `CREATE` statement as a unified diff
+/// (`GET .../deploy-requests/{number}/diff`, `GET .../branches/{branch}/diff`).
+pub fn diff_page(
+    pagination: &Pagination,
+    items: Vec<(String, String)>,
+) -> ListEnvelope<SchemaItem> {
+    let paged = Paged {
+        total: items.len() as u64,
+        items: pagination.request.slice(&items),
+        request: pagination.request,
+    };
+    ListEnvelope::new(pagination, paged, Totals::Omit, |(name, raw)| {
+        SchemaItem::new(name, raw)
+    })
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -3,7 +3,7 @@
 //! throttlers, the storage check and the deploy queue. Each action is one transition of
 //! the state machine, saved under the deploy request's version.
 
-use super::check::{CheckResult, run_checks};
+use super::check::{CheckResult, CheckedBy, run_checks};
 use super::{DeployRequestDetails, steps};
 use crate::error::{ControlError, ControlResult};
 use crate::operations::{self, OperationAccess};
@@ -86,11 +86,10 @@ impl ControlPlane {
         let engine = self.deploy_engine(database)?;
         let result = run_checks(
             &engine,
-            database,
-            &base,
-            &head,
-            &request.deployment.base_schema_at_fork,
-            &request.id,
+            self.store.as_ref(),
+            (database, &base, &head),
+            request,
+            CheckedBy::Deploy,
         )
         .await
         .map_err(ControlError::Unavailable);
@@ -133,6 +132,18 @@ impl ControlPlane {
                 "the deployment is {}: it cannot be deployed now",
                 request.deployment.state
             )));
+        }
+        // A run taken out of the queue (cancel, head change) stops at its next step; two
+        // runs of one deployment must never overlap.
+        if self
+            .store
+            .has_job(JobKind::RunDeployment, request.id.as_str())
+            .await?
+        {
+            return Err(ControlError::Conflict(
+                "the previous run of this deployment is still stopping; try again in a moment"
+                    .into(),
+            ));
         }
         let check = self.recheck(&database, &request).await?;
         if !check.same_operations(&request.deployment.operations) {

@@ -1,18 +1,21 @@
 //! The deploy checks of semantics.md §8.1: introspect the base and head databases, merge
-//! the head's changes onto the base (three-way, against the base as it was when the deploy
-//! request was first checked), diff, lint, and decide `ready | no_changes | error`.
+//! the head's changes onto the base (three-way, against the base as it was when the head
+//! branched from it), diff, lint, and decide `ready | no_changes | error`.
 
 use dbplane_domain::Timestamp;
 use dbplane_domain::data_plane::{Branch, Database};
 use dbplane_domain::deploys::{
-    CheckOutcome, DeployOperation, DeployOperationKind, DeployOperationState, DeployRequestId,
+    CheckOutcome, DeployOperation, DeployOperationKind, DeployOperationState, DeployRequest,
+    SchemaDiff,
 };
 use dbplane_engine::deploy::{DeployEngine, table_definition};
 use dbplane_engine::physical::PhysicalName;
 use dbplane_schema::diff::{ObjectKind, StatementKind, diff};
 use dbplane_schema::lint::{LintError, LintOptions, lint};
 use dbplane_schema::merge::three_way;
+use dbplane_schema::object_diff::{definitions, object_diffs};
 use dbplane_schema::{Dialect, Schema, ServerVersion};
+use dbplane_store::MetadataStore;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -28,6 +31,8 @@ pub struct CheckResult {
     pub base_statements: Vec<String>,
     /// Canonical definition of every table the deployment changes, as it will be.
     pub target_tables: BTreeMap<String, Option<String>>,
+    /// What a reviewer sees: each changed object's `CREATE` statement, diffed.
+    pub diff: Vec<SchemaDiff>,
 }
 
 impl CheckResult {
@@ -43,16 +48,71 @@ fn physical(name: String) -> Result<PhysicalName, String> {
     PhysicalName::new(name).map_err(|e| e.to_string())
 }
 
-/// Runs the checks. `fork` is the base's canonical schema recorded at the first check
-/// (empty then). Err is an infrastructure failure (retry), not a failed check.
+/// The merge base of the three-way check: the base's canonical schema when the head was
+/// branched from it (recorded at branch creation). A head branched from another branch,
+/// restored from a backup or created before branch points were recorded falls back to
+/// the base at the request's first check (empty before it).
+async fn merge_base(
+    store: &dyn MetadataStore,
+    request: &DeployRequest,
+    head: &Branch,
+) -> Result<Vec<String>, String> {
+    if head.parent_branch_id.as_ref() == Some(&request.into_branch_id)
+        && let Some(statements) = store
+            .branch_fork_schema(&head.id)
+            .await
+            .map_err(|e| e.to_string())?
+    {
+        return Ok(statements);
+    }
+    Ok(request.deployment.base_schema_at_fork.clone())
+}
+
+/// The canonical statements of a branch's schema, as the checks compare them.
+pub async fn canonical_schema(
+    engine: &DeployEngine,
+    branch: &Branch,
+) -> Result<Vec<String>, String> {
+    let schema = engine
+        .introspect(&physical(branch.physical_name())?)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(dbplane_schema::ddl::create_statements(
+        &schema,
+        Dialect::Mariadb,
+    ))
+}
+
+/// Who runs the checks. Each has its own scratch database for the merge base, so the
+/// check job, a `deploy` call and the deployment's `submit` step, which may overlap for
+/// one request, never build it in the same place at once.
+#[derive(Clone, Copy, Debug)]
+pub enum CheckedBy {
+    Job,
+    Deploy,
+    Submit,
+}
+
+impl CheckedBy {
+    fn tag(self) -> &'static str {
+        match self {
+            CheckedBy::Job => "c",
+            CheckedBy::Deploy => "d",
+            CheckedBy::Submit => "s",
+        }
+    }
+}
+
+/// Runs the checks of `request`. Err is an infrastructure failure (retry), not a failed
+/// check.
 pub async fn run_checks(
     engine: &DeployEngine,
-    database: &Database,
-    base: &Branch,
-    head: &Branch,
-    fork: &[String],
-    request: &DeployRequestId,
+    store: &dyn MetadataStore,
+    (database, base, head): (&Database, &Branch, &Branch),
+    request: &DeployRequest,
+    by: CheckedBy,
 ) -> Result<CheckResult, String> {
+    let fork = merge_base(store, request, head).await?;
     let base_schema = engine
         .introspect(&physical(base.physical_name())?)
         .await
@@ -66,10 +126,14 @@ pub async fn run_checks(
     let target = if fork.is_empty() || fork == base_statements.as_slice() {
         head_schema
     } else {
-        // The base moved since the first check: merge the head's changes onto it.
-        let scratch = physical(format!("dbpfork_{}", request.as_str().to_lowercase()))?;
+        // The base moved since the merge base: merge the head's changes onto it.
+        let scratch = physical(format!(
+            "dbpfork_{}_{}",
+            request.id.as_str().to_lowercase(),
+            by.tag()
+        ))?;
         let fork_schema = engine
-            .materialize(&scratch, fork)
+            .materialize(&scratch, &fork)
             .await
             .map_err(|e| e.to_string())?;
         match three_way(&fork_schema, &head_schema, &base_schema, Dialect::Mariadb) {
@@ -77,8 +141,8 @@ pub async fn run_checks(
             Err(conflicts) => {
                 for conflict in conflicts {
                     errors.push(format!(
-                        "conflict on `{}`: {}; the base branch changed since this deploy request \
-                         was opened: branch again from it and redo the change",
+                        "conflict on `{}`: {}; the base branch changed since the head branched \
+                         from it: branch again from it and redo the change",
                         conflict.object.name, conflict.reason
                     ));
                 }
@@ -203,6 +267,18 @@ fn evaluate(
     }
     let instant_eligible =
         !operations.is_empty() && operations.iter().all(|o| o.instant_eligible || o.is_view);
+    // Only what the operations change (a spelling the diff ignores is no change).
+    let diff = object_diffs(
+        &definitions(base, Dialect::Mariadb),
+        &definitions(target, Dialect::Mariadb),
+    )
+    .into_iter()
+    .filter(|d| operations.iter().any(|o| o.table_name == d.name))
+    .map(|d| SchemaDiff {
+        name: d.name,
+        raw: d.raw,
+    })
+    .collect();
     CheckResult {
         outcome,
         operations,
@@ -211,6 +287,7 @@ fn evaluate(
         instant_eligible,
         base_statements,
         target_tables,
+        diff,
     }
 }
 

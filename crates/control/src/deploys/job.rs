@@ -9,7 +9,7 @@
 //! applied, reverted) and is idempotent against the real server; the job's data holds the
 //! plan and the online schema change states, saved after every step.
 
-use super::check::run_checks;
+use super::check::{CheckedBy, canonical_schema, run_checks};
 pub(super) use super::failure::Failure;
 use super::steps::{finish_successfully, record_check};
 use crate::clusters::ClusterRegistry;
@@ -58,6 +58,19 @@ pub(super) struct RunData {
     pub online: Vec<OnlineDdlState>,
     pub copy_started_at: Option<Timestamp>,
     pub cutover_started_at: Option<Timestamp>,
+}
+
+/// Whether the checks may (re)compute a deployment: pending (just opened), not deployed
+/// yet, or waiting in the queue (a head change takes it out, semantics.md §8.1).
+pub(crate) fn checkable(state: DeploymentState) -> bool {
+    matches!(
+        state,
+        DeploymentState::Pending
+            | DeploymentState::Ready
+            | DeploymentState::NoChanges
+            | DeploymentState::Error
+            | DeploymentState::Queued
+    )
 }
 
 /// Runs the deploy job kinds.
@@ -123,6 +136,22 @@ impl DeployJobs {
         let engine = Arc::new(DeployEngine::new(&endpoint.admin_url).map_err(retry)?);
         engines.insert(endpoint.admin_url.clone(), engine.clone());
         Ok(engine)
+    }
+
+    /// Records a development branch's schema right after it was copied from its parent:
+    /// the parent's schema at the branch point, the merge base of the branch's deploy
+    /// requests (semantics.md §8.1 item 2). Idempotent.
+    pub(crate) async fn record_branch_point(
+        &self,
+        database: &Database,
+        branch: &Branch,
+    ) -> Result<(), JobError> {
+        let engine = self.engine(database)?;
+        let statements = canonical_schema(&engine, branch).await.map_err(retry)?;
+        self.store
+            .set_branch_fork_schema(&branch.id, &statements)
+            .await
+            .map_err(retry)
     }
 
     pub(super) async fn finish(&self, job: &Job) -> StepResult {
@@ -216,15 +245,7 @@ impl DeployJobs {
             return self.finish(job).await;
         };
         let request = context.request;
-        // Pending (just opened) or a re-check of a request not deployed yet.
-        let checkable = matches!(
-            request.deployment.state,
-            DeploymentState::Pending
-                | DeploymentState::Ready
-                | DeploymentState::NoChanges
-                | DeploymentState::Error
-        );
-        if request.state == DeployRequestState::Closed || !checkable {
+        if request.state == DeployRequestState::Closed || !checkable(request.deployment.state) {
             return self.finish(job).await;
         }
         let Some(head) = self
@@ -237,11 +258,10 @@ impl DeployJobs {
         };
         let check = run_checks(
             &context.engine,
-            &context.database,
-            &context.base,
-            &head,
-            &request.deployment.base_schema_at_fork,
-            &request.id,
+            self.store.as_ref(),
+            (&context.database, &context.base, &head),
+            &request,
+            CheckedBy::Job,
         )
         .await
         .map_err(retry)?;
@@ -254,6 +274,13 @@ impl DeployJobs {
         }
         let saved = self
             .update(job, request, true, |request| {
+                // The lane may have picked it up meanwhile: a running deployment keeps
+                // what it started with.
+                if request.state == DeployRequestState::Closed
+                    || !checkable(request.deployment.state)
+                {
+                    return false;
+                }
                 record_check(&mut request.deployment, &check, true);
                 true
             })
@@ -357,11 +384,10 @@ impl DeployJobs {
             .ok_or_else(|| Failure::Permanent("the head branch is gone".into()))?;
         let check = run_checks(
             &context.engine,
-            &context.database,
-            &context.base,
-            &head,
-            &request.deployment.base_schema_at_fork,
-            &request.id,
+            self.store.as_ref(),
+            (&context.database, &context.base, &head),
+            request,
+            CheckedBy::Submit,
         )
         .await
         .map_err(Failure::Retry)?;

@@ -9,10 +9,14 @@ use dbplane_domain::deploys::{
 
 /// Records the checks' result on a deployment that is not running: new operations, lint,
 /// errors, and `pending → ready | no_changes | error`. Changed operations mean the head
-/// changed: the deployment goes back through `pending` (semantics.md §8.1).
+/// changed: the deployment goes back through `pending`, and a queued one leaves the queue
+/// (semantics.md §8.1); its run job sees that and stops.
 pub fn record_check(deployment: &mut Deployment, check: &CheckResult, keep_fork: bool) {
     let changed = !check.same_operations(&deployment.operations);
     if changed && deployment.state.after(DeploymentEvent::HeadChanged).is_ok() {
+        if deployment.state == DeploymentState::Queued {
+            deployment.queued_at = None;
+        }
         let _ = deployment.apply(DeploymentEvent::HeadChanged);
     }
     if deployment
@@ -25,6 +29,7 @@ pub fn record_check(deployment: &mut Deployment, check: &CheckResult, keep_fork:
     if changed || deployment.operations.is_empty() {
         deployment.operations = check.operations.clone();
     }
+    deployment.schema_diff = check.diff.clone();
     deployment.lint_errors = check.lint_errors.clone();
     deployment.deploy_check_errors = check.deploy_check_errors.clone();
     deployment.deployable = check.outcome == CheckOutcome::Deployable;

@@ -69,6 +69,12 @@ operation!(
     "force_cutover_deploy_request",
     Requirement::Database(DEPLOY_WRITE)
 );
+// Not in the spec (semantics.md §8.5); reading the deploy request is enough.
+operation!(
+    GET_DEPLOY_REQUEST_DIFF,
+    "get_deploy_request_diff",
+    Requirement::Database(DEPLOY_READ)
+);
 operation!(
     LIST_DEPLOY_OPERATIONS,
     "list_deploy_operations",

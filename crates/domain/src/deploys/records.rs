@@ -98,6 +98,14 @@ pub struct DeployOperation {
     pub updated_at: Timestamp,
 }
 
+/// One changed table or view of a deploy request: its `CREATE` statement as a unified
+/// diff (lines prefixed `+`, `-` or a space).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaDiff {
+    pub name: String,
+    pub raw: String,
+}
+
 /// The revert window of a deployment (`deployment_revert_request`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RevertRequest {
@@ -124,8 +132,13 @@ pub struct Deployment {
     pub lint_errors: Vec<serde_json::Value>,
     pub operations: Vec<DeployOperation>,
     /// The base's canonical schema when the deploy request was checked first: the
-    /// merge base of the three-way check.
+    /// merge base of the three-way check when the head branch has no recorded branch
+    /// point (branches created before dbplane recorded one, restored branches).
     pub base_schema_at_fork: Vec<String>,
+    /// The semantic diff of the last check, one entry per changed table or view
+    /// (`GET .../diff`). Absent from deployments checked before it was recorded.
+    #[serde(default)]
+    pub schema_diff: Vec<SchemaDiff>,
     /// 0–95 (`throttler`).
     pub throttle_ratio: u8,
     pub table_locked: bool,
@@ -163,6 +176,7 @@ impl Deployment {
             lint_errors: Vec::new(),
             operations: Vec::new(),
             base_schema_at_fork: Vec::new(),
+            schema_diff: Vec::new(),
             throttle_ratio,
             table_locked: false,
             locked_table_name: None,

@@ -288,6 +288,42 @@ mod tests {
         assert!(S::Ready.after(E::Revert).is_err());
     }
 
+    /// A head change takes a waiting deployment out of the queue and back through the
+    /// checks; once the lane picked it up (`submitting` on), the change does not touch it.
+    #[test]
+    fn a_head_change_leaves_the_queue_only_while_queued() {
+        assert_eq!(S::Queued.after(E::HeadChanged), Ok(S::Pending));
+        assert_eq!(
+            walk(
+                S::Queued,
+                &[E::HeadChanged, E::Checked(CheckOutcome::Deployable)]
+            ),
+            S::Ready
+        );
+        assert_eq!(
+            walk(
+                S::Queued,
+                &[E::HeadChanged, E::Checked(CheckOutcome::Failed)]
+            ),
+            S::Error
+        );
+        for running in [
+            S::Submitting,
+            S::InProgress,
+            S::PendingCutover,
+            S::InProgressCutover,
+            S::CompletePendingRevert,
+        ] {
+            assert!(running.after(E::HeadChanged).is_err(), "{running}");
+        }
+        // Still queued, a check cannot move it: only a head change can.
+        assert!(
+            S::Queued
+                .after(E::Checked(CheckOutcome::Deployable))
+                .is_err()
+        );
+    }
+
     #[test]
     fn lane_rules() {
         assert!(S::PendingCutover.holds_lane(false));

@@ -21,6 +21,13 @@ fn corrupt(detail: String) -> StoreError {
     }
 }
 
+fn fork_corrupt(detail: String) -> StoreError {
+    StoreError::Corrupt {
+        entity: "branch fork schema",
+        detail,
+    }
+}
+
 fn optional_time(row: &SqliteRow, column: &str) -> StoreResult<Option<Timestamp>> {
     Ok(row
         .try_get::<Option<i64>, _>(column)?
@@ -403,5 +410,32 @@ impl DeployStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn set_branch_fork_schema(
+        &self,
+        branch: &BranchId,
+        statements: &[String],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO branch_fork_schemas (branch_id, statements, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (branch_id) DO UPDATE SET statements = excluded.statements",
+        )
+        .bind(branch.as_str())
+        .bind(serde_json::to_string(statements).map_err(|e| fork_corrupt(e.to_string()))?)
+        .bind(Timestamp::now().unix_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn branch_fork_schema(&self, branch: &BranchId) -> StoreResult<Option<Vec<String>>> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT statements FROM branch_fork_schemas WHERE branch_id = ?")
+                .bind(branch.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        text.map(|text| serde_json::from_str(&text).map_err(|e| fork_corrupt(e.to_string())))
+            .transpose()
     }
 }

@@ -172,6 +172,7 @@ pub(super) fn check_deploys(checker: &mut Checker) {
             |o| DeployOperationResponse::new(&o, "shop", &deployment),
         );
         checker.check("GET", &format!("{REQUEST}/operations"), 200, operations);
+        super::check_diff(checker, &format!("{REQUEST}/diff"));
         let queue_path = "/v1/organizations/acme/databases/shop/deploy-queue";
         let queue = ListEnvelope::new(
             &pagination(queue_path),
