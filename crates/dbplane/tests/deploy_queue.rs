@@ -5,7 +5,7 @@
 mod support;
 
 use mysql_async::prelude::Queryable;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::deploys::*;
 use support::*;
 
@@ -16,9 +16,9 @@ const SCHEMA: &[&str] = &[
     "INSERT INTO orders (total) SELECT seq FROM seq_1_to_100",
 ];
 
-#[tokio::test]
-async fn gated_deploys_hold_the_lane_in_order() {
-    let fixture = DeployFixture::start("", Vec::new(), SCHEMA).await;
+/// Branches `one` (adds `users.nickname`) and `two` (adds `orders.note`) of `main`, each
+/// with an open deploy request, `one`'s gated (`auto_cutover=false`).
+async fn two_requests(fixture: &DeployFixture) -> (Login, Login, Value, Value) {
     let one = fixture.branch("one").await;
     let two = fixture.branch("two").await;
     mysql_exec(&one, "ALTER TABLE users ADD COLUMN nickname VARCHAR(32)")
@@ -29,6 +29,25 @@ async fn gated_deploys_hold_the_lane_in_order() {
         .unwrap();
     let first = fixture.open("one", json!({"auto_cutover": false})).await;
     let second = fixture.open("two", json!({"auto_cutover": true})).await;
+    (one, two, first, second)
+}
+
+/// Skips the first's revert window; the second, queued behind it, then deploys.
+async fn second_deploys_after_first(fixture: &DeployFixture, first: u64, second: u64) {
+    fixture.post(first, "skip-revert").await;
+    let done = fixture
+        .wait_for(second, &["complete_pending_revert", "complete_error"])
+        .await;
+    assert_eq!(
+        done["deployment_state"], "complete_pending_revert",
+        "{done}"
+    );
+}
+
+#[tokio::test]
+async fn gated_deploys_hold_the_lane_in_order() {
+    let fixture = DeployFixture::start("", Vec::new(), SCHEMA).await;
+    let (_, _, first, second) = two_requests(&fixture).await;
     assert_eq!(first["deployment"]["auto_cutover"], false);
     let (a, b) = (
         first["number"].as_u64().unwrap(),
@@ -85,14 +104,7 @@ async fn gated_deploys_hold_the_lane_in_order() {
     assert_eq!(mysql_count(&fixture.main, "users").await.unwrap(), 20001);
     assert_eq!(fixture.get(b).await["deployment_state"], "queued");
 
-    fixture.post(a, "skip-revert").await;
-    let done = fixture
-        .wait_for(b, &["complete_pending_revert", "complete_error"])
-        .await;
-    assert_eq!(
-        done["deployment_state"], "complete_pending_revert",
-        "{done}"
-    );
+    second_deploys_after_first(&fixture, a, b).await;
     assert_eq!(
         fixture.main_columns("orders").await,
         ["id", "total", "note"]
@@ -110,20 +122,11 @@ async fn gated_deploys_hold_the_lane_in_order() {
 #[tokio::test]
 async fn a_head_change_takes_a_queued_request_out_of_the_queue() {
     let fixture = DeployFixture::start("", Vec::new(), SCHEMA).await;
-    let one = fixture.branch("one").await;
-    let two = fixture.branch("two").await;
-    mysql_exec(&one, "ALTER TABLE users ADD COLUMN nickname VARCHAR(32)")
-        .await
-        .unwrap();
-    mysql_exec(&two, "ALTER TABLE orders ADD COLUMN note VARCHAR(32)")
-        .await
-        .unwrap();
-    let a = fixture.open("one", json!({"auto_cutover": false})).await["number"]
-        .as_u64()
-        .unwrap();
-    let b = fixture.open("two", json!({"auto_cutover": true})).await["number"]
-        .as_u64()
-        .unwrap();
+    let (one, two, first, second) = two_requests(&fixture).await;
+    let (a, b) = (
+        first["number"].as_u64().unwrap(),
+        second["number"].as_u64().unwrap(),
+    );
     // The gated first deployment holds the lane; the second waits behind it.
     fixture.post(a, "deploy").await;
     fixture.wait_for(a, &["pending_cutover"]).await;
@@ -176,14 +179,7 @@ async fn a_head_change_takes_a_queued_request_out_of_the_queue() {
         fixture.main_columns("users").await,
         ["id", "name", "nickname"]
     );
-    fixture.post(a, "skip-revert").await;
-    let done = fixture
-        .wait_for(b, &["complete_pending_revert", "complete_error"])
-        .await;
-    assert_eq!(
-        done["deployment_state"], "complete_pending_revert",
-        "{done}"
-    );
+    second_deploys_after_first(&fixture, a, b).await;
     assert_eq!(
         fixture.main_columns("orders").await,
         ["id", "total", "note", "code"]

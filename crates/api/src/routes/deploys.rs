@@ -13,8 +13,11 @@ use crate::wire::throttler::{StorageCheckResponse, ThrottlerResponse};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use dbplane_control::deploys::{CreateDeployRequest, DeployAction, DeployFlag, ListDeployRequests};
-use dbplane_control::{Paged, operations};
+use dbplane_control::deploys::{
+    CreateDeployRequest, DeployAction, DeployFlag, DeployRequestDetails, ListDeployRequests,
+};
+use dbplane_control::operations::OperationAccess;
+use dbplane_control::{Caller, Paged, operations};
 use serde::Deserialize;
 
 /// `(organization, database, number)`.
@@ -25,6 +28,19 @@ fn number(text: &str) -> ApiResult<u64> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::invalid_params("number", "must be a positive integer"))
+}
+
+/// Reads the deploy request of `path` under `operation` (the read endpoints).
+async fn read(
+    state: &AppState,
+    caller: &Caller,
+    (organization, database, n): &NumberPath,
+    operation: &OperationAccess,
+) -> ApiResult<DeployRequestDetails> {
+    Ok(state
+        .control
+        .get_deploy_request(caller, organization, database, number(n)?, operation)
+        .await?)
 }
 
 pub async fn list_deploy_requests(
@@ -93,36 +109,18 @@ pub async fn create_deploy_request(
 pub async fn get_deploy_request(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    PathParams((organization, database, n)): PathParams<NumberPath>,
+    PathParams(path): PathParams<NumberPath>,
 ) -> ApiResult<Json<DeployRequestResponse>> {
-    let details = state
-        .control
-        .get_deploy_request(
-            &caller,
-            &organization,
-            &database,
-            number(&n)?,
-            &operations::GET_DEPLOY_REQUEST,
-        )
-        .await?;
+    let details = read(&state, &caller, &path, &operations::GET_DEPLOY_REQUEST).await?;
     Ok(Json(DeployRequestResponse::new(details, &state.base_url())))
 }
 
 pub async fn get_deployment(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    PathParams((organization, database, n)): PathParams<NumberPath>,
+    PathParams(path): PathParams<NumberPath>,
 ) -> ApiResult<Json<DeploymentResponse>> {
-    let details = state
-        .control
-        .get_deploy_request(
-            &caller,
-            &organization,
-            &database,
-            number(&n)?,
-            &operations::GET_DEPLOYMENT,
-        )
-        .await?;
+    let details = read(&state, &caller, &path, &operations::GET_DEPLOYMENT).await?;
     Ok(Json(DeploymentResponse::new(&details)))
 }
 
@@ -246,19 +244,10 @@ pub async fn update_auto_delete_branch(
 pub async fn get_deploy_request_diff(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    PathParams((organization, database, n)): PathParams<NumberPath>,
+    PathParams(path): PathParams<NumberPath>,
     pagination: Pagination,
 ) -> ApiResult<Json<ListEnvelope<SchemaItem>>> {
-    let details = state
-        .control
-        .get_deploy_request(
-            &caller,
-            &organization,
-            &database,
-            number(&n)?,
-            &operations::GET_DEPLOY_REQUEST_DIFF,
-        )
-        .await?;
+    let details = read(&state, &caller, &path, &operations::GET_DEPLOY_REQUEST_DIFF).await?;
     let items = details
         .request
         .deployment
@@ -272,19 +261,10 @@ pub async fn get_deploy_request_diff(
 pub async fn list_deploy_operations(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    PathParams((organization, database, n)): PathParams<NumberPath>,
+    PathParams(path): PathParams<NumberPath>,
     pagination: Pagination,
 ) -> ApiResult<Json<ListEnvelope<DeployOperationResponse>>> {
-    let details = state
-        .control
-        .get_deploy_request(
-            &caller,
-            &organization,
-            &database,
-            number(&n)?,
-            &operations::LIST_DEPLOY_OPERATIONS,
-        )
-        .await?;
+    let details = read(&state, &caller, &path, &operations::LIST_DEPLOY_OPERATIONS).await?;
     let deployment = details.request.deployment.clone();
     let keyspace = details.database.name.clone();
     let operations = Paged {
