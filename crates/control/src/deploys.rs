@@ -6,6 +6,7 @@
 mod actions;
 pub mod check;
 mod failure;
+mod head_change;
 pub mod job;
 mod online;
 mod revert;

@@ -32,6 +32,23 @@ async fn two_requests(fixture: &DeployFixture) -> (Login, Login, Value, Value) {
     (one, two, first, second)
 }
 
+/// [`two_requests`] deployed: the gated first holds the lane (`pending_cutover`), the
+/// second waits behind it (`queued`). Returns the logins and the two numbers.
+async fn gated_then_queued(fixture: &DeployFixture) -> (Login, Login, u64, u64) {
+    let (one, two, first, second) = two_requests(fixture).await;
+    let (a, b) = (
+        first["number"].as_u64().unwrap(),
+        second["number"].as_u64().unwrap(),
+    );
+    fixture.post(a, "deploy").await;
+    fixture.wait_for(a, &["pending_cutover"]).await;
+    assert_eq!(
+        fixture.post(b, "deploy").await["deployment_state"],
+        "queued"
+    );
+    (one, two, a, b)
+}
+
 /// Skips the first's revert window; the second, queued behind it, then deploys.
 async fn second_deploys_after_first(fixture: &DeployFixture, first: u64, second: u64) {
     fixture.post(first, "skip-revert").await;
@@ -122,18 +139,7 @@ async fn gated_deploys_hold_the_lane_in_order() {
 #[tokio::test]
 async fn a_head_change_takes_a_queued_request_out_of_the_queue() {
     let fixture = DeployFixture::start("", Vec::new(), SCHEMA).await;
-    let (one, two, first, second) = two_requests(&fixture).await;
-    let (a, b) = (
-        first["number"].as_u64().unwrap(),
-        second["number"].as_u64().unwrap(),
-    );
-    // The gated first deployment holds the lane; the second waits behind it.
-    fixture.post(a, "deploy").await;
-    fixture.wait_for(a, &["pending_cutover"]).await;
-    assert_eq!(
-        fixture.post(b, "deploy").await["deployment_state"],
-        "queued"
-    );
+    let (one, two, a, b) = gated_then_queued(&fixture).await;
 
     // Both heads change: the queued one leaves the queue on its next (stale) read and is
     // ready again with the new operations; the gated one is past the queue: untouched.
@@ -184,6 +190,33 @@ async fn a_head_change_takes_a_queued_request_out_of_the_queue() {
         fixture.main_columns("orders").await,
         ["id", "total", "note", "code"]
     );
+}
+
+/// A queued request nobody reads after its head changed (reads never recheck here) leaves
+/// the queue when its turn comes, before the lane picks it up.
+#[tokio::test]
+async fn a_head_change_is_caught_at_the_turn_of_an_unread_request() {
+    let fixture =
+        DeployFixture::start("recheck_after_millis = 3600000\n", Vec::new(), SCHEMA).await;
+    let (_, two, a, b) = gated_then_queued(&fixture).await;
+    mysql_exec(&two, "ALTER TABLE orders ADD COLUMN code INT")
+        .await
+        .unwrap();
+    fixture.post(a, "apply-deploy").await;
+    fixture.wait_for(a, &["complete_pending_revert"]).await;
+    fixture.post(a, "skip-revert").await;
+    let back = fixture
+        .wait_for(
+            b,
+            &["ready", "error", "no_changes", "complete_pending_revert"],
+        )
+        .await;
+    assert_eq!(back["deployment_state"], "ready", "{back}");
+    let ddl = back["deployment"]["deploy_operations"][0]["ddl_statement"]
+        .as_str()
+        .unwrap();
+    assert!(ddl.contains("`code`"), "{ddl}");
+    assert_eq!(fixture.main_columns("orders").await, ["id", "total"]);
 }
 
 #[tokio::test]

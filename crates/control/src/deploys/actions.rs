@@ -146,7 +146,7 @@ impl ControlPlane {
             ));
         }
         let check = self.recheck(&database, &request).await?;
-        if !check.same_operations(&request.deployment.operations) {
+        if check.head_changed(&request.deployment) {
             // The head changed: approvals given for the old changes no longer stand.
             self.store.dismiss_approvals(&request.id).await?;
         }

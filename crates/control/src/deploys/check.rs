@@ -6,7 +6,7 @@ use dbplane_domain::Timestamp;
 use dbplane_domain::data_plane::{Branch, Database};
 use dbplane_domain::deploys::{
     CheckOutcome, DeployOperation, DeployOperationKind, DeployOperationState, DeployRequest,
-    SchemaDiff,
+    Deployment, SchemaDiff,
 };
 use dbplane_engine::deploy::{DeployEngine, table_definition};
 use dbplane_engine::physical::PhysicalName;
@@ -33,6 +33,8 @@ pub struct CheckResult {
     pub target_tables: BTreeMap<String, Option<String>>,
     /// What a reviewer sees: each changed object's `CREATE` statement, diffed.
     pub diff: Vec<SchemaDiff>,
+    /// The head's canonical statements now.
+    pub head_statements: Vec<String>,
 }
 
 impl CheckResult {
@@ -41,6 +43,17 @@ impl CheckResult {
         let mine: Vec<_> = self.operations.iter().map(|o| &o.ddl_statement).collect();
         let theirs: Vec<_> = operations.iter().map(|o| &o.ddl_statement).collect();
         mine == theirs
+    }
+
+    /// Whether the head's schema changed since `deployment` was last checked (approvals
+    /// are dismissed, a queued deployment leaves the queue). A deployment checked before
+    /// the head was recorded compares its operations instead.
+    pub fn head_changed(&self, deployment: &Deployment) -> bool {
+        if deployment.head_schema.is_empty() {
+            !self.same_operations(&deployment.operations)
+        } else {
+            deployment.head_schema != self.head_statements
+        }
     }
 }
 
@@ -122,6 +135,7 @@ pub async fn run_checks(
         .await
         .map_err(|e| e.to_string())?;
     let base_statements = dbplane_schema::ddl::create_statements(&base_schema, Dialect::Mariadb);
+    let head_statements = dbplane_schema::ddl::create_statements(&head_schema, Dialect::Mariadb);
     let mut errors: Vec<String> = Vec::new();
     let target = if fork.is_empty() || fork == base_statements.as_slice() {
         head_schema
@@ -150,13 +164,10 @@ pub async fn run_checks(
             }
         }
     };
-    Ok(evaluate(
-        database,
-        &base_schema,
-        &target,
-        base_statements,
-        errors,
-    ))
+    Ok(CheckResult {
+        head_statements,
+        ..evaluate(database, &base_schema, &target, base_statements, errors)
+    })
 }
 
 fn evaluate(
@@ -288,6 +299,7 @@ fn evaluate(
         base_statements,
         target_tables,
         diff,
+        head_statements: Vec::new(),
     }
 }
 

@@ -265,7 +265,7 @@ impl DeployJobs {
         )
         .await
         .map_err(retry)?;
-        if !check.same_operations(&request.deployment.operations) {
+        if check.head_changed(&request.deployment) {
             // The head changed: approvals of the old changes no longer stand.
             self.store
                 .dismiss_approvals(&request.id)
@@ -348,6 +348,9 @@ impl DeployJobs {
                 Timestamp::now().plus_millis(self.config.poll_millis as i64),
             )));
         }
+        if let Some(outcome) = self.leave_queue_if_head_changed(job, context).await? {
+            return Ok(outcome);
+        }
         let saved = self
             .update(job, request.clone(), false, |request| {
                 let deployment = &mut request.deployment;
@@ -382,15 +385,7 @@ impl DeployJobs {
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?
             .ok_or_else(|| Failure::Permanent("the head branch is gone".into()))?;
-        let check = run_checks(
-            &context.engine,
-            self.store.as_ref(),
-            (&context.database, &context.base, &head),
-            request,
-            CheckedBy::Submit,
-        )
-        .await
-        .map_err(Failure::Retry)?;
+        let check = self.check_now(context, &head).await?;
         if let Some(errors) = &check.deploy_check_errors {
             return Err(Failure::Permanent(errors.clone()));
         }

@@ -8,13 +8,20 @@ use dbplane_domain::deploys::{
 };
 
 /// Records the checks' result on a deployment that is not running: new operations, lint,
-/// errors, and `pending → ready | no_changes | error`. Changed operations mean the head
-/// changed: the deployment goes back through `pending`, and a queued one leaves the queue
-/// (semantics.md §8.1); its run job sees that and stops.
+/// errors, and `pending → ready | no_changes | error`. Changed operations send it back
+/// through `pending`. A queued deployment leaves the queue only when its head changed
+/// (semantics.md §8.1; its run job sees that and stops): the base moving under it (the
+/// earlier deployments of its lane) is what `submit` plans for.
 pub fn record_check(deployment: &mut Deployment, check: &CheckResult, keep_fork: bool) {
     let changed = !check.same_operations(&deployment.operations);
-    if changed && deployment.state.after(DeploymentEvent::HeadChanged).is_ok() {
-        if deployment.state == DeploymentState::Queued {
+    let queued = deployment.state == DeploymentState::Queued;
+    let recompute = if queued {
+        check.head_changed(deployment)
+    } else {
+        changed
+    };
+    if recompute && deployment.state.after(DeploymentEvent::HeadChanged).is_ok() {
+        if queued {
             deployment.queued_at = None;
         }
         let _ = deployment.apply(DeploymentEvent::HeadChanged);
@@ -26,9 +33,12 @@ pub fn record_check(deployment: &mut Deployment, check: &CheckResult, keep_fork:
     {
         let _ = deployment.apply(DeploymentEvent::Checked(check.outcome));
     }
-    if changed || deployment.operations.is_empty() {
+    // Still queued, it keeps the operations it was queued with.
+    if deployment.state != DeploymentState::Queued && (changed || deployment.operations.is_empty())
+    {
         deployment.operations = check.operations.clone();
     }
+    deployment.head_schema = check.head_statements.clone();
     deployment.schema_diff = check.diff.clone();
     deployment.lint_errors = check.lint_errors.clone();
     deployment.deploy_check_errors = check.deploy_check_errors.clone();

@@ -11,7 +11,9 @@ pub const DB_PATH: &str = "/v1/organizations/acme/databases/shop";
 pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Fast polling for tests.
-pub const FAST_DEPLOYS: &str = "poll_millis = 100\nrecheck_after_millis = 300\n";
+pub const FAST_POLL: &str = "poll_millis = 100\n";
+/// Reads recheck a request whose checks are this old.
+pub const FAST_RECHECK: &str = "recheck_after_millis = 300\n";
 
 pub struct DeployFixture {
     pub server: TestServer,
@@ -48,19 +50,25 @@ fn rand_suffix() -> u32 {
 }
 
 impl DeployFixture {
-    /// Starts a server with more `[deploys]` settings (`key = value` lines); `main` gets
-    /// `schema` (statements) and safe migrations.
+    /// Starts a server with more `[deploys]` settings (`key = value` lines, replacing the
+    /// fast defaults of the same keys); `main` gets `schema` (statements) and safe
+    /// migrations.
     pub async fn start(deploys: &str, env: Vec<(String, String)>, schema: &[&str]) -> Self {
         let step = if deploys.contains("copy_step_millis") {
             ""
         } else {
             "copy_step_millis = 300\n"
         };
+        let recheck = if deploys.contains("recheck_after_millis") {
+            ""
+        } else {
+            FAST_RECHECK
+        };
         let server = TestServer::start_with(
             env!("CARGO_BIN_EXE_dbplane"),
             TestOptions {
                 clusters: true,
-                extra_config: format!("[deploys]\n{FAST_DEPLOYS}{step}{deploys}"),
+                extra_config: format!("[deploys]\n{FAST_POLL}{recheck}{step}{deploys}"),
                 env,
             },
         )

@@ -135,6 +135,10 @@ pub struct Deployment {
     /// merge base of the three-way check when the head branch has no recorded branch
     /// point (branches created before dbplane recorded one, restored branches).
     pub base_schema_at_fork: Vec<String>,
+    /// The head's canonical schema at the last check: another one later is a head change
+    /// (semantics.md §8.1). Absent from deployments checked before it was recorded.
+    #[serde(default)]
+    pub head_schema: Vec<String>,
     /// The semantic diff of the last check, one entry per changed table or view
     /// (`GET .../diff`). Absent from deployments checked before it was recorded.
     #[serde(default)]
@@ -176,6 +180,7 @@ impl Deployment {
             lint_errors: Vec::new(),
             operations: Vec::new(),
             base_schema_at_fork: Vec::new(),
+            head_schema: Vec::new(),
             schema_diff: Vec::new(),
             throttle_ratio,
             table_locked: false,
