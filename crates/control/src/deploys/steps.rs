@@ -101,3 +101,88 @@ pub fn disk_space(path: &std::path::Path) -> Option<(u64, u64)> {
     );
     Some((free * block, total * block))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbplane_domain::deploys::{DeployOperation, DeployOperationKind};
+
+    /// A deployable check of one `ALTER` (`sql`) with the head's schema `head`.
+    fn check(sql: &str, head: &str) -> CheckResult {
+        let now = Timestamp::now();
+        CheckResult {
+            outcome: CheckOutcome::Deployable,
+            operations: vec![DeployOperation {
+                id: "op".into(),
+                table_name: "t".into(),
+                kind: DeployOperationKind::Alter,
+                ddl_statement: sql.into(),
+                can_drop_data: false,
+                removed_foreign_key_names: Vec::new(),
+                instant_eligible: false,
+                is_view: false,
+                state: DeployOperationState::Pending,
+                progress_percentage: None,
+                eta_seconds: None,
+                rows_copied: 0,
+                rows_total: 0,
+                deploy_errors: None,
+                throttled_at: None,
+                created_at: now,
+                updated_at: now,
+            }],
+            lint_errors: Vec::new(),
+            deploy_check_errors: None,
+            instant_eligible: false,
+            base_statements: Vec::new(),
+            target_tables: Default::default(),
+            diff: Vec::new(),
+            head_statements: vec![head.into()],
+        }
+    }
+
+    fn queued(sql: &str, head: &str) -> Deployment {
+        let mut deployment = Deployment::new(true, false, 0);
+        record_check(&mut deployment, &check(sql, head), true);
+        deployment.apply(DeploymentEvent::Queue).expect("ready");
+        deployment.queued_at = Some(Timestamp::now());
+        deployment
+    }
+
+    #[test]
+    fn a_queued_deployment_leaves_the_queue_only_when_its_head_changed() {
+        // The base moved under it: other statement text, same head. It stays.
+        let mut moved = queued("ALTER TABLE t ADD a int", "head 1");
+        record_check(
+            &mut moved,
+            &check("ALTER TABLE t ADD a int, x", "head 1"),
+            true,
+        );
+        assert_eq!(moved.state, DeploymentState::Queued);
+        assert!(moved.queued_at.is_some());
+        assert_eq!(moved.operations[0].ddl_statement, "ALTER TABLE t ADD a int");
+
+        // The head changed: out of the queue, ready with the new operations.
+        let mut changed = queued("ALTER TABLE t ADD a int", "head 1");
+        record_check(
+            &mut changed,
+            &check("ALTER TABLE t ADD b int", "head 2"),
+            true,
+        );
+        assert_eq!(changed.state, DeploymentState::Ready);
+        assert!(changed.queued_at.is_none());
+        assert_eq!(
+            changed.operations[0].ddl_statement,
+            "ALTER TABLE t ADD b int"
+        );
+        assert_eq!(changed.head_schema, ["head 2"]);
+    }
+
+    #[test]
+    fn without_a_recorded_head_changed_operations_decide() {
+        let mut old = queued("ALTER TABLE t ADD a int", "head 1");
+        old.head_schema.clear();
+        record_check(&mut old, &check("ALTER TABLE t ADD b int", "head 1"), true);
+        assert_eq!(old.state, DeploymentState::Ready);
+    }
+}
