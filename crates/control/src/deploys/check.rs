@@ -28,6 +28,8 @@ pub struct CheckResult {
     pub base_statements: Vec<String>,
     /// Canonical definition of every table the deployment changes, as it will be.
     pub target_tables: BTreeMap<String, Option<String>>,
+    /// The base's `CREATE VIEW` of every view it has now: what a revert puts back.
+    pub base_views: BTreeMap<String, String>,
 }
 
 impl CheckResult {
@@ -211,6 +213,14 @@ fn evaluate(
         instant_eligible,
         base_statements,
         target_tables,
+        base_views: base
+            .views
+            .values()
+            .map(|view| {
+                let statement = dbplane_schema::ddl::create_view(view, Dialect::Mariadb, false);
+                (view.name.clone(), statement)
+            })
+            .collect(),
     }
 }
 
