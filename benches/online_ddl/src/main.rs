@@ -34,7 +34,7 @@ mod table;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use load::{Load, WindowStats};
 use methods::{ChangeTimes, Method};
 use mysql_async::Conn;
@@ -73,16 +73,8 @@ fn env_u64(name: &str, default: u64) -> Result<u64> {
 
 fn settings(temp: &std::path::Path) -> Result<Settings> {
     let list = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
-    let mut args = std::env::args().skip(1);
-    let mut dbplane = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--dbplane" => dbplane = args.next().map(PathBuf::from),
-            other => bail!("unknown argument {other:?} (usage: --dbplane <path to dbplane>)"),
-        }
-    }
     Ok(Settings {
-        dbplane: dbplane.context("--dbplane <path> is required")?,
+        dbplane: server::dbplane_argument()?,
         rows: env_u64("BENCH_ROWS", 1_000_000)?,
         rate: env_u64("BENCH_RATE", 600)?,
         writers: env_u64("BENCH_WRITERS", 3)?,
