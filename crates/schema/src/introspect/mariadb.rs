@@ -77,6 +77,9 @@ pub async fn mariadb(
     }
 
     read_columns(connection, database, &mut schema.tables).await?;
+    // The reads are separate statements: a table dropped (or renamed away) between the
+    // list and its columns would come out with none, which no server accepts back.
+    schema.tables.retain(|_, table| !table.columns.is_empty());
     read_indexes(connection, database, &mut schema.tables).await?;
     read_foreign_keys(connection, database, &mut schema.tables).await?;
     read_checks(connection, database, &mut schema.tables).await?;
