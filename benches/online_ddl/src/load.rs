@@ -173,6 +173,8 @@ pub struct WindowStats {
     pub throughput: f64,
     pub p99: Duration,
     pub max: Duration,
+    /// When the slowest statement started, from the window's start.
+    pub max_at: Duration,
     pub errors: u64,
 }
 
@@ -196,6 +198,10 @@ pub fn window(samples: &[Sample], from: Duration, to: Duration) -> WindowStats {
         throughput: inside.iter().filter(|s| s.ok).count() as f64 / seconds,
         p99: percentile(0.99),
         max: latencies.last().copied().unwrap_or_default(),
+        max_at: inside
+            .iter()
+            .max_by_key(|s| s.latency)
+            .map_or(Duration::ZERO, |s| s.at - from),
         errors: inside.iter().filter(|s| !s.ok).count() as u64,
     }
 }

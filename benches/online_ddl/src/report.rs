@@ -68,13 +68,27 @@ pub fn print(settings: &Settings, version: &str, runs: &[Run]) -> bool {
         );
     }
     println!();
-    for run in runs.iter().filter(|r| !r.times.detail.is_empty()) {
-        println!(
-            "- {} ({}): {}",
-            run.method.label(),
-            if run.under_load { "load" } else { "idle" },
-            run.times.detail
-        );
+    for run in runs {
+        let stall = run.during.map(|during| {
+            format!(
+                "longest stall {} ms, starting {:.2} s into the change",
+                ms(during.max),
+                during.max_at.as_secs_f64()
+            )
+        });
+        let detail: Vec<String> = [Some(run.times.detail.clone()), stall]
+            .into_iter()
+            .flatten()
+            .filter(|text| !text.is_empty())
+            .collect();
+        if !detail.is_empty() {
+            println!(
+                "- {} ({}): {}",
+                run.method.label(),
+                if run.under_load { "load" } else { "idle" },
+                detail.join("; ")
+            );
+        }
     }
     println!();
     targets(settings, runs)
