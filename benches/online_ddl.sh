@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Online schema change benchmark (issue 5).
 #
-# Builds `benches/online_ddl` in release and runs it: MariaDB started by the engine's
-# managed-cluster code (durable settings) on a temporary dir, a BENCH_ROWS-row table
-# (~200 bytes a row), and the same ALTER (add a column and an index) by dbplane's online
-# schema change engine, pt-online-schema-change (--recursion-method=none) and
+# Builds the release `dbplane` and `benches/online_ddl` and runs the benchmark: one fresh
+# `dbplane serve` with durable managed MariaDB on a temporary dir, a BENCH_ROWS-row table
+# (~200 bytes a row) in a database's `main` branch, and the same ALTER (add a column and
+# an index) by a dbplane deploy request over the API, pt-online-schema-change
+# (--recursion-method=none) and
 # ALTER TABLE ... ALGORITHM=COPY, idle and under BENCH_WRITERS writers at BENCH_RATE
 # statements/s. Prints a Markdown summary with PASS/MISS against the issue's targets;
 # exits 1 when a target is missed.
 #
 # Environment (all optional): CARGO_TARGET_DIR, BENCH_ROWS (1000000), BENCH_RATE (600),
-# BENCH_WRITERS (3), BENCH_METHODS (osc,pt-osc,copy), BENCH_MODES (idle,load),
+# BENCH_WRITERS (3), BENCH_METHODS (deploy,pt-osc,copy; osc = the engine alone), BENCH_MODES (idle,load),
 # BENCH_WARMUP_SECS (3), OSC_CHUNK_MS, OSC_MAX_CHUNK, OSC_RATIO, OSC_MAX_THREADS_RUNNING,
 # SKIP_BUILD=1, BENCH_RESULTS_DIR (default $CARGO_TARGET_DIR/bench-osc).
 set -euo pipefail
@@ -24,8 +25,8 @@ if ! command -v pt-online-schema-change >/dev/null; then
   exit 2
 fi
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  echo "bench-osc: building release online-ddl-bench" >&2
-  cargo build --release -p online-ddl-bench
+  echo "bench-osc: building release binaries (dbplane, online-ddl-bench)" >&2
+  cargo build --release -p dbplane -p online-ddl-bench
 fi
 mkdir -p "$results_dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -33,7 +34,7 @@ summary="$results_dir/summary-$stamp.md"
 export BENCH_LOG_DIR="$results_dir/logs-$stamp"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 set +e
-"$target_dir/release/online-ddl-bench" | tee "$summary"
+"$target_dir/release/online-ddl-bench" --dbplane "$target_dir/release/dbplane" | tee "$summary"
 status=${PIPESTATUS[0]}
 set -e
 {

@@ -66,14 +66,6 @@ pub struct EngineRun {
 }
 
 fn settings() -> Result<Settings> {
-    let mut args = std::env::args().skip(1);
-    let mut dbplane = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--dbplane" => dbplane = args.next().map(PathBuf::from),
-            other => bail!("unknown argument {other:?} (usage: --dbplane <path to dbplane>)"),
-        }
-    }
     let rows = match std::env::var("BENCH_ROWS") {
         Ok(value) => value
             .parse()
@@ -103,7 +95,7 @@ fn settings() -> Result<Settings> {
     .map(|name| Peer::parse(name).with_context(|| format!("unknown peer {name:?} in BENCH_PEERS")))
     .collect::<Result<_>>()?;
     Ok(Settings {
-        dbplane: dbplane.context("--dbplane <path> is required")?,
+        dbplane: server::dbplane_argument()?,
         rows,
         engines,
         peers,

@@ -185,9 +185,17 @@ impl Api {
 
     /// An admin login on `main` of a MariaDB database.
     pub async fn mysql_admin(&self, database: &str) -> Result<Login> {
-        let path = format!("{}/branches/main/passwords", self.database_path(database));
+        self.mysql_password(database, "main", "bench-admin").await
+    }
+
+    /// An admin login named `name` on `branch` of a MariaDB database.
+    pub async fn mysql_password(&self, database: &str, branch: &str, name: &str) -> Result<Login> {
+        let path = format!(
+            "{}/branches/{branch}/passwords",
+            self.database_path(database)
+        );
         let (status, body) = self
-            .post(&path, json!({"name": "bench-admin", "role": "admin"}))
+            .post(&path, json!({"name": name, "role": "admin"}))
             .await?;
         if status != 201 {
             bail!("POST {path} answered {status}: {body}");

@@ -15,6 +15,21 @@ const START_TIMEOUT: Duration = Duration::from_secs(180);
 /// A graceful stop waits for in-flight job steps and stops both clusters.
 const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// The `--dbplane <path>` argument of the benchmarks that include this harness (this
+/// crate's own binary takes more arguments and parses them itself).
+#[allow(dead_code)]
+pub fn dbplane_argument() -> Result<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    let mut dbplane = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--dbplane" => dbplane = args.next().map(PathBuf::from),
+            other => bail!("unknown argument {other:?} (usage: --dbplane <path to dbplane>)"),
+        }
+    }
+    dbplane.context("--dbplane <path> is required")
+}
+
 pub struct Server {
     binary: PathBuf,
     /// Removed (with the clusters' files) when dropped, after the server stopped.

@@ -13,7 +13,7 @@ use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::table::{C_EXPR, DB};
+use crate::table::C_EXPR;
 
 /// One statement: when it started (since the load started), how long it took, whether it
 /// succeeded.
@@ -106,15 +106,16 @@ pub struct LoadResult {
 }
 
 impl Load {
-    /// `writers` writers on `DB.table`, `rate` statements a second in total.
+    /// `writers` writers on `db.table`, `rate` statements a second in total.
     pub async fn start(
         admin_url: &str,
+        db: &str,
         table: &str,
         writers: u64,
         rate: u64,
         seeded: u64,
     ) -> Result<Load> {
-        let opts = mysql_async::Opts::from_url(&format!("{admin_url}{DB}"))?;
+        let opts = mysql_async::Opts::from_url(&format!("{admin_url}{db}"))?;
         let interval = Duration::from_secs_f64(writers as f64 / rate as f64);
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
@@ -172,6 +173,8 @@ pub struct WindowStats {
     pub throughput: f64,
     pub p99: Duration,
     pub max: Duration,
+    /// When the slowest statement started, from the window's start.
+    pub max_at: Duration,
     pub errors: u64,
 }
 
@@ -195,6 +198,10 @@ pub fn window(samples: &[Sample], from: Duration, to: Duration) -> WindowStats {
         throughput: inside.iter().filter(|s| s.ok).count() as f64 / seconds,
         p99: percentile(0.99),
         max: latencies.last().copied().unwrap_or_default(),
+        max_at: inside
+            .iter()
+            .max_by_key(|s| s.latency)
+            .map_or(Duration::ZERO, |s| s.at - from),
         errors: inside.iter().filter(|s| !s.ok).count() as u64,
     }
 }

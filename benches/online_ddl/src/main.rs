@@ -1,10 +1,12 @@
 //! Online schema change benchmark (issue 5, "Performance").
 //!
-//! Starts MariaDB the way dbplane's managed cluster does (the engine's cluster code, durable
-//! settings), builds a table of `BENCH_ROWS` rows (~200 bytes each, default 1,000,000), and
-//! runs the same ALTER (add a column and an index) on a fresh copy of it three ways —
-//! dbplane's online schema change engine (always the online path), `pt-online-schema-change`
-//! and `ALTER TABLE … ALGORITHM=COPY` — first idle, then under a steady write load
+//! Starts the release `dbplane serve` (`--dbplane <path>`) with durable managed clusters,
+//! creates a MariaDB database over the API, builds a table of `BENCH_ROWS` rows (~200
+//! bytes each, default 1,000,000) in its `main` branch, and runs the same ALTER (add a
+//! column and an index) on a fresh copy of it three ways — dbplane's deploy request over
+//! the API (branch, ALTER on the branch, deploy request; the index keeps it off the
+//! instant path), `pt-online-schema-change` and `ALTER TABLE … ALGORITHM=COPY` on the same
+//! server and database — first idle, then under a steady write load
 //! (`BENCH_WRITERS` writers, INSERT + UPDATE by primary key, `BENCH_RATE` statements/s in
 //! total). Reports copy rows/s, total time, the writers' throughput, p99 and max latency
 //! and errors during the change, and checks the final table against the writers' log.
@@ -12,26 +14,36 @@
 //!
 //! Environment: `BENCH_ROWS` (1000000), `BENCH_RATE` (600), `BENCH_WRITERS` (3),
 //! `BENCH_METHODS` (osc,pt-osc,copy), `BENCH_MODES` (idle,load), `BENCH_WARMUP_SECS` (3),
-//! `BENCH_LOG_DIR` (a temp dir), and the engine's `OSC_CHUNK_MS`, `OSC_MAX_CHUNK`,
-//! `OSC_RATIO`, `OSC_MAX_THREADS_RUNNING`.
+//! `BENCH_LOG_DIR` (a temp dir), and for the `osc` method the engine's `OSC_CHUNK_MS`,
+//! `OSC_MAX_CHUNK`, `OSC_RATIO`, `OSC_MAX_THREADS_RUNNING`.
 
+/// The data-plane latency benchmark's API client and server harness.
+#[path = "../../dataplane_latency/src/api.rs"]
+#[allow(dead_code)]
+mod api;
+mod deploy;
 mod load;
 mod methods;
+mod platform;
 mod report;
+#[path = "../../dataplane_latency/src/server.rs"]
+#[allow(dead_code)]
+mod server;
 mod table;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use dbplane_engine::{LocalClusterConfig, start_local_clusters};
 use load::{Load, WindowStats};
 use methods::{ChangeTimes, Method};
 use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
+use platform::Platform;
 use table::Verification;
 
 pub struct Settings {
+    dbplane: PathBuf,
     rows: u64,
     rate: u64,
     writers: u64,
@@ -62,10 +74,11 @@ fn env_u64(name: &str, default: u64) -> Result<u64> {
 fn settings(temp: &std::path::Path) -> Result<Settings> {
     let list = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
     Ok(Settings {
+        dbplane: server::dbplane_argument()?,
         rows: env_u64("BENCH_ROWS", 1_000_000)?,
         rate: env_u64("BENCH_RATE", 600)?,
         writers: env_u64("BENCH_WRITERS", 3)?,
-        methods: list("BENCH_METHODS", "osc,pt-osc,copy")
+        methods: list("BENCH_METHODS", "deploy,pt-osc,copy")
             .split(',')
             .map(Method::parse)
             .collect::<Result<_>>()?,
@@ -87,18 +100,17 @@ fn settings(temp: &std::path::Path) -> Result<Settings> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let temp = tempfile::tempdir()?;
-    // The managed server runs as another user when started as root: let it in.
-    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o755))?;
     let settings = settings(temp.path())?;
     std::fs::create_dir_all(&settings.log_dir)?;
-    let clusters = start_local_clusters(LocalClusterConfig::new(temp.path().join("clusters")))
+    let mut platform = Platform::start(&settings.dbplane)
         .await
-        .context("start the managed MariaDB")?;
-    let mysql = clusters.mysql();
-    let admin_url = mysql.admin_url();
-    let version = mysql.version().await?;
-    let mut admin = Conn::new(mysql_async::Opts::from_url(&admin_url)?).await?;
-    let built = table::build_template(&mut admin, settings.rows).await?;
+        .context("start dbplane with its managed MariaDB")?;
+    let mut admin = Conn::new(mysql_async::Opts::from_url(&platform.admin_url)?).await?;
+    let version: String = admin
+        .query_first("SELECT VERSION()")
+        .await?
+        .context("no version")?;
+    let built = table::build_template(&mut admin, &platform.main_db, settings.rows).await?;
     eprintln!(
         "online-ddl-bench: {} rows built in {:.1} s on MariaDB {version}",
         settings.rows,
@@ -108,16 +120,9 @@ async fn main() -> Result<()> {
     let mut runs = Vec::new();
     for &under_load in &settings.modes {
         for &method in &settings.methods {
-            let run = measure(
-                &settings,
-                &mut admin,
-                &admin_url,
-                mysql.port(),
-                method,
-                under_load,
-            )
-            .await
-            .with_context(|| format!("{} ({})", method.label(), mode(under_load)))?;
+            let run = measure(&settings, &mut admin, &platform, method, under_load)
+                .await
+                .with_context(|| format!("{} ({})", method.label(), mode(under_load)))?;
             eprintln!(
                 "online-ddl-bench: {} {}: {:.1} s",
                 method.label(),
@@ -128,9 +133,10 @@ async fn main() -> Result<()> {
         }
     }
     admin.disconnect().await?;
-    clusters.shutdown().await?;
+    platform.server.stop().await?;
     let passed = report::print(&settings, &version, &runs);
-    // `process::exit` runs no destructors: remove the (stopped) server's data dir first.
+    // `process::exit` runs no destructors: remove the stopped server's data dir first.
+    drop(platform);
     temp.close()?;
     std::process::exit(if passed { 0 } else { 1 });
 }
@@ -142,23 +148,26 @@ fn mode(under_load: bool) -> &'static str {
 async fn measure(
     settings: &Settings,
     admin: &mut Conn,
-    admin_url: &str,
-    port: u16,
+    platform: &Platform,
     method: Method,
     under_load: bool,
 ) -> Result<Run> {
     let name = match method {
+        Method::Deploy => "t_deploy",
         Method::Osc => "t_osc",
         Method::PtOsc => "t_ptosc",
         Method::Copy => "t_copy",
     };
     let table = format!("{name}_{}", if under_load { "load" } else { "idle" });
-    table::clone_template(admin, &table).await?;
+    let db = platform.main_db.as_str();
+    table::clone_template(admin, db, &table).await?;
+    let prepared = methods::prepare(method, platform, &table).await?;
 
     let load = if under_load {
         Some(
             Load::start(
-                admin_url,
+                &platform.admin_url,
+                db,
                 &table,
                 settings.writers,
                 settings.rate,
@@ -174,7 +183,7 @@ async fn measure(
     }
     let change_start = load.as_ref().map(Load::now);
     let started = Instant::now();
-    let times = methods::run(method, admin_url, port, &table, &settings.log_dir).await?;
+    let times = methods::run(method, prepared, platform, &table, &settings.log_dir).await?;
     let elapsed = started.elapsed();
     let (baseline, during, model) = match load {
         Some(load) => {
@@ -188,8 +197,8 @@ async fn measure(
         }
         None => (None, None, Default::default()),
     };
-    let check = table::verify(admin, &table, settings.rows, &model).await?;
-    table::drop_all(admin, &table).await?;
+    let check = table::verify(admin, db, &table, settings.rows, &model).await?;
+    table::drop_all(admin, db, &table).await?;
     Ok(Run {
         method,
         under_load,

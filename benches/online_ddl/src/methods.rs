@@ -12,11 +12,16 @@ use dbplane_engine::online_ddl::{
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-use crate::table::{ALTER, DB};
+use crate::deploy;
+use crate::platform::Platform;
+use crate::table::ALTER;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
-    /// dbplane's online schema change engine (shadow table, binlog, cutover).
+    /// dbplane's deploy request over the API (online path: the ALTER adds an index).
+    Deploy,
+    /// dbplane's online schema change engine driven directly (no job, no polling): shows
+    /// what the platform around it adds, and how long the cutover blocked writes.
     Osc,
     /// `pt-online-schema-change` (triggers).
     PtOsc,
@@ -27,16 +32,23 @@ pub enum Method {
 impl Method {
     pub fn parse(name: &str) -> Result<Method> {
         Ok(match name {
+            "deploy" => Method::Deploy,
             "osc" => Method::Osc,
             "pt-osc" => Method::PtOsc,
             "copy" => Method::Copy,
-            other => bail!("unknown method {other:?} (osc, pt-osc, copy)"),
+            other => bail!("unknown method {other:?} (deploy, osc, pt-osc, copy)"),
         })
+    }
+
+    /// dbplane's own ways, which the targets apply to.
+    pub fn is_ours(self) -> bool {
+        matches!(self, Method::Deploy | Method::Osc)
     }
 
     pub fn label(self) -> &'static str {
         match self {
-            Method::Osc => "dbplane osc",
+            Method::Deploy => "dbplane deploy request",
+            Method::Osc => "dbplane osc engine",
             Method::PtOsc => "pt-online-schema-change",
             Method::Copy => "ALTER ... ALGORITHM=COPY",
         }
@@ -54,30 +66,47 @@ pub struct ChangeTimes {
     pub detail: String,
 }
 
-/// Runs `method` on `DB.table`.
+/// Work a method does before the timed window.
+pub enum Prepared {
+    Nothing,
+    Deploy(deploy::Prepared),
+}
+
+/// Sets `method` up on `table` (untimed): the deploy request's branch and checks.
+pub async fn prepare(method: Method, platform: &Platform, table: &str) -> Result<Prepared> {
+    Ok(match method {
+        Method::Deploy => Prepared::Deploy(deploy::prepare(platform, table).await?),
+        _ => Prepared::Nothing,
+    })
+}
+
+/// Runs `method` on `table` of `main`'s database.
 pub async fn run(
     method: Method,
-    admin_url: &str,
-    port: u16,
+    prepared: Prepared,
+    platform: &Platform,
     table: &str,
     log_dir: &Path,
 ) -> Result<ChangeTimes> {
-    match method {
-        Method::Osc => osc(admin_url, table).await,
-        Method::PtOsc => pt_osc(port, table, log_dir).await,
-        Method::Copy => alter_copy(admin_url, table).await,
+    let (admin_url, db) = (platform.admin_url.as_str(), platform.main_db.as_str());
+    match (method, prepared) {
+        (Method::Deploy, Prepared::Deploy(prepared)) => deploy::run(platform, prepared).await,
+        (Method::Deploy, Prepared::Nothing) => bail!("the deploy method was not prepared"),
+        (Method::Osc, _) => osc(admin_url, db, table).await,
+        (Method::PtOsc, _) => pt_osc(platform.port, db, table, log_dir).await,
+        (Method::Copy, _) => alter_copy(admin_url, db, table).await,
     }
 }
 
 /// The osc engine, driven the way a deploy job drives it: copy a chunk, apply the binlog,
 /// repeat; then catch up and cut over.
-async fn osc(admin_url: &str, table: &str) -> Result<ChangeTimes> {
+async fn osc(admin_url: &str, db: &str, table: &str) -> Result<ChangeTimes> {
     let ddl = OnlineDdl::new(admin_url)?;
     let options = copy_options();
     let started = Instant::now();
     let mut state = ddl
         .prepare(
-            &PhysicalName::new(DB)?,
+            &PhysicalName::new(db)?,
             table,
             &SchemaChange::Alter(ALTER.into()),
         )
@@ -141,7 +170,7 @@ fn copy_options() -> CopyOptions {
     options
 }
 
-async fn pt_osc(port: u16, table: &str, log_dir: &Path) -> Result<ChangeTimes> {
+async fn pt_osc(port: u16, db: &str, table: &str, log_dir: &Path) -> Result<ChangeTimes> {
     let log = log_dir.join(format!("pt-osc-{table}.log"));
     let output = std::fs::File::create(&log)?;
     let started = Instant::now();
@@ -153,7 +182,7 @@ async fn pt_osc(port: u16, table: &str, log_dir: &Path) -> Result<ChangeTimes> {
             "--recursion-method=none",
             "--no-drop-old-table",
             "--charset=utf8mb4",
-            &format!("h=127.0.0.1,P={port},u=root,D={DB},t={table}"),
+            &format!("h=127.0.0.1,P={port},u=root,D={db},t={table}"),
         ])
         .stdin(Stdio::null())
         .stdout(output.try_clone()?)
@@ -175,11 +204,11 @@ async fn pt_osc(port: u16, table: &str, log_dir: &Path) -> Result<ChangeTimes> {
     })
 }
 
-async fn alter_copy(admin_url: &str, table: &str) -> Result<ChangeTimes> {
+async fn alter_copy(admin_url: &str, db: &str, table: &str) -> Result<ChangeTimes> {
     let mut conn = Conn::new(mysql_async::Opts::from_url(admin_url)?).await?;
     let started = Instant::now();
     conn.query_drop(format!(
-        "ALTER TABLE {DB}.`{table}` {ALTER}, ALGORITHM=COPY"
+        "ALTER TABLE {db}.`{table}` {ALTER}, ALGORITHM=COPY"
     ))
     .await?;
     let total = started.elapsed();

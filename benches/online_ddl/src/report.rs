@@ -68,13 +68,27 @@ pub fn print(settings: &Settings, version: &str, runs: &[Run]) -> bool {
         );
     }
     println!();
-    for run in runs.iter().filter(|r| !r.times.detail.is_empty()) {
-        println!(
-            "- {} ({}): {}",
-            run.method.label(),
-            if run.under_load { "load" } else { "idle" },
-            run.times.detail
-        );
+    for run in runs {
+        let stall = run.during.map(|during| {
+            format!(
+                "longest stall {} ms, starting {:.2} s into the change",
+                ms(during.max),
+                during.max_at.as_secs_f64()
+            )
+        });
+        let detail: Vec<String> = [Some(run.times.detail.clone()), stall]
+            .into_iter()
+            .flatten()
+            .filter(|text| !text.is_empty())
+            .collect();
+        if !detail.is_empty() {
+            println!(
+                "- {} ({}): {}",
+                run.method.label(),
+                if run.under_load { "load" } else { "idle" },
+                detail.join("; ")
+            );
+        }
     }
     println!();
     targets(settings, runs)
@@ -90,16 +104,25 @@ fn targets(settings: &Settings, runs: &[Run]) -> bool {
         println!("- {} {name}", if ok { "PASS" } else { "MISS" });
         passed &= ok;
     };
-    println!("Targets (dbplane osc):");
-    if let (Some(osc), Some(pt)) = (find(Method::Osc, false), find(Method::PtOsc, false)) {
-        let ratio = rows_per_second(settings, osc) / rows_per_second(settings, pt);
-        verdict(
-            format!("idle copy ≥ {COPY_VS_PT_OSC}× pt-osc's rows/s: {ratio:.2}×"),
-            ratio >= COPY_VS_PT_OSC,
-        );
+    println!("Targets (dbplane's methods):");
+    for ours in runs.iter().filter(|r| r.method.is_ours() && !r.under_load) {
+        if let Some(pt) = find(Method::PtOsc, false) {
+            let ratio = rows_per_second(settings, ours) / rows_per_second(settings, pt);
+            verdict(
+                format!(
+                    "{}: idle copy ≥ {COPY_VS_PT_OSC}× pt-osc's rows/s: {ratio:.2}×",
+                    ours.method.label()
+                ),
+                ratio >= COPY_VS_PT_OSC,
+            );
+        }
     }
-    for run in runs.iter().filter(|r| r.method == Method::Osc) {
-        let mode = if run.under_load { "load" } else { "idle" };
+    for run in runs.iter().filter(|r| r.method.is_ours()) {
+        let mode = format!(
+            "{} {}",
+            run.method.label(),
+            if run.under_load { "load" } else { "idle" }
+        );
         verdict(
             format!(
                 "{mode}: zero row differences ({}) and the new schema",
@@ -111,25 +134,29 @@ fn targets(settings: &Settings, runs: &[Run]) -> bool {
             let kept = during.throughput / before.throughput.max(1e-9);
             verdict(
                 format!(
-                    "load: writers keep ≥ 90 % throughput: {:.0} %",
+                    "{mode}: writers keep ≥ 90 % throughput: {:.0} %",
                     kept * 100.0
                 ),
                 kept >= THROUGHPUT_KEPT,
             );
             verdict(
-                format!("load: p99 ≤ {} ms: {} ms", P99.as_millis(), ms(during.p99)),
+                format!(
+                    "{mode}: p99 ≤ {} ms: {} ms",
+                    P99.as_millis(),
+                    ms(during.p99)
+                ),
                 during.p99 <= P99,
             );
             verdict(
                 format!(
-                    "load: longest stall ≤ {} ms (cutover included): {} ms",
+                    "{mode}: longest stall ≤ {} ms (cutover included): {} ms",
                     STALL.as_millis(),
                     ms(during.max)
                 ),
                 during.max <= STALL,
             );
             verdict(
-                format!("load: zero writer errors: {}", during.errors),
+                format!("{mode}: zero writer errors: {}", during.errors),
                 during.errors == 0,
             );
         }

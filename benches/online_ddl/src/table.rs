@@ -11,7 +11,6 @@ use anyhow::{Result, bail};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-pub const DB: &str = "bench";
 const TEMPLATE: &str = "template";
 
 /// The same change for every method: a new column and an index.
@@ -19,15 +18,13 @@ pub const ALTER: &str = "ADD COLUMN extra INT NOT NULL DEFAULT 0, ADD INDEX idx_
 
 pub const C_EXPR: &str = "RPAD(CONCAT(id, ':', v, ':'), 176, SHA1(id))";
 
-/// Creates `bench.template` with `rows` rows (MariaDB's sequence engine generates them).
-pub async fn build_template(conn: &mut Conn, rows: u64) -> Result<Duration> {
+/// Creates `DB.template` with `rows` rows (MariaDB's sequence engine generates them).
+pub async fn build_template(conn: &mut Conn, db: &str, rows: u64) -> Result<Duration> {
     let started = Instant::now();
-    conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {DB}"))
-        .await?;
-    conn.query_drop(format!("DROP TABLE IF EXISTS {DB}.{TEMPLATE}"))
+    conn.query_drop(format!("DROP TABLE IF EXISTS {db}.{TEMPLATE}"))
         .await?;
     conn.query_drop(format!(
-        "CREATE TABLE {DB}.{TEMPLATE} (id BIGINT NOT NULL PRIMARY KEY, k INT NOT NULL, \
+        "CREATE TABLE {db}.{TEMPLATE} (id BIGINT NOT NULL PRIMARY KEY, k INT NOT NULL, \
          v INT NOT NULL, c VARCHAR(176) NOT NULL) ENGINE=InnoDB"
     ))
     .await?;
@@ -36,9 +33,9 @@ pub async fn build_template(conn: &mut Conn, rows: u64) -> Result<Duration> {
     while from <= rows {
         let to = (from + batch - 1).min(rows);
         conn.query_drop(format!(
-            "INSERT INTO {DB}.{TEMPLATE} (id, k, v, c) \
+            "INSERT INTO {db}.{TEMPLATE} (id, k, v, c) \
              SELECT seq, (seq * 7919) % 1000003, 0, RPAD(CONCAT(seq, ':0:'), 176, SHA1(seq)) \
-             FROM {DB}.seq_{from}_to_{to}"
+             FROM {db}.seq_{from}_to_{to}"
         ))
         .await?;
         from = to + 1;
@@ -47,12 +44,12 @@ pub async fn build_template(conn: &mut Conn, rows: u64) -> Result<Duration> {
 }
 
 /// A fresh copy of the template named `table`, with fresh statistics.
-pub async fn clone_template(conn: &mut Conn, table: &str) -> Result<()> {
+pub async fn clone_template(conn: &mut Conn, db: &str, table: &str) -> Result<()> {
     for statement in [
-        format!("DROP TABLE IF EXISTS {DB}.`{table}`"),
-        format!("CREATE TABLE {DB}.`{table}` LIKE {DB}.{TEMPLATE}"),
-        format!("INSERT INTO {DB}.`{table}` SELECT * FROM {DB}.{TEMPLATE}"),
-        format!("ANALYZE TABLE {DB}.`{table}`"),
+        format!("DROP TABLE IF EXISTS {db}.`{table}`"),
+        format!("CREATE TABLE {db}.`{table}` LIKE {db}.{TEMPLATE}"),
+        format!("INSERT INTO {db}.`{table}` SELECT * FROM {db}.{TEMPLATE}"),
+        format!("ANALYZE TABLE {db}.`{table}`"),
     ] {
         conn.query_drop(statement).await?;
     }
@@ -60,16 +57,16 @@ pub async fn clone_template(conn: &mut Conn, table: &str) -> Result<()> {
 }
 
 /// Drops `table` and whatever a method left next to it.
-pub async fn drop_all(conn: &mut Conn, table: &str) -> Result<()> {
+pub async fn drop_all(conn: &mut Conn, db: &str, table: &str) -> Result<()> {
     let names: Vec<String> = conn
         .exec(
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? \
              AND (TABLE_NAME = ? OR TABLE_NAME LIKE CONCAT('\\_', ?, '\\_%'))",
-            (DB, table, table),
+            (db, table, table),
         )
         .await?;
     for name in names {
-        conn.query_drop(format!("DROP TABLE IF EXISTS {DB}.`{name}`"))
+        conn.query_drop(format!("DROP TABLE IF EXISTS {db}.`{name}`"))
             .await?;
     }
     Ok(())
@@ -89,17 +86,18 @@ pub struct Verification {
 /// (id → last committed version; inserted ids too).
 pub async fn verify(
     conn: &mut Conn,
+    db: &str,
     table: &str,
     seeded: u64,
     model: &HashMap<i64, i32>,
 ) -> Result<Verification> {
     let bad_content: Option<u64> = conn
         .query_first(format!(
-            "SELECT COUNT(*) FROM {DB}.`{table}` WHERE c <> {C_EXPR} OR k <> (id * 7919) % 1000003"
+            "SELECT COUNT(*) FROM {db}.`{table}` WHERE c <> {C_EXPR} OR k <> (id * 7919) % 1000003"
         ))
         .await?;
     let rows: Vec<(i64, i32)> = conn
-        .query(format!("SELECT id, v FROM {DB}.`{table}` ORDER BY id"))
+        .query(format!("SELECT id, v FROM {db}.`{table}` ORDER BY id"))
         .await?;
     let mut differences = bad_content.unwrap_or(0);
     // Rows that should be there and are (with the right version or not).
@@ -121,7 +119,7 @@ pub async fn verify(
     let expected_rows = seeded + inserted;
     differences += expected_rows.saturating_sub(present);
     let schema: Option<(String, String)> = conn
-        .query_first(format!("SHOW CREATE TABLE {DB}.`{table}`"))
+        .query_first(format!("SHOW CREATE TABLE {db}.`{table}`"))
         .await?;
     let Some((_, schema)) = schema else {
         bail!("{table} is gone");

@@ -202,6 +202,12 @@ impl ControlPlane {
                 "the database has reached its limit of {MAX_DEVELOPMENT_BRANCHES} development branches"
             )));
         }
+        let restored_limit = self.config.backups.restored_branches_limit;
+        if restore.is_some() && counts.restored >= restored_limit {
+            return Err(ControlError::Unprocessable(format!(
+                "the database has reached its limit of {restored_limit} branches restored from backups; delete one first"
+            )));
+        }
         let now = Timestamp::now();
         // Data Branching from a production parent makes a production branch at the
         // parent's size (semantics.md §5.1).

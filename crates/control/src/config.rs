@@ -107,6 +107,9 @@ pub struct BackupsConfig {
     pub allow_short_units: bool,
     /// Failed attempts of a backup's dump before the backup is marked `failed`.
     pub max_attempts: i64,
+    /// Most live branches restored from backups a database may have (each is a full copy
+    /// of its data on the server); `at_backup_restore_branches_limit` says when reached.
+    pub restored_branches_limit: u64,
 }
 
 impl Default for BackupsConfig {
@@ -116,6 +119,7 @@ impl Default for BackupsConfig {
             scheduler_interval_ms: 60_000,
             allow_short_units: false,
             max_attempts: 3,
+            restored_branches_limit: 20,
         }
     }
 }

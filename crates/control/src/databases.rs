@@ -29,6 +29,7 @@ pub struct DatabaseDetails {
     pub branches: u64,
     pub production_branches: u64,
     pub development_branches: u64,
+    pub at_backup_restore_branches_limit: bool,
     pub default_branch_table_count: u64,
 }
 
@@ -451,6 +452,8 @@ impl ControlPlane {
             branches: counts.total,
             production_branches: counts.production,
             development_branches: counts.development,
+            at_backup_restore_branches_limit: counts.restored
+                >= self.config.backups.restored_branches_limit,
             default_branch_table_count: table_count,
             database,
             organization,

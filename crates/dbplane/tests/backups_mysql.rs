@@ -123,7 +123,9 @@ async fn wait_for_ops(ops: &AtomicU64, at_least: u64) {
 
 #[tokio::test]
 async fn mysql_backup_under_writes_restores_the_snapshot() {
-    let server = TestServer::start_with(BIN, options(Vec::new())).await;
+    let mut settings = options(Vec::new());
+    settings.extra_config += "restored_branches_limit = 1\n";
+    let server = TestServer::start_with(BIN, settings).await;
     let token = server.bootstrap("acme", "ops@acme.test");
     let client = server.client(Some(token.header()));
     ready_database(&client, "acme", "shop", "mysql").await;
@@ -178,6 +180,20 @@ async fn mysql_backup_under_writes_restores_the_snapshot() {
         listed["restored_branches"][0]["name"], "restored",
         "{listed}"
     );
+    // The database's limit of restored branches (1 here) is reached.
+    let database = client.get(DB).await.body;
+    assert_eq!(
+        database["at_backup_restore_branches_limit"], true,
+        "{database}"
+    );
+    let over = client
+        .post(
+            &format!("{DB}/branches"),
+            json!({"name": "restored-again", "backup_id": id}),
+        )
+        .await;
+    assert_eq!(over.status, 422, "{}", over.body);
+    assert!(over.body["message"].as_str().unwrap().contains("restored"));
 
     let restored_path = format!("{DB}/branches/restored");
     let restored_login = password(&client, &restored_path, "restored-admin").await;

@@ -1,6 +1,6 @@
 //! The full life of deploy requests over HTTP on a managed MariaDB: open (checks, lint,
-//! operations), deploy online, revert window, revert keeping the rows written since,
-//! deploy again, skip the revert, complete; nothing left behind.
+//! operations), deploy online, revert window, revert keeping the rows written since (and
+//! the views as they were), deploy again, skip the revert, complete; nothing left behind.
 
 mod support;
 
@@ -11,6 +11,8 @@ use support::*;
 const SCHEMA: &[&str] = &[
     "CREATE TABLE users (id BIGINT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(64) NOT NULL)",
     "INSERT INTO users (name) SELECT CONCAT('user-', seq) FROM seq_1_to_3000",
+    "CREATE VIEW named AS SELECT id, name FROM users",
+    "CREATE VIEW gone AS SELECT id FROM users",
 ];
 
 #[tokio::test]
@@ -29,6 +31,13 @@ async fn deploy_revert_deploy_again_and_complete() {
     )
     .await
     .unwrap();
+    for statement in [
+        "CREATE OR REPLACE VIEW named AS SELECT id, name, age FROM users",
+        "DROP VIEW gone",
+        "CREATE VIEW fresh AS SELECT id, note FROM audit",
+    ] {
+        mysql_exec(&dev, statement).await.unwrap();
+    }
 
     // Open: the checks find the two operations, no lint error, deployable.
     let opened = fixture.open("dev", json!({"notes": "age and audit"})).await;
@@ -37,7 +46,16 @@ async fn deploy_revert_deploy_again_and_complete() {
     assert_eq!(opened["notes"], "age and audit");
     let mut names = operations(&opened);
     names.sort();
-    assert_eq!(names, ["ALTER users", "CREATE audit"]);
+    assert_eq!(
+        names,
+        [
+            "ALTER named",
+            "ALTER users",
+            "CREATE audit",
+            "CREATE fresh",
+            "DROP gone"
+        ]
+    );
     assert_eq!(opened["deployment"]["deployable"], true);
     assert_eq!(opened["deployment"]["lint_errors"], json!([]));
     assert_eq!(opened["deployment"]["instant_ddl_eligible"], false);
@@ -69,6 +87,9 @@ async fn deploy_revert_deploy_again_and_complete() {
     assert_eq!(fixture.main_columns("users").await, ["id", "name", "age"]);
     assert!(fixture.main_tables().await.contains(&"audit".to_string()));
     assert_eq!(mysql_count(&fixture.main, "users").await.unwrap(), 3000);
+    assert_eq!(fixture.main_columns("named").await, ["id", "name", "age"]);
+    assert_eq!(fixture.main_columns("fresh").await, ["id", "note"]);
+    assert!(!fixture.main_tables().await.contains(&"gone".to_string()));
     // The queue shows it holding the lane.
     let queue = fixture.client.get(&format!("{DB_PATH}/deploy-queue")).await;
     assert_eq!(queue.status, 200, "{}", queue.body);
@@ -111,6 +132,11 @@ async fn deploy_revert_deploy_again_and_complete() {
         3
     );
     assert!(!fixture.main_tables().await.contains(&"audit".to_string()));
+    // The views are as they were: the old definition, the dropped one back, no new one.
+    assert_eq!(fixture.main_columns("named").await, ["id", "name"]);
+    assert_eq!(fixture.main_columns("gone").await, ["id"]);
+    assert!(!fixture.main_tables().await.contains(&"fresh".to_string()));
+    assert_eq!(mysql_count(&fixture.main, "named").await.unwrap(), 3001);
     // The branch is kept.
     assert_eq!(
         fixture
@@ -136,6 +162,8 @@ async fn deploy_revert_deploy_again_and_complete() {
     fixture.wait_for_no_artifacts().await;
     assert_eq!(fixture.main_columns("users").await, ["id", "name", "age"]);
     assert_eq!(mysql_count(&fixture.main, "users").await.unwrap(), 3001);
+    assert_eq!(fixture.main_columns("named").await, ["id", "name", "age"]);
+    assert!(!fixture.main_tables().await.contains(&"gone".to_string()));
 
     // The list filters.
     let deployed = fixture

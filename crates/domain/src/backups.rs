@@ -191,6 +191,17 @@ impl Backup {
         }
     }
 
+    /// This pending backup as a skipped scheduled run (`ignored`): the branch's previous
+    /// backup of the same policy has not finished, and piling up a second copy of the
+    /// same work would only slow both. Kept as a record and reaped like any backup.
+    pub fn ignored(mut self, now: Timestamp) -> Self {
+        debug_assert!(self.state.can_become(BackupState::Ignored));
+        self.state = BackupState::Ignored;
+        self.completed_at = Some(now);
+        self.expires_at = Some(self.expiry_after(now));
+        self
+    }
+
     /// `expires_at` = completion + retention (semantics.md §11.1).
     pub fn expiry_after(&self, completed_at: Timestamp) -> Timestamp {
         completed_at.plus_millis(self.retention.millis())

@@ -45,6 +45,16 @@ pub fn dropped_table_name(table: &str) -> String {
     format!("_{table}_dbp_drop")
 }
 
+/// Whether `name` is one of a deployment's artifacts (`_<table>_dbp_{new,old,rev,drop}`:
+/// shadow, kept old table, reverse shadow, lazy drop). They are the platform's, not the
+/// user's schema: deploy checks and branch schema copies leave them out.
+pub fn is_deploy_artifact(name: &str) -> bool {
+    name.starts_with('_')
+        && ["_dbp_new", "_dbp_old", "_dbp_rev", "_dbp_drop"]
+            .iter()
+            .any(|suffix| name.len() > suffix.len() + 1 && name.ends_with(suffix))
+}
+
 /// The canonical `CREATE` of one table of `schema` (what two equal tables share).
 pub fn table_definition(schema: &Schema, table: &str) -> Option<String> {
     let table = schema.tables.get(table)?;
@@ -209,12 +219,14 @@ impl DeployEngine {
         }
     }
 
-    /// The schema of `db`.
+    /// The schema of `db`, without the artifacts of deployments.
     pub async fn introspect(&self, db: &PhysicalName) -> DeployResult<Schema> {
         let mut conn = self.pool.get_conn().await?;
-        dbplane_schema::introspect::mariadb(&mut conn, db.as_str())
+        let mut schema = dbplane_schema::introspect::mariadb(&mut conn, db.as_str())
             .await
-            .map_err(|e| DeployError::Introspect(e.to_string()))
+            .map_err(|e| DeployError::Introspect(e.to_string()))?;
+        schema.tables.retain(|name, _| !is_deploy_artifact(name));
+        Ok(schema)
     }
 
     /// Builds `statements` into a fresh scratch database `db` and reads its schema back
@@ -322,5 +334,22 @@ mod tests {
     #[test]
     fn artifact_names() {
         assert_eq!(dropped_table_name("users"), "_users_dbp_drop");
+        for artifact in [
+            "_users_dbp_drop",
+            "_users_dbp_new",
+            "_users_dbp_old",
+            "_a_dbp_rev",
+        ] {
+            assert!(is_deploy_artifact(artifact), "{artifact}");
+        }
+        for table in [
+            "users",
+            "_users",
+            "users_dbp_old",
+            "__dbp_old",
+            "_users_dbp_older",
+        ] {
+            assert!(!is_deploy_artifact(table), "{table}");
+        }
     }
 }

@@ -94,7 +94,8 @@ pub(crate) fn add_foreign_key(table: &str, foreign_key: &ForeignKey, dialect: Di
     }
 }
 
-pub(crate) fn create_view(view: &View, dialect: Dialect, or_replace: bool) -> String {
+/// The statement creating one view (`CREATE OR REPLACE` when `or_replace`).
+pub fn create_view(view: &View, dialect: Dialect, or_replace: bool) -> String {
     match dialect {
         Dialect::Mariadb => mariadb::create_view(view, or_replace),
         Dialect::Postgres => postgres::create_view(view, or_replace),

@@ -98,12 +98,18 @@ pub trait BackupMetadataStore: Send + Sync + 'static {
     async fn due_backup_policies(&self, now: Timestamp) -> StoreResult<Vec<BackupPolicy>>;
     /// Records a policy run: the policy's new `last_ran_at`/`next_run_at` (only if its
     /// `next_run_at` is still `previous_next_run`, so a run happens once) and the backups
-    /// it starts with their jobs, in one transaction. False when the run was already
-    /// recorded.
+    /// it starts with their jobs (none for an `ignored` one), in one transaction. False
+    /// when the run was already recorded.
     async fn record_policy_run(
         &self,
         policy: &BackupPolicy,
         previous_next_run: Option<Timestamp>,
-        backups: &[(Backup, Job)],
+        backups: &[(Backup, Option<Job>)],
+    ) -> StoreResult<bool>;
+    /// Whether `branch` has a pending or running backup taken by `policy`.
+    async fn has_unfinished_policy_backup(
+        &self,
+        branch: &BranchId,
+        policy: &BackupPolicyId,
     ) -> StoreResult<bool>;
 }

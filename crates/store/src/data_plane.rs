@@ -24,6 +24,8 @@ pub struct BranchCounts {
     pub total: u64,
     pub production: u64,
     pub development: u64,
+    /// Live branches restored from a backup (they count as development or production too).
+    pub restored: u64,
 }
 
 #[async_trait]

@@ -121,7 +121,7 @@ impl DatabaseResponse {
             insights_raw_queries: settings.insights_raw_queries,
             insights_enabled: false,
             production_branch_web_console: settings.production_branch_web_console,
-            at_backup_restore_branches_limit: false,
+            at_backup_restore_branches_limit: details.at_backup_restore_branches_limit,
             at_development_branch_usage_limit: details.development_branches
                 >= MAX_DEVELOPMENT_BRANCHES,
             resizing: false,

@@ -21,6 +21,8 @@ const REAP_BATCH: u64 = 100;
 pub struct TickReport {
     pub policies_run: usize,
     pub backups_started: usize,
+    /// Runs skipped because the branch's previous backup of the policy was unfinished.
+    pub backups_ignored: usize,
     pub backups_reaped: usize,
 }
 
@@ -29,30 +31,39 @@ pub async fn tick(store: &dyn MetadataStore, now: Timestamp) -> StoreResult<Tick
     let mut report = TickReport::default();
     for mut policy in store.due_backup_policies(now).await? {
         let branches = store.all_branches(&policy.database_id).await?;
-        let started: Vec<_> = branches
+        let mut runs = Vec::new();
+        for branch in branches
             .iter()
             .filter(|b| b.deleted_at.is_none() && b.state == BranchState::Ready)
             .filter(|b| policy.target.covers(b.production))
-            .map(|branch| {
-                let mut backup = Backup::pending(
-                    branch.id.clone(),
-                    branch.database_id.clone(),
-                    Backup::default_name(&branch.name, now),
-                    policy.retention,
-                    now,
-                );
-                backup.policy_id = Some(policy.id.clone());
-                backup.required = policy.required;
+        {
+            let mut backup = Backup::pending(
+                branch.id.clone(),
+                branch.database_id.clone(),
+                Backup::default_name(&branch.name, now),
+                policy.retention,
+                now,
+            );
+            backup.policy_id = Some(policy.id.clone());
+            backup.required = policy.required;
+            // A run due while the previous one still works is recorded as skipped.
+            if store
+                .has_unfinished_policy_backup(&branch.id, &policy.id)
+                .await?
+            {
+                runs.push((backup.ignored(now), None));
+            } else {
                 let job = run_backup_job(&backup);
-                (backup, job)
-            })
-            .collect();
+                runs.push((backup, Some(job)));
+            }
+        }
         let previous = policy.next_run_at;
         policy.last_ran_at = Some(now);
         policy.next_run_at = Some(policy.next_run_after(now));
-        if store.record_policy_run(&policy, previous, &started).await? {
+        if store.record_policy_run(&policy, previous, &runs).await? {
             report.policies_run += 1;
-            report.backups_started += started.len();
+            report.backups_started += runs.iter().filter(|(_, job)| job.is_some()).count();
+            report.backups_ignored += runs.iter().filter(|(_, job)| job.is_none()).count();
         }
     }
     let doomed: Vec<_> = store
@@ -84,7 +95,7 @@ pub async fn run(
         }
         match tick(store.as_ref(), Timestamp::now()).await {
             Ok(report) => {
-                if report.backups_started > 0 || report.backups_reaped > 0 {
+                if report.backups_started + report.backups_ignored + report.backups_reaped > 0 {
                     tracing::info!(?report, "backup scheduler");
                     jobs.notify();
                 }

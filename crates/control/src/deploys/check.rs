@@ -35,6 +35,8 @@ pub struct CheckResult {
     pub diff: Vec<SchemaDiff>,
     /// The head's canonical statements now.
     pub head_statements: Vec<String>,
+    /// The base's `CREATE VIEW` of every view it has now: what a revert puts back.
+    pub base_views: BTreeMap<String, String>,
 }
 
 impl CheckResult {
@@ -300,6 +302,14 @@ fn evaluate(
         target_tables,
         diff,
         head_statements: Vec::new(),
+        base_views: base
+            .views
+            .values()
+            .map(|view| {
+                let statement = dbplane_schema::ddl::create_view(view, Dialect::Mariadb, false);
+                (view.name.clone(), statement)
+            })
+            .collect(),
     }
 }
 

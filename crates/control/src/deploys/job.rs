@@ -49,6 +49,10 @@ pub(super) struct Planned {
     pub action: Action,
     /// The table's canonical definition once deployed (instant steps compare to it).
     pub target: Option<String>,
+    /// A view's definition on the base before the deploy (none for a new view): a revert
+    /// creates it again. Recorded with the plan, before anything runs.
+    #[serde(default)]
+    pub previous_view: Option<String>,
 }
 
 /// The job's own data.
@@ -427,6 +431,10 @@ impl DeployJobs {
                     .target_tables
                     .get(&operation.table_name)
                     .cloned()
+                    .flatten(),
+                previous_view: operation
+                    .is_view
+                    .then(|| check.base_views.get(&operation.table_name).cloned())
                     .flatten(),
             });
         }

@@ -139,6 +139,21 @@ impl DeployJobs {
                 _ => {}
             }
         }
+        // Views last: they read the tables just put back.
+        for planned in &data.plan {
+            if !matches!(planned.action, Action::CreateView { .. } | Action::DropView) {
+                continue;
+            }
+            match &planned.previous_view {
+                Some(statement) => {
+                    context
+                        .engine
+                        .create_view(&context.db, &planned.name, statement)
+                        .await?
+                }
+                None => context.engine.drop_view(&context.db, &planned.name).await?,
+            }
+        }
         let saved = self
             .update(job, context.request.clone(), false, |request| {
                 if request

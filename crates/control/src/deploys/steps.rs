@@ -138,6 +138,7 @@ mod tests {
             target_tables: Default::default(),
             diff: Vec::new(),
             head_statements: vec![head.into()],
+            base_views: Default::default(),
         }
     }
 

@@ -144,7 +144,16 @@ impl DeployFixture {
             .client
             .post(&format!("{}/{action}", Self::path(number)), json!({}))
             .await;
-        assert_eq!(response.status, 200, "{action}: {}", response.body);
+        if response.status != 200 {
+            let log = self.server.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "{action}: {} {}\n{}",
+                response.status,
+                response.body,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
         response.body
     }
 

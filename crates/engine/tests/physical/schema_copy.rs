@@ -295,3 +295,43 @@ async fn copy_schema_timings() {
     }
     fixture.shutdown().await;
 }
+
+/// `SHOW CREATE VIEW` qualifies a view body's names with the database unless the session
+/// is in it; the introspection must read the same body from a session left in another
+/// database (a pooled connection), or every branch's views differ by their physical name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn view_bodies_read_the_same_from_a_session_in_another_database() {
+    let fixture = Fixture::start().await;
+    let admin = fixture.admin(ClusterKind::Mysql);
+    let (a, b) = (name("dbp_views_a"), name("dbp_views_b"));
+    admin.create_database(&a).await.expect("create a");
+    admin.create_database(&b).await.expect("create b");
+    let client = fixture.superuser(ClusterKind::Mysql, a.as_str()).await;
+    for statement in [
+        "CREATE TABLE t (id INT PRIMARY KEY, note TEXT)",
+        "CREATE VIEW v AS SELECT id, note FROM t WHERE id > 1",
+    ] {
+        client.execute(statement).await.expect(statement);
+    }
+    drop(client);
+    let (host, port) = fixture.address(ClusterKind::Mysql);
+    let options = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(host)
+        .tcp_port(port)
+        .user(Some("root"))
+        .prefer_socket(false);
+    let mut conn = mysql_async::Conn::new(options).await.expect("connect");
+    let mut bodies = Vec::new();
+    for session_db in [a.as_str(), b.as_str()] {
+        mysql_async::prelude::Queryable::query_drop(&mut conn, format!("USE {session_db}"))
+            .await
+            .expect("use");
+        let schema = dbplane_schema::introspect::mariadb(&mut conn, a.as_str())
+            .await
+            .expect("introspect");
+        bodies.push(schema.views["v"].definition.sql.clone());
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(!bodies[1].contains("dbp_views_a"), "{}", bodies[1]);
+    fixture.shutdown().await;
+}

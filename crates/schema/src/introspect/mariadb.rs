@@ -77,11 +77,23 @@ pub async fn mariadb(
     }
 
     read_columns(connection, database, &mut schema.tables).await?;
+    // The reads are separate statements: a table dropped (or renamed away) between the
+    // list and its columns would come out with none, which no server accepts back.
+    schema.tables.retain(|_, table| !table.columns.is_empty());
     read_indexes(connection, database, &mut schema.tables).await?;
     read_foreign_keys(connection, database, &mut schema.tables).await?;
     read_checks(connection, database, &mut schema.tables).await?;
     read_partitions(connection, database, &mut schema.tables).await?;
 
+    if !views.is_empty() {
+        // `SHOW CREATE VIEW` writes the body's names relative to the session's default
+        // database: qualified with this database's (physical, per-branch) name from any
+        // other. Make them relative to it, so the same view reads the same on every
+        // branch, whatever database a reused connection was left in.
+        connection
+            .query_drop(format!("USE {}", crate::ddl::mariadb::ident(database)))
+            .await?;
+    }
     for name in views {
         let query = format!(
             "SHOW CREATE VIEW {}.{}",
@@ -95,8 +107,7 @@ pub async fn mariadb(
             .transpose()?;
         let create = create.ok_or_else(|| unexpected(format!("no definition for view {name}")))?;
         // `CREATE ALGORITHM=... DEFINER=... SQL SECURITY ... VIEW `v` AS select ...`
-        // The name is qualified with the database when the session's default database
-        // is another one (the cluster admin's session).
+        // (older servers may still qualify the view's own name).
         let view = crate::ddl::mariadb::ident(&name);
         let qualified = format!("{}.{view}", crate::ddl::mariadb::ident(database));
         let body = [format!("VIEW {view} AS "), format!("VIEW {qualified} AS ")]

@@ -3,6 +3,7 @@
 use super::{backup_rows, backups, jobs};
 use crate::{Page, StoreResult, Window};
 use dbplane_domain::backups::{Backup, BackupPolicy, BackupPolicyId};
+use dbplane_domain::data_plane::BranchId;
 use dbplane_domain::jobs::Job;
 use dbplane_domain::{DatabaseId, Timestamp};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -167,7 +168,7 @@ pub(crate) async fn record_run(
     pool: &SqlitePool,
     policy: &BackupPolicy,
     previous_next_run: Option<Timestamp>,
-    new_backups: &[(Backup, Job)],
+    new_backups: &[(Backup, Option<Job>)],
 ) -> StoreResult<bool> {
     let mut transaction = pool.begin().await?;
     if !write(&mut transaction, policy, Some(previous_next_run)).await? {
@@ -175,8 +176,26 @@ pub(crate) async fn record_run(
     }
     for (backup, job) in new_backups {
         backups::insert(&mut transaction, backup).await?;
-        jobs::insert(&mut transaction, job).await?;
+        if let Some(job) = job {
+            jobs::insert(&mut transaction, job).await?;
+        }
     }
     transaction.commit().await?;
     Ok(true)
+}
+
+pub(crate) async fn has_unfinished_backup(
+    pool: &SqlitePool,
+    branch: &BranchId,
+    policy: &BackupPolicyId,
+) -> StoreResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM backups WHERE branch_id = ? AND policy_id = ? \
+         AND state IN ('pending', 'running') AND deleted_at IS NULL LIMIT 1",
+    )
+    .bind(branch.as_str())
+    .bind(policy.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
 }

@@ -120,7 +120,7 @@ async fn databases_get_required_default_policies_that_run_once() {
     let job = Job::new(JobKind::RunBackup, taken.id.as_str(), "start", "{}".into());
     assert!(
         store
-            .record_policy_run(&policy, previous, &[(taken.clone(), job.clone())])
+            .record_policy_run(&policy, previous, &[(taken.clone(), Some(job.clone()))])
             .await
             .unwrap()
     );
@@ -130,7 +130,7 @@ async fn databases_get_required_default_policies_that_run_once() {
     duplicate.id = dbplane_domain::backups::BackupId::generate();
     assert!(
         !store
-            .record_policy_run(&policy, previous, &[(duplicate, again)])
+            .record_policy_run(&policy, previous, &[(duplicate, Some(again))])
             .await
             .unwrap()
     );
@@ -143,6 +143,68 @@ async fn databases_get_required_default_policies_that_run_once() {
     assert!(
         store
             .has_job(JobKind::RunBackup, taken.id.as_str())
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_run_due_while_the_last_one_works_is_recorded_as_ignored() {
+    let (_dir, store, database, branch) = store_with_database().await;
+    let later = Timestamp::now().plus_seconds(12 * 3600 + 1);
+    let mut policy = store.due_backup_policies(later).await.unwrap()[0].clone();
+    assert_eq!(policy.database_id, database.id);
+    assert!(
+        !store
+            .has_unfinished_policy_backup(&branch.id, &policy.id)
+            .await
+            .unwrap()
+    );
+    let mut first = backup(&branch, later);
+    first.policy_id = Some(policy.id.clone());
+    let job = Job::new(JobKind::RunBackup, first.id.as_str(), "start", "{}".into());
+    let previous = policy.next_run_at;
+    policy.next_run_at = Some(policy.next_run_after(later));
+    let recorded = store
+        .record_policy_run(&policy, previous, &[(first.clone(), Some(job))])
+        .await
+        .unwrap();
+    assert!(recorded);
+    assert!(
+        store
+            .has_unfinished_policy_backup(&branch.id, &policy.id)
+            .await
+            .unwrap()
+    );
+
+    // The next run finds it unfinished: a record without a job.
+    let mut skipped = backup(&branch, later);
+    skipped.policy_id = Some(policy.id.clone());
+    let skipped = skipped.ignored(later);
+    let previous = policy.next_run_at;
+    policy.next_run_at = Some(policy.next_run_after(later));
+    let recorded = store
+        .record_policy_run(&policy, previous, &[(skipped.clone(), None)])
+        .await
+        .unwrap();
+    assert!(recorded);
+    let stored = store.backup_by_id(&skipped.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, BackupState::Ignored);
+    assert!(stored.expires_at.is_some());
+    assert!(
+        !store
+            .has_job(JobKind::RunBackup, skipped.id.as_str())
+            .await
+            .unwrap()
+    );
+
+    // Once the first one finishes, runs start again.
+    let mut done = first;
+    done.state = BackupState::Success;
+    store.update_backup(&done).await.unwrap();
+    assert!(
+        !store
+            .has_unfinished_policy_backup(&branch.id, &policy.id)
             .await
             .unwrap()
     );

@@ -96,8 +96,15 @@ impl BackupMetadataStore for SqliteStore {
         &self,
         policy: &BackupPolicy,
         previous_next_run: Option<Timestamp>,
-        new_backups: &[(Backup, Job)],
+        new_backups: &[(Backup, Option<Job>)],
     ) -> StoreResult<bool> {
         backup_policies::record_run(&self.pool, policy, previous_next_run, new_backups).await
+    }
+    async fn has_unfinished_policy_backup(
+        &self,
+        branch: &BranchId,
+        policy: &BackupPolicyId,
+    ) -> StoreResult<bool> {
+        backup_policies::has_unfinished_backup(&self.pool, branch, policy).await
     }
 }

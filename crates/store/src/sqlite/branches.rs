@@ -127,8 +127,10 @@ pub(crate) async fn all(pool: &SqlitePool, database: &DatabaseId) -> StoreResult
 }
 
 pub(crate) async fn counts(pool: &SqlitePool, database: &DatabaseId) -> StoreResult<BranchCounts> {
-    let (total, production): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(production), 0) FROM branches WHERE database_id = ? AND deleted_at IS NULL",
+    let (total, production, restored): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(b.production), 0), COUNT(r.branch_id) \
+         FROM branches b LEFT JOIN branch_restores r ON r.branch_id = b.id \
+         WHERE b.database_id = ? AND b.deleted_at IS NULL",
     )
     .bind(database.as_str())
     .fetch_one(pool)
@@ -137,6 +139,7 @@ pub(crate) async fn counts(pool: &SqlitePool, database: &DatabaseId) -> StoreRes
         total: total.max(0) as u64,
         production: production.max(0) as u64,
         development: (total - production).max(0) as u64,
+        restored: restored.max(0) as u64,
     })
 }
 

@@ -89,6 +89,7 @@ pub fn database_details(kind: DatabaseKind) -> DatabaseDetails {
         branches: 2,
         production_branches: 1,
         development_branches: 1,
+        at_backup_restore_branches_limit: false,
         default_branch_table_count: 3,
     }
 }

@@ -39,7 +39,8 @@ pub(super) struct Object {
     pub(super) kind: ObjectKind,
 }
 
-/// The objects of `db`, sorted by name (byte order, independent of collations).
+/// The objects of `db` without deploy artifacts, sorted by name (byte order, independent
+/// of collations).
 pub(super) async fn objects(connection: &mut Conn, db: &str) -> EngineResult<Vec<Object>> {
     let rows: Vec<(String, String)> = connection
         .exec(
@@ -50,6 +51,7 @@ pub(super) async fn objects(connection: &mut Conn, db: &str) -> EngineResult<Vec
         .map_err(sql)?;
     let mut objects: Vec<Object> = rows
         .into_iter()
+        .filter(|(name, _)| !crate::deploy::is_deploy_artifact(name))
         .map(|(name, kind)| Object {
             name,
             kind: match kind.as_str() {
