@@ -396,7 +396,7 @@ impl ControlPlane {
     /// The head may have changed since the last checks (DDL on a branch is not seen by
     /// dbplane): a read of an open, not yet deployed (or still queued) request whose
     /// checks are older than `recheck_after_millis` schedules them again (`→ pending` if
-    /// the operations changed, out of the queue if it was queued).
+    /// the operations changed; a queued one leaves the queue if its head changed).
     async fn recheck_if_stale(&self, request: &DeployRequest) -> ControlResult<()> {
         let deployment = &request.deployment;
         let idle = deployment.state != DeploymentState::Pending && job::checkable(deployment.state);
