@@ -140,6 +140,9 @@ pub struct DeploysConfig {
     /// Reading a deploy request not deployed yet re-runs its checks when they are older
     /// than this (a branch's schema changes without dbplane seeing it).
     pub recheck_after_millis: u64,
+    /// The copy starts no chunk while the server's `Threads_running` is above this (the
+    /// load throttle; gh-ost's default `max-load`). 0 turns it off.
+    pub max_threads_running: u64,
 }
 
 impl Default for DeploysConfig {
@@ -150,6 +153,7 @@ impl Default for DeploysConfig {
             copy_step_millis: 1000,
             poll_millis: 500,
             recheck_after_millis: 10_000,
+            max_threads_running: 25,
         }
     }
 }

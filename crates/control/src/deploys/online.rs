@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 /// the copy (measured: `make bench-osc`), while the writers' changes only need to be
 /// applied before the cutover, which catches up anyway.
 const APPLY_EVERY: Duration = Duration::from_millis(250);
+/// The pause after a chunk the load throttle held back.
+const THROTTLED_PAUSE: Duration = Duration::from_millis(50);
 
 type Stepped = Result<StepResult, Failure>;
 
@@ -90,6 +92,7 @@ impl DeployJobs {
         let budget = Duration::from_millis(self.config.copy_step_millis);
         let options = CopyOptions {
             throttle_ratio: context.request.deployment.throttle_ratio,
+            max_threads_running: Some(self.config.max_threads_running).filter(|&limit| limit > 0),
             ..CopyOptions::default()
         };
         let mut throttled = false;
@@ -100,6 +103,8 @@ impl DeployJobs {
             };
             if context.engine.online.copy_chunk(state, &options).await? == ChunkOutcome::Throttled {
                 throttled = true;
+                // The server is busy: look again a little later, not at once.
+                tokio::time::sleep(THROTTLED_PAUSE).await;
             }
             if applied_at.elapsed() >= APPLY_EVERY || state.copy.done {
                 context.engine.online.apply_changes(state).await?;
