@@ -56,6 +56,11 @@ impl Server {
         if no_fsync {
             config.push_str("experimental_unsafe_no_fsync = true\n");
         }
+        // More TOML for experiments (e.g. `[deploys]` pacing), from the environment.
+        if let Ok(extra) = std::env::var("BENCH_SERVER_CONFIG") {
+            config.push_str(&extra.replace("\\n", "\n"));
+            config.push('\n');
+        }
         std::fs::write(&config_file, config)?;
 
         let organization = "acme".to_string();

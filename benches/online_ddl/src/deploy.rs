@@ -73,6 +73,7 @@ pub async fn run(platform: &Platform, prepared: Prepared) -> Result<ChangeTimes>
     let api = &platform.api;
     let path = request_path(platform, prepared.number);
     let started = Instant::now();
+    let posted_at = crate::report::utc_now();
     let (status, body) = api.post(&format!("{path}/deploy"), json!({})).await?;
     if status != 200 {
         bail!("POST {path}/deploy answered {status}: {body}");
@@ -120,7 +121,9 @@ pub async fn run(platform: &Platform, prepared: Prepared) -> Result<ChangeTimes>
     Ok(ChangeTimes {
         copy: copy.unwrap_or(total),
         total,
-        detail: format!("states seen by the API (polled every {POLL:?}): {timeline}"),
+        detail: format!(
+            "deploy POSTed at {posted_at}; states seen by the API (polled every {POLL:?}): {timeline}"
+        ),
     })
 }
 

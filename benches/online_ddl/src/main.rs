@@ -134,6 +134,13 @@ async fn main() -> Result<()> {
     }
     admin.disconnect().await?;
     platform.server.stop().await?;
+    // The server's log (job steps with timestamps) outlives its temporary data dir.
+    let kept_log = settings.log_dir.join("dbplane-server.log");
+    std::fs::copy(platform.server.log_path(), &kept_log)?;
+    eprintln!(
+        "online-ddl-bench: server log kept in {}",
+        kept_log.display()
+    );
     let passed = report::print(&settings, &version, &runs);
     // `process::exit` runs no destructors: remove the stopped server's data dir first.
     drop(platform);

@@ -10,6 +10,21 @@ const P99: Duration = Duration::from_millis(50);
 const STALL: Duration = Duration::from_millis(200);
 const COPY_VS_PT_OSC: f64 = 0.8;
 
+/// The wall clock as `HH:MM:SS.mmm` UTC, to find a moment in the server's log.
+pub fn utc_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = now.as_secs() % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{:03} UTC",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60,
+        now.subsec_millis()
+    )
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
