@@ -15,7 +15,8 @@
 //! Markdown summary with PASS/MISS against the targets; exits 1 when one is missed.
 //!
 //! Environment: `BENCH_ROWS` (2000000), `BENCH_ENGINES` (mysql,postgresql), `BENCH_PEERS`
-//! (all: mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2).
+//! (all: mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2), `BENCH_SERVER_LOG` (a path to
+//! copy the server's log to before the data dir is removed).
 
 mod api;
 mod data;
@@ -129,6 +130,10 @@ async fn main() -> Result<()> {
         passed &= report::print_engine(&run);
     }
     report::print_footer();
+    // The engine's debug log (phase timings) outlives the data dir when asked.
+    if let Ok(keep) = std::env::var("BENCH_SERVER_LOG") {
+        let _ = std::fs::copy(server.log_path(), keep);
+    }
     server.stop().await?;
     // Removes the data dir (exit skips destructors).
     drop(server);

@@ -29,6 +29,8 @@ mod postgres;
 mod store;
 mod stream;
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 pub use store::{BackupStore, LocalDirStore, ObjectInfo, ObjectReader, ObjectWriter, validate_key};
@@ -37,8 +39,13 @@ use crate::cluster::ClusterKind;
 use crate::error::EngineError;
 use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
 
-/// The manifest format this code writes and reads.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// The manifest format this code writes. 2: a MariaDB table's rows may be split into
+/// several objects ([`ManifestTable::parts`]) and a PostgreSQL archive into several
+/// objects concatenated in order.
+pub const MANIFEST_FORMAT: u32 = 2;
+/// The oldest format this code still reads (1: one object per MariaDB table, one archive
+/// object per PostgreSQL backup; both are special cases of format 2).
+pub const OLDEST_MANIFEST_FORMAT: u32 = 1;
 /// The key of a backup's manifest, relative to its prefix.
 const MANIFEST_NAME: &str = "manifest.json";
 
@@ -101,6 +108,9 @@ pub enum BackupError {
         /// Its exit status and stderr tail.
         detail: String,
     },
+    /// The sessions of a MariaDB backup did not get the same snapshot.
+    #[error("no consistent snapshot: {0}")]
+    Snapshot(String),
     /// A data object does not parse (bad framing after a matching checksum).
     #[error("backup object `{key}` is malformed: {detail}")]
     Malformed {
@@ -145,9 +155,36 @@ pub struct ManifestTable {
     pub name: String,
     /// Rows at the snapshot.
     pub rows: u64,
-    /// The object holding its rows (MariaDB); `None` where one object holds every table
-    /// (PostgreSQL's archive).
+    /// Format 1 (MariaDB): the one object holding its rows. `None` in format 2, and where
+    /// one archive holds every table (PostgreSQL).
+    #[serde(default)]
     pub object: Option<String>,
+    /// Format 2 (MariaDB): the objects holding its rows, one per primary-key range, in key
+    /// order. Empty for PostgreSQL.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<ManifestPart>,
+}
+
+impl ManifestTable {
+    /// The objects holding the table's rows, whatever the format.
+    pub fn data_parts(&self) -> Vec<ManifestPart> {
+        match &self.object {
+            Some(object) => vec![ManifestPart {
+                object: object.clone(),
+                rows: self.rows,
+            }],
+            None => self.parts.clone(),
+        }
+    }
+}
+
+/// One object of a table's rows (a primary-key range of it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestPart {
+    /// The object's key.
+    pub object: String,
+    /// Rows in it.
+    pub rows: u64,
 }
 
 /// One stored object of a backup.
@@ -238,6 +275,16 @@ pub struct RestoreReport {
     pub bytes: u64,
 }
 
+fn check_format(format: u32) -> Result<(), String> {
+    if (OLDEST_MANIFEST_FORMAT..=MANIFEST_FORMAT).contains(&format) {
+        Ok(())
+    } else {
+        Err(format!(
+            "manifest format {format}, this build reads {OLDEST_MANIFEST_FORMAT} to {MANIFEST_FORMAT}"
+        ))
+    }
+}
+
 fn manifest_key(backup_id: &str) -> String {
     format!("{backup_id}/{MANIFEST_NAME}")
 }
@@ -274,17 +321,67 @@ pub(crate) fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<Manife
         .collect()
 }
 
+/// Tuning of [`backup_branch_with`]; [`backup_branch`] takes the defaults.
+#[derive(Clone, Debug)]
+pub struct BackupOptions {
+    /// MariaDB: a table with an integer primary key is split into primary-key ranges of
+    /// about this many bytes on disk, each its own object, so several sessions can dump
+    /// and load it at once.
+    pub part_bytes: u64,
+    /// MariaDB: sessions sharing the snapshot (1: no lock at all, see [`mysql`]).
+    pub sessions: usize,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            part_bytes: 32 << 20,
+            sessions: parallelism(),
+        }
+    }
+}
+
+/// Sessions or tool jobs to run at once: the machine's cores, at least 2 (a session
+/// waits on the server about half the time) and at most 8.
+pub(crate) fn parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+        .clamp(2, 8)
+}
+
 /// Backs up the whole database `database` of the cluster `admin` (reached for the
 /// backup's own sessions at `admin_url`) into `store` under `backup_id/`, and returns the
 /// manifest it wrote last. Writers are not blocked. Objects a failed run leaves behind
 /// (it returns an error, or the process dies) form an incomplete backup: delete them with
-/// [`delete_backup`]. Running it again with the same id overwrites the objects.
+/// [`delete_backup`]. Running it again with the same id overwrites the objects. `scratch`
+/// is a local directory for temporary files (PostgreSQL's archive before it is
+/// compressed); the backup removes what it put there, and a process that died mid-backup
+/// leaves files that only its owner's restart should remove.
 pub async fn backup_branch(
     admin: &ClusterAdmin,
     admin_url: &str,
     database: &PhysicalName,
     store: &dyn BackupStore,
     backup_id: &str,
+    scratch: &Path,
+) -> Result<BackupManifest, BackupError> {
+    let options = BackupOptions::default();
+    backup_branch_with(
+        admin, admin_url, database, store, backup_id, scratch, &options,
+    )
+    .await
+}
+
+/// [`backup_branch`] with explicit [`BackupOptions`].
+pub async fn backup_branch_with(
+    admin: &ClusterAdmin,
+    admin_url: &str,
+    database: &PhysicalName,
+    store: &dyn BackupStore,
+    backup_id: &str,
+    scratch: &Path,
+    options: &BackupOptions,
 ) -> Result<BackupManifest, BackupError> {
     check_backup_id(backup_id)?;
     if !admin.database_exists(database).await? {
@@ -294,10 +391,14 @@ pub async fn backup_branch(
         }
         .into());
     }
+    let started = std::time::Instant::now();
     let mut manifest = match admin.kind() {
-        ClusterKind::Mysql => mysql::backup(admin, admin_url, database, store, backup_id).await?,
+        ClusterKind::Mysql => {
+            mysql::backup(admin, admin_url, database, store, backup_id, options).await?
+        }
         ClusterKind::Postgresql => {
-            postgres::backup(admin, admin_url, database, store, backup_id).await?
+            let staging = Staging::create(scratch, &format!("backup-{backup_id}")).await?;
+            postgres::backup(admin, admin_url, database, store, backup_id, &staging).await?
         }
     };
     manifest.size = manifest.objects.iter().map(|object| object.size).sum();
@@ -307,6 +408,11 @@ pub async fn backup_branch(
         .map(|object| object.uncompressed_size)
         .sum();
     manifest.completed_at = now_rfc3339();
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        objects = manifest.objects.len(),
+        "backup: objects stored"
+    );
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|error| BackupError::Manifest(error.to_string()))?;
     store.put_bytes(&manifest_key(backup_id), &json).await?;
@@ -341,12 +447,8 @@ pub async fn backup_status(
         Ok(bytes) => {
             let manifest: BackupManifest = serde_json::from_slice(&bytes)
                 .map_err(|error| BackupError::Manifest(format!("`{key}`: {error}")))?;
-            if manifest.format != MANIFEST_FORMAT {
-                return Err(BackupError::Manifest(format!(
-                    "`{key}` has format {}, this build reads {MANIFEST_FORMAT}",
-                    manifest.format
-                )));
-            }
+            check_format(manifest.format)
+                .map_err(|error| BackupError::Manifest(format!("`{key}`: {error}")))?;
             Ok(BackupStatus::Complete(Box::new(manifest)))
         }
         Err(BackupError::ObjectMissing { .. }) => {
@@ -388,20 +490,19 @@ pub async fn verify_backup(
 /// of cluster `admin` (reached at `admin_url` for the restore's own sessions). The target
 /// is dropped and recreated first (so the call is restartable after a crash); every
 /// object is verified before anything is loaded. Credentials of the target must be
-/// created after the restore.
+/// created after the restore. `scratch` is a local directory for temporary files
+/// (PostgreSQL's archive, staged for a parallel `pg_restore`), as for [`backup_branch`].
 pub async fn restore_branch(
     admin: &ClusterAdmin,
     admin_url: &str,
     manifest: &BackupManifest,
     store: &dyn BackupStore,
     target: &PhysicalName,
+    scratch: &Path,
 ) -> Result<RestoreReport, BackupError> {
-    if manifest.format != MANIFEST_FORMAT {
-        return Err(BackupError::Manifest(format!(
-            "format {} is not {MANIFEST_FORMAT}",
-            manifest.format
-        )));
-    }
+    check_format(manifest.format).map_err(BackupError::Manifest)?;
+    let started = std::time::Instant::now();
+    let elapsed = || started.elapsed().as_secs_f64();
     let kind = manifest.kind()?;
     if kind != admin.kind() {
         return Err(BackupError::Manifest(format!(
@@ -409,11 +510,57 @@ pub async fn restore_branch(
             admin.kind()
         )));
     }
-    verify_backup(store, manifest).await?;
-    admin.drop_database(target).await?;
-    admin.create_database(target).await?;
     match kind {
-        ClusterKind::Mysql => mysql::restore(admin_url, manifest, store, target).await,
-        ClusterKind::Postgresql => postgres::restore(admin_url, manifest, store, target).await,
+        ClusterKind::Mysql => {
+            verify_backup(store, manifest).await?;
+            tracing::debug!(seconds = elapsed(), "restore: backup verified");
+            admin.drop_database(target).await?;
+            admin.create_database(target).await?;
+            mysql::restore(admin_url, manifest, store, target).await
+        }
+        ClusterKind::Postgresql => {
+            // Staging decompresses and verifies every object in one read.
+            let staging = Staging::create(scratch, &format!("restore-{target}")).await?;
+            let archive = postgres::stage(manifest, store, &staging).await?;
+            tracing::debug!(seconds = elapsed(), "restore: archive staged");
+            admin.drop_database(target).await?;
+            admin.create_database(target).await?;
+            postgres::restore(admin_url, manifest, &archive, target).await
+        }
+    }
+}
+
+/// A directory of temporary files under the scratch directory, named after the operation
+/// (so a rerun replaces what a crashed run left) and removed when dropped.
+pub(crate) struct Staging {
+    path: PathBuf,
+}
+
+impl Staging {
+    async fn create(scratch: &Path, name: &str) -> Result<Self, BackupError> {
+        let path = scratch.join(name);
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(BackupError::io(format!("remove {}", path.display()), error));
+            }
+        }
+        tokio::fs::create_dir_all(&path)
+            .await
+            .map_err(|error| BackupError::io(format!("create {}", path.display()), error))?;
+        Ok(Staging { path })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Err(error) = std::fs::remove_dir_all(&self.path) {
+            tracing::warn!(%error, path = %self.path.display(), "could not remove staging files");
+        }
     }
 }

@@ -25,6 +25,7 @@ use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde_json::json;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,8 @@ pub struct BackupJobs {
     store: Arc<dyn MetadataStore>,
     clusters: Arc<ClusterRegistry>,
     objects: Arc<dyn BackupStore>,
+    /// Local directory for the engine's temporary files (see `backup_branch`).
+    scratch: PathBuf,
     lease: Duration,
     max_attempts: i64,
 }
@@ -94,6 +97,7 @@ impl BackupJobs {
         store: Arc<dyn MetadataStore>,
         clusters: Arc<ClusterRegistry>,
         objects: Arc<dyn BackupStore>,
+        scratch: PathBuf,
         lease: Duration,
         max_attempts: i64,
     ) -> Self {
@@ -101,6 +105,7 @@ impl BackupJobs {
             store,
             clusters,
             objects,
+            scratch,
             lease,
             max_attempts,
         }
@@ -281,6 +286,7 @@ impl BackupJobs {
                 &name,
                 &objects,
                 id.as_str(),
+                &self.scratch,
             ),
         )
         .await
@@ -319,6 +325,7 @@ impl BackupJobs {
                         &manifest,
                         self.objects.as_ref(),
                         &target,
+                        &self.scratch,
                     ),
                 )
                 .await
