@@ -5,23 +5,30 @@
 //! backup without a manifest is incomplete by definition ([`backup_status`]): a job that
 //! finds one after a crash marks the backup failed and [`delete_backup`]s its objects.
 //!
-//! - MariaDB: one session holds `START TRANSACTION WITH CONSISTENT SNAPSHOT` (repeatable
-//!   read; writers are not blocked) and streams every table in primary-key order as
-//!   multi-row `INSERT` statements, one object per table; the schema is the
-//!   [`ClusterAdmin::schema`] text. Restore creates the tables, loads them two at a time
-//!   and then creates the views.
-//! - PostgreSQL: a repeatable-read transaction exports its snapshot; `pg_dump -Fc -Z0
-//!   --snapshot` streams the whole database through zstd into one object while the same
-//!   transaction counts the rows. Restore pipes it into `pg_restore` as the database's
-//!   owner role.
+//! - MariaDB ([`mysql`]): several sessions share one `START TRANSACTION WITH CONSISTENT
+//!   SNAPSHOT` (repeatable read), taken while a control session holds `BACKUP STAGE
+//!   BLOCK_COMMIT` for milliseconds (commits wait that long; nothing else is blocked), and
+//!   their binlog positions are checked equal. They stream the tables in primary-key
+//!   order as multi-row `INSERT` statements, a big table with an integer primary key split
+//!   into key ranges, one object per range; the schema is the [`ClusterAdmin::schema`]
+//!   text. Restore creates the tables without their plain secondary indexes, loads the
+//!   ranges on several sessions (not binlogged), adds each table's indexes in one `ALTER
+//!   TABLE`, then creates the views.
+//! - PostgreSQL ([`postgres`]): a repeatable-read transaction exports its snapshot;
+//!   `pg_dump -Fc -Z0 --snapshot` writes the database to an archive file in the scratch
+//!   directory while the same transaction counts the rows, and the archive is compressed
+//!   into a few objects at once. Restore decompresses them back into a file, checking each
+//!   object in the same read, and runs `pg_restore -j` on it as the database's owner role.
 //!
-//! Every object's sha256 is in the manifest; restore checks them all before it touches
-//! the target, so a corrupted backup fails with [`BackupError::Checksum`] and leaves
-//! nothing half-loaded. Restore starts by dropping and recreating the target database,
-//! so a restore interrupted by a crash is simply run again.
+//! Every object's sha256 is in the manifest; restore checks them all (PostgreSQL: while
+//! staging) before it touches the target, so a corrupted backup fails with
+//! [`BackupError::Checksum`] and leaves nothing half-loaded. Restore starts by dropping
+//! and recreating the target database, so a restore interrupted by a crash is simply run
+//! again. Temporary files live in a scratch directory named per backup or target (a rerun
+//! replaces them) that the server empties at start.
 //!
-//! Locks: the MariaDB snapshot session keeps a shared metadata lock on every table it has
-//! read until it commits, and `pg_dump` holds ACCESS SHARE locks until it ends, so DDL on
+//! Locks: the MariaDB snapshot sessions keep a shared metadata lock on every table they
+//! have read until they commit, and `pg_dump` holds ACCESS SHARE locks until it ends, so DDL on
 //! the branch (an online schema change's cutover) waits for a running backup.
 
 mod mysql;

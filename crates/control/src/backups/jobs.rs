@@ -317,13 +317,14 @@ impl BackupJobs {
                 let manifest = read_manifest(self.objects.as_ref(), backup_id)
                     .await
                     .map_err(retry)?;
+                let objects = FailpointStore::new(self.objects.as_ref());
                 self.with_lease(
                     job,
                     restore_branch(
                         &endpoint.admin,
                         &endpoint.admin_url,
                         &manifest,
-                        self.objects.as_ref(),
+                        &objects,
                         &target,
                         &self.scratch,
                     ),
