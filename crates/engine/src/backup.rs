@@ -259,6 +259,16 @@ impl BackupManifest {
     }
 }
 
+/// What an engine's dump produced, for the manifest.
+pub(crate) struct Dump {
+    server_version: String,
+    snapshot_position: String,
+    schema: Vec<crate::physical::SchemaObject>,
+    tables: Vec<ManifestTable>,
+    objects: Vec<ManifestObject>,
+    started_at: String,
+}
+
 /// Where a backup stands in the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackupStatus {
@@ -313,7 +323,7 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<ManifestSchemaObject> {
+fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<ManifestSchemaObject> {
     objects
         .iter()
         .map(|object| ManifestSchemaObject {
@@ -328,7 +338,7 @@ pub(crate) fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<Manife
         .collect()
 }
 
-/// Tuning of [`backup_branch_with`]; [`backup_branch`] takes the defaults.
+/// Tuning of [`backup_branch`].
 #[derive(Clone, Debug)]
 pub struct BackupOptions {
     /// MariaDB: a table with an integer primary key is split into primary-key ranges of
@@ -364,24 +374,9 @@ pub(crate) fn parallelism() -> usize {
 /// [`delete_backup`]. Running it again with the same id overwrites the objects. `scratch`
 /// is a local directory for temporary files (PostgreSQL's archive before it is
 /// compressed); the backup removes what it put there, and a process that died mid-backup
-/// leaves files that only its owner's restart should remove.
+/// leaves files that only its owner's restart should remove. `options` tune the MariaDB
+/// dump (the defaults suit production; tests make small parts).
 pub async fn backup_branch(
-    admin: &ClusterAdmin,
-    admin_url: &str,
-    database: &PhysicalName,
-    store: &dyn BackupStore,
-    backup_id: &str,
-    scratch: &Path,
-) -> Result<BackupManifest, BackupError> {
-    let options = BackupOptions::default();
-    backup_branch_with(
-        admin, admin_url, database, store, backup_id, scratch, &options,
-    )
-    .await
-}
-
-/// [`backup_branch`] with explicit [`BackupOptions`].
-pub async fn backup_branch_with(
     admin: &ClusterAdmin,
     admin_url: &str,
     database: &PhysicalName,
@@ -399,7 +394,7 @@ pub async fn backup_branch_with(
         .into());
     }
     let started = std::time::Instant::now();
-    let mut manifest = match admin.kind() {
+    let dump = match admin.kind() {
         ClusterKind::Mysql => {
             mysql::backup(admin, admin_url, database, store, backup_id, options).await?
         }
@@ -407,6 +402,21 @@ pub async fn backup_branch_with(
             let staging = Staging::create(scratch, &format!("backup-{backup_id}")).await?;
             postgres::backup(admin, admin_url, database, store, backup_id, &staging).await?
         }
+    };
+    let mut manifest = BackupManifest {
+        format: MANIFEST_FORMAT,
+        backup_id: backup_id.to_string(),
+        engine: admin.kind().as_str().to_string(),
+        server_version: dump.server_version,
+        database: database.as_str().to_string(),
+        snapshot_position: dump.snapshot_position,
+        schema: schema_of(&dump.schema),
+        tables: dump.tables,
+        objects: dump.objects,
+        size: 0,
+        uncompressed_size: 0,
+        started_at: dump.started_at,
+        completed_at: String::new(),
     };
     manifest.size = manifest.objects.iter().map(|object| object.size).sum();
     manifest.uncompressed_size = manifest
@@ -532,6 +542,7 @@ pub async fn restore_branch(
             tracing::debug!(seconds = elapsed(), "restore: archive staged");
             admin.drop_database(target).await?;
             admin.create_database(target).await?;
+            tracing::debug!(seconds = elapsed(), "restore: target recreated");
             postgres::restore(admin_url, manifest, &archive, target).await
         }
     }

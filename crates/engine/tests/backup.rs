@@ -11,7 +11,7 @@ use backup_support::{Fixture, Writer, name};
 use dbplane_engine::ClusterKind;
 use dbplane_engine::backup::{
     BackupError, BackupOptions, BackupStatus, BackupStore, LocalDirStore, backup_branch,
-    backup_branch_with, backup_status, delete_backup, read_manifest, restore_branch,
+    backup_status, delete_backup, read_manifest, restore_branch,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -61,7 +61,7 @@ async fn consistent_backup_and_restore(
         sessions: 3,
     };
     let scratch = fixture.temp_path().join("scratch");
-    let manifest = backup_branch_with(admin, &url, &source, store, &backup_id, &scratch, &options)
+    let manifest = backup_branch(admin, &url, &source, store, &backup_id, &scratch, &options)
         .await
         .expect("backup");
     let after = writer.ops();
@@ -237,7 +237,8 @@ async fn throughput(fixture: &Fixture, store: &LocalDirStore, kind: ClusterKind)
     let backup_id = format!("bench-{}", kind.as_str());
     let started = Instant::now();
     let scratch = fixture.temp_path().join("scratch");
-    let manifest = backup_branch(admin, &url, &source, store, &backup_id, &scratch)
+    let options = BackupOptions::default();
+    let manifest = backup_branch(admin, &url, &source, store, &backup_id, &scratch, &options)
         .await
         .expect("backup");
     let backup_time = started.elapsed();

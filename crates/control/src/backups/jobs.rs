@@ -17,8 +17,8 @@ use dbplane_domain::backups::{Backup, BackupId, BackupState};
 use dbplane_domain::data_plane::{Branch, BranchId, Database};
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::backup::{
-    BackupManifest, BackupStatus, BackupStore, backup_branch, backup_status, delete_backup,
-    read_manifest, restore_branch,
+    BackupManifest, BackupOptions, BackupStatus, BackupStore, backup_branch, backup_status,
+    delete_backup, read_manifest, restore_branch,
 };
 use dbplane_engine::physical::PhysicalName;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
@@ -287,6 +287,7 @@ impl BackupJobs {
                 &objects,
                 id.as_str(),
                 &self.scratch,
+                &BackupOptions::default(),
             ),
         )
         .await

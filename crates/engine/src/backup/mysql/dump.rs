@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 
 use super::super::stream::{SinkBroker, SinkTask, serve_sinks};
 use super::super::{
-    BackupError, BackupManifest, BackupOptions, BackupStore, MANIFEST_FORMAT, ManifestObject,
-    ManifestPart, ManifestTable, now_rfc3339, schema_of,
+    BackupError, BackupOptions, BackupStore, Dump, ManifestObject, ManifestPart, ManifestTable,
+    now_rfc3339,
 };
-use super::{FRAME_HEADER, KIND, quote, snapshot, sql};
+use super::{FRAME_HEADER, quote, snapshot, sql};
 use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
 
 /// A statement is cut once it is this long (well under the default 16 MiB
@@ -67,7 +67,7 @@ pub(in crate::backup) async fn backup(
     store: &dyn BackupStore,
     backup_id: &str,
     options: &BackupOptions,
-) -> Result<BackupManifest, BackupError> {
+) -> Result<Dump, BackupError> {
     let db = database.as_str();
     let snapshot::Snapshot {
         mut sessions,
@@ -149,20 +149,13 @@ pub(in crate::backup) async fn backup(
         });
         objects.push(part.object);
     }
-    Ok(BackupManifest {
-        format: MANIFEST_FORMAT,
-        backup_id: backup_id.to_string(),
-        engine: KIND.as_str().to_string(),
+    Ok(Dump {
         server_version,
-        database: db.to_string(),
         snapshot_position,
-        schema: schema_of(&schema),
+        schema,
         tables,
         objects,
-        size: 0,
-        uncompressed_size: 0,
         started_at,
-        completed_at: String::new(),
     })
 }
 
