@@ -16,13 +16,25 @@
 #   BENCH_ENGINES      mysql,postgresql (default both)
 #   BENCH_PEERS        mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2 (default all)
 #   SKIP_BUILD=1       use the binaries already built
-#   BENCH_RESULTS_DIR  where the summary is kept (default $CARGO_TARGET_DIR/bench-backup)
+#   BENCH_RESULTS_DIR  where the summary and the server's log are kept (default
+#                      $CARGO_TARGET_DIR/bench-backup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 results_dir=${BENCH_RESULTS_DIR:-$target_dir/bench-backup}
 
+# The peers that `make deps` does not install (`make test` does not need them).
+missing=()
+command -v zstd >/dev/null || missing+=(zstd)
+{ command -v mydumper >/dev/null && command -v myloader >/dev/null; } || missing+=(mydumper)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "bench-backup: installing ${missing[*]} (apt)" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 for tool in mariadb-dump mariadb zstd mydumper myloader pg_dump pg_restore; do
   if ! command -v "$tool" >/dev/null; then
     echo "bench-backup: $tool is missing (mydumper/myloader: sudo apt-get install mydumper)" >&2
@@ -36,6 +48,7 @@ fi
 mkdir -p "$results_dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 summary="$results_dir/summary-$stamp.md"
+export BENCH_SERVER_LOG="$results_dir/server-$stamp.log"
 set +e
 "$target_dir/release/backup-restore-bench" --dbplane "$target_dir/release/dbplane" | tee "$summary"
 status=${PIPESTATUS[0]}

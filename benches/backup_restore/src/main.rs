@@ -11,11 +11,15 @@
 //!   and its reload, `mydumper`/`myloader`, `pg_dump -Fc`/`pg_restore`, `pg_dump -Fd
 //!   -j2`/`pg_restore -j2`, peak RSS of their process tree;
 //!
-//! and checks every restore against the source (row counts and row checksums). Prints a
-//! Markdown summary with PASS/MISS against the targets; exits 1 when one is missed.
+//! each timed run starting from the same state (PostgreSQL checkpointed, the OS's dirty
+//! pages written: otherwise dbplane, run first, paid for the load's writes and each peer's
+//! `DROP DATABASE` checkpointed for the next one), and checks every restore against the
+//! source (row counts and row checksums). Prints a Markdown summary with PASS/MISS against
+//! the targets; exits 1 when one is missed.
 //!
 //! Environment: `BENCH_ROWS` (2000000), `BENCH_ENGINES` (mysql,postgresql), `BENCH_PEERS`
-//! (all: mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2).
+//! (all: mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2), `BENCH_SERVER_LOG` (a path to
+//! copy the server's log to before the data dir is removed).
 
 mod api;
 mod data;
@@ -121,6 +125,10 @@ async fn main() -> Result<()> {
         passed &= report::print_engine(&run);
     }
     report::print_footer();
+    // The engine's debug log (phase timings) outlives the data dir when asked.
+    if let Ok(keep) = std::env::var("BENCH_SERVER_LOG") {
+        let _ = std::fs::copy(server.log_path(), keep);
+    }
     server.stop().await?;
     // Removes the data dir (exit skips destructors).
     drop(server);
@@ -157,7 +165,7 @@ async fn engine_run(
         disk_bytes as f64 / 1e6
     );
 
-    let mut tools = vec![ours(server, api, kind, database, &source).await?];
+    let mut tools = vec![ours(server, api, kind, port, database, &source).await?];
     let work = server.data_dir().join("peers");
     std::fs::create_dir_all(&work)?;
     for &peer in Peer::for_engine(kind) {
@@ -180,10 +188,12 @@ async fn ours(
     server: &Server,
     api: &Api,
     kind: &str,
+    port: u16,
     database: &str,
     source: &[TableSum],
 ) -> Result<ToolRun> {
     let pid = server.pid().context("the server runs")?;
+    settle(kind, port).await?;
     let poller = RssPoller::start(pid);
     let started = Instant::now();
     let (backup_id, _size) = api.backup(database, "main").await?;
@@ -197,6 +207,7 @@ async fn ours(
         dump.elapsed.as_secs_f64()
     );
 
+    settle(kind, port).await?;
     let poller = RssPoller::start(pid);
     let started = Instant::now();
     api.restore(database, &backup_id, "restored").await?;
@@ -234,6 +245,7 @@ async fn peer_run(
     source: &[TableSum],
 ) -> Result<ToolRun> {
     let output = peer.output(work);
+    settle(kind, port).await?;
     let dump = peers::run(&peer.dump_command(port, physical, &output))?;
     let output_bytes = peers::size_of(&output);
     eprintln!(
@@ -245,6 +257,7 @@ async fn peer_run(
     let admin_db = if data::is_mysql(kind) { "" } else { "postgres" };
     let mut admin = Db::superuser(kind, port, admin_db).await?;
     admin.execute(&format!("CREATE DATABASE {target}")).await?;
+    settle(kind, port).await?;
     let restore = peers::run(&peer.restore_command(port, &target, &output))?;
     eprintln!(
         "backup-bench: {kind}: {} {:.1} s",
@@ -271,6 +284,22 @@ async fn peer_run(
         restore,
         mismatch: compare(source, &restored),
     })
+}
+
+/// Starts every timed run from the same state: PostgreSQL checkpointed and the OS's dirty
+/// pages written, so no run pays for the writes of the one before (the load before
+/// dbplane's backup; a peer's `DROP DATABASE` checkpoints before the next peer).
+async fn settle(kind: &str, port: u16) -> Result<()> {
+    if !data::is_mysql(kind) {
+        let mut admin = Db::superuser(kind, port, "postgres").await?;
+        admin.execute("CHECKPOINT").await?;
+        admin.close().await;
+    }
+    let status = std::process::Command::new("sync")
+        .status()
+        .context("run sync")?;
+    anyhow::ensure!(status.success(), "sync exited {status}");
+    Ok(())
 }
 
 fn compare(source: &[TableSum], restored: &[TableSum]) -> Option<String> {

@@ -166,6 +166,12 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("backups"))
     }
+
+    /// Where backups and restores keep temporary files (a PostgreSQL archive between
+    /// `pg_dump`/`pg_restore` and the store): local, beside the clusters' data.
+    pub fn backup_scratch_directory(&self) -> PathBuf {
+        self.data_dir.join("backup-scratch")
+    }
 }
 
 /// One cluster size.

@@ -52,6 +52,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         data_plane.registry.clone(),
         backup_store,
+        crate::backups::open_scratch(&config).await?,
         lease,
         config.backups.max_attempts,
     ));

@@ -57,8 +57,13 @@ async fn the_backup(client: &dbplane_testkit::ApiClient, branch: &str) -> Value 
     finished_backup(client, branch, listed["id"].as_str().unwrap()).await
 }
 
-/// Files of the store are exactly those of `live` backups, nothing half-written.
+/// Files of the store are exactly those of `live` backups, nothing half-written, and no
+/// temporary file of a backup or restore is left.
 fn assert_no_orphans(server: &TestServer, live: &[&str]) {
+    let scratch: Vec<_> = std::fs::read_dir(server.data_dir().join("backup-scratch"))
+        .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    assert!(scratch.is_empty(), "temporary files left: {scratch:?}");
     let (stored, partial) = stored_backups(server.data_dir());
     let mut live: Vec<String> = live.iter().map(|s| s.to_string()).collect();
     live.sort();
@@ -180,6 +185,7 @@ async fn postgres_restore_survives_a_crash_at_every_step() {
 
     for (index, failpoint) in [
         "restore_branch.restore",
+        "restore_branch.object_read",
         "restore_branch.restore.after",
         "restore_branch.finish",
         "restore_branch.finish.after",
@@ -216,7 +222,7 @@ async fn postgres_restore_survives_a_crash_at_every_step() {
     let backup = client.get(&format!("{main}/backups/{id}")).await.body;
     assert_eq!(
         backup["restored_branches"].as_array().unwrap().len(),
-        4,
+        5,
         "{backup}"
     );
     assert_no_orphans(&server, &[&id]);

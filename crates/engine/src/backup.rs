@@ -5,29 +5,38 @@
 //! backup without a manifest is incomplete by definition ([`backup_status`]): a job that
 //! finds one after a crash marks the backup failed and [`delete_backup`]s its objects.
 //!
-//! - MariaDB: one session holds `START TRANSACTION WITH CONSISTENT SNAPSHOT` (repeatable
-//!   read; writers are not blocked) and streams every table in primary-key order as
-//!   multi-row `INSERT` statements, one object per table; the schema is the
-//!   [`ClusterAdmin::schema`] text. Restore creates the tables, loads them two at a time
-//!   and then creates the views.
-//! - PostgreSQL: a repeatable-read transaction exports its snapshot; `pg_dump -Fc -Z0
-//!   --snapshot` streams the whole database through zstd into one object while the same
-//!   transaction counts the rows. Restore pipes it into `pg_restore` as the database's
-//!   owner role.
+//! - MariaDB ([`mysql`]): several sessions share one `START TRANSACTION WITH CONSISTENT
+//!   SNAPSHOT` (repeatable read), taken while a control session holds `BACKUP STAGE
+//!   BLOCK_COMMIT` for milliseconds (commits wait that long; nothing else is blocked), and
+//!   their binlog positions are checked equal. They stream the tables in primary-key
+//!   order as multi-row `INSERT` statements, a big table with an integer primary key split
+//!   into key ranges, one object per range; the schema is the [`ClusterAdmin::schema`]
+//!   text. Restore creates the tables without their plain secondary indexes, loads the
+//!   ranges on several sessions (not binlogged), adds each table's indexes in one `ALTER
+//!   TABLE`, then creates the views.
+//! - PostgreSQL ([`postgres`]): a repeatable-read transaction exports its snapshot;
+//!   `pg_dump -Fc -Z0 --snapshot` writes the database to an archive file in the scratch
+//!   directory while the same transaction counts the rows, and the archive is compressed
+//!   into a few objects at once. Restore decompresses them back into a file, checking each
+//!   object in the same read, and runs `pg_restore -j` on it as the database's owner role.
 //!
-//! Every object's sha256 is in the manifest; restore checks them all before it touches
-//! the target, so a corrupted backup fails with [`BackupError::Checksum`] and leaves
-//! nothing half-loaded. Restore starts by dropping and recreating the target database,
-//! so a restore interrupted by a crash is simply run again.
+//! Every object's sha256 is in the manifest; restore checks them all (PostgreSQL: while
+//! staging) before it touches the target, so a corrupted backup fails with
+//! [`BackupError::Checksum`] and leaves nothing half-loaded. Restore starts by dropping
+//! and recreating the target database, so a restore interrupted by a crash is simply run
+//! again. Temporary files live in a scratch directory named per backup or target (a rerun
+//! replaces them) that the server empties at start.
 //!
-//! Locks: the MariaDB snapshot session keeps a shared metadata lock on every table it has
-//! read until it commits, and `pg_dump` holds ACCESS SHARE locks until it ends, so DDL on
+//! Locks: the MariaDB snapshot sessions keep a shared metadata lock on every table they
+//! have read until they commit, and `pg_dump` holds ACCESS SHARE locks until it ends, so DDL on
 //! the branch (an online schema change's cutover) waits for a running backup.
 
 mod mysql;
 mod postgres;
 mod store;
 mod stream;
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,8 +46,13 @@ use crate::cluster::ClusterKind;
 use crate::error::EngineError;
 use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
 
-/// The manifest format this code writes and reads.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// The manifest format this code writes. 2: a MariaDB table's rows may be split into
+/// several objects ([`ManifestTable::parts`]) and a PostgreSQL archive into several
+/// objects concatenated in order.
+pub const MANIFEST_FORMAT: u32 = 2;
+/// The oldest format this code still reads (1: one object per MariaDB table, one archive
+/// object per PostgreSQL backup; both are special cases of format 2).
+pub const OLDEST_MANIFEST_FORMAT: u32 = 1;
 /// The key of a backup's manifest, relative to its prefix.
 const MANIFEST_NAME: &str = "manifest.json";
 
@@ -101,6 +115,9 @@ pub enum BackupError {
         /// Its exit status and stderr tail.
         detail: String,
     },
+    /// The sessions of a MariaDB backup did not get the same snapshot.
+    #[error("no consistent snapshot: {0}")]
+    Snapshot(String),
     /// A data object does not parse (bad framing after a matching checksum).
     #[error("backup object `{key}` is malformed: {detail}")]
     Malformed {
@@ -145,9 +162,36 @@ pub struct ManifestTable {
     pub name: String,
     /// Rows at the snapshot.
     pub rows: u64,
-    /// The object holding its rows (MariaDB); `None` where one object holds every table
-    /// (PostgreSQL's archive).
+    /// Format 1 (MariaDB): the one object holding its rows. `None` in format 2, and where
+    /// one archive holds every table (PostgreSQL).
+    #[serde(default)]
     pub object: Option<String>,
+    /// Format 2 (MariaDB): the objects holding its rows, one per primary-key range, in key
+    /// order. Empty for PostgreSQL.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<ManifestPart>,
+}
+
+impl ManifestTable {
+    /// The objects holding the table's rows, whatever the format.
+    pub fn data_parts(&self) -> Vec<ManifestPart> {
+        match &self.object {
+            Some(object) => vec![ManifestPart {
+                object: object.clone(),
+                rows: self.rows,
+            }],
+            None => self.parts.clone(),
+        }
+    }
+}
+
+/// One object of a table's rows (a primary-key range of it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestPart {
+    /// The object's key.
+    pub object: String,
+    /// Rows in it.
+    pub rows: u64,
 }
 
 /// One stored object of a backup.
@@ -215,6 +259,16 @@ impl BackupManifest {
     }
 }
 
+/// What an engine's dump produced, for the manifest.
+pub(crate) struct Dump {
+    server_version: String,
+    snapshot_position: String,
+    schema: Vec<crate::physical::SchemaObject>,
+    tables: Vec<ManifestTable>,
+    objects: Vec<ManifestObject>,
+    started_at: String,
+}
+
 /// Where a backup stands in the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackupStatus {
@@ -238,6 +292,16 @@ pub struct RestoreReport {
     pub bytes: u64,
 }
 
+fn check_format(format: u32) -> Result<(), String> {
+    if (OLDEST_MANIFEST_FORMAT..=MANIFEST_FORMAT).contains(&format) {
+        Ok(())
+    } else {
+        Err(format!(
+            "manifest format {format}, this build reads {OLDEST_MANIFEST_FORMAT} to {MANIFEST_FORMAT}"
+        ))
+    }
+}
+
 fn manifest_key(backup_id: &str) -> String {
     format!("{backup_id}/{MANIFEST_NAME}")
 }
@@ -259,7 +323,7 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<ManifestSchemaObject> {
+fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<ManifestSchemaObject> {
     objects
         .iter()
         .map(|object| ManifestSchemaObject {
@@ -274,17 +338,52 @@ pub(crate) fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<Manife
         .collect()
 }
 
+/// Tuning of [`backup_branch`].
+#[derive(Clone, Debug)]
+pub struct BackupOptions {
+    /// MariaDB: a table with an integer primary key is split into primary-key ranges of
+    /// about this many bytes on disk, each its own object, so several sessions can dump
+    /// and load it at once.
+    pub part_bytes: u64,
+    /// MariaDB: sessions sharing the snapshot (1: no lock at all, see [`mysql`]).
+    pub sessions: usize,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            part_bytes: 32 << 20,
+            sessions: parallelism(),
+        }
+    }
+}
+
+/// Sessions or tool jobs to run at once: the machine's cores, at least 2 (a session
+/// waits on the server about half the time) and at most 8.
+pub(crate) fn parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+        .clamp(2, 8)
+}
+
 /// Backs up the whole database `database` of the cluster `admin` (reached for the
 /// backup's own sessions at `admin_url`) into `store` under `backup_id/`, and returns the
 /// manifest it wrote last. Writers are not blocked. Objects a failed run leaves behind
 /// (it returns an error, or the process dies) form an incomplete backup: delete them with
-/// [`delete_backup`]. Running it again with the same id overwrites the objects.
+/// [`delete_backup`]. Running it again with the same id overwrites the objects. `scratch`
+/// is a local directory for temporary files (PostgreSQL's archive before it is
+/// compressed); the backup removes what it put there, and a process that died mid-backup
+/// leaves files that only its owner's restart should remove. `options` tune the MariaDB
+/// dump (the defaults suit production; tests make small parts).
 pub async fn backup_branch(
     admin: &ClusterAdmin,
     admin_url: &str,
     database: &PhysicalName,
     store: &dyn BackupStore,
     backup_id: &str,
+    scratch: &Path,
+    options: &BackupOptions,
 ) -> Result<BackupManifest, BackupError> {
     check_backup_id(backup_id)?;
     if !admin.database_exists(database).await? {
@@ -294,11 +393,30 @@ pub async fn backup_branch(
         }
         .into());
     }
-    let mut manifest = match admin.kind() {
-        ClusterKind::Mysql => mysql::backup(admin, admin_url, database, store, backup_id).await?,
-        ClusterKind::Postgresql => {
-            postgres::backup(admin, admin_url, database, store, backup_id).await?
+    let started = std::time::Instant::now();
+    let dump = match admin.kind() {
+        ClusterKind::Mysql => {
+            mysql::backup(admin, admin_url, database, store, backup_id, options).await?
         }
+        ClusterKind::Postgresql => {
+            let staging = Staging::create(scratch, &format!("backup-{backup_id}")).await?;
+            postgres::backup(admin, admin_url, database, store, backup_id, &staging).await?
+        }
+    };
+    let mut manifest = BackupManifest {
+        format: MANIFEST_FORMAT,
+        backup_id: backup_id.to_string(),
+        engine: admin.kind().as_str().to_string(),
+        server_version: dump.server_version,
+        database: database.as_str().to_string(),
+        snapshot_position: dump.snapshot_position,
+        schema: schema_of(&dump.schema),
+        tables: dump.tables,
+        objects: dump.objects,
+        size: 0,
+        uncompressed_size: 0,
+        started_at: dump.started_at,
+        completed_at: String::new(),
     };
     manifest.size = manifest.objects.iter().map(|object| object.size).sum();
     manifest.uncompressed_size = manifest
@@ -307,6 +425,11 @@ pub async fn backup_branch(
         .map(|object| object.uncompressed_size)
         .sum();
     manifest.completed_at = now_rfc3339();
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        objects = manifest.objects.len(),
+        "backup: objects stored"
+    );
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|error| BackupError::Manifest(error.to_string()))?;
     store.put_bytes(&manifest_key(backup_id), &json).await?;
@@ -341,12 +464,8 @@ pub async fn backup_status(
         Ok(bytes) => {
             let manifest: BackupManifest = serde_json::from_slice(&bytes)
                 .map_err(|error| BackupError::Manifest(format!("`{key}`: {error}")))?;
-            if manifest.format != MANIFEST_FORMAT {
-                return Err(BackupError::Manifest(format!(
-                    "`{key}` has format {}, this build reads {MANIFEST_FORMAT}",
-                    manifest.format
-                )));
-            }
+            check_format(manifest.format)
+                .map_err(|error| BackupError::Manifest(format!("`{key}`: {error}")))?;
             Ok(BackupStatus::Complete(Box::new(manifest)))
         }
         Err(BackupError::ObjectMissing { .. }) => {
@@ -388,20 +507,19 @@ pub async fn verify_backup(
 /// of cluster `admin` (reached at `admin_url` for the restore's own sessions). The target
 /// is dropped and recreated first (so the call is restartable after a crash); every
 /// object is verified before anything is loaded. Credentials of the target must be
-/// created after the restore.
+/// created after the restore. `scratch` is a local directory for temporary files
+/// (PostgreSQL's archive, staged for a parallel `pg_restore`), as for [`backup_branch`].
 pub async fn restore_branch(
     admin: &ClusterAdmin,
     admin_url: &str,
     manifest: &BackupManifest,
     store: &dyn BackupStore,
     target: &PhysicalName,
+    scratch: &Path,
 ) -> Result<RestoreReport, BackupError> {
-    if manifest.format != MANIFEST_FORMAT {
-        return Err(BackupError::Manifest(format!(
-            "format {} is not {MANIFEST_FORMAT}",
-            manifest.format
-        )));
-    }
+    check_format(manifest.format).map_err(BackupError::Manifest)?;
+    let started = std::time::Instant::now();
+    let elapsed = || started.elapsed().as_secs_f64();
     let kind = manifest.kind()?;
     if kind != admin.kind() {
         return Err(BackupError::Manifest(format!(
@@ -409,11 +527,58 @@ pub async fn restore_branch(
             admin.kind()
         )));
     }
-    verify_backup(store, manifest).await?;
-    admin.drop_database(target).await?;
-    admin.create_database(target).await?;
     match kind {
-        ClusterKind::Mysql => mysql::restore(admin_url, manifest, store, target).await,
-        ClusterKind::Postgresql => postgres::restore(admin_url, manifest, store, target).await,
+        ClusterKind::Mysql => {
+            verify_backup(store, manifest).await?;
+            tracing::debug!(seconds = elapsed(), "restore: backup verified");
+            admin.drop_database(target).await?;
+            admin.create_database(target).await?;
+            mysql::restore(admin_url, manifest, store, target).await
+        }
+        ClusterKind::Postgresql => {
+            // Staging decompresses and verifies every object in one read.
+            let staging = Staging::create(scratch, &format!("restore-{target}")).await?;
+            let archive = postgres::stage(manifest, store, &staging).await?;
+            tracing::debug!(seconds = elapsed(), "restore: archive staged");
+            admin.drop_database(target).await?;
+            admin.create_database(target).await?;
+            tracing::debug!(seconds = elapsed(), "restore: target recreated");
+            postgres::restore(admin_url, manifest, &archive, target).await
+        }
+    }
+}
+
+/// A directory of temporary files under the scratch directory, named after the operation
+/// (so a rerun replaces what a crashed run left) and removed when dropped.
+pub(crate) struct Staging {
+    path: PathBuf,
+}
+
+impl Staging {
+    async fn create(scratch: &Path, name: &str) -> Result<Self, BackupError> {
+        let path = scratch.join(name);
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(BackupError::io(format!("remove {}", path.display()), error));
+            }
+        }
+        tokio::fs::create_dir_all(&path)
+            .await
+            .map_err(|error| BackupError::io(format!("create {}", path.display()), error))?;
+        Ok(Staging { path })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Err(error) = std::fs::remove_dir_all(&self.path) {
+            tracing::warn!(%error, path = %self.path.display(), "could not remove staging files");
+        }
     }
 }

@@ -17,14 +17,15 @@ use dbplane_domain::backups::{Backup, BackupId, BackupState};
 use dbplane_domain::data_plane::{Branch, BranchId, Database};
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::backup::{
-    BackupManifest, BackupStatus, BackupStore, backup_branch, backup_status, delete_backup,
-    read_manifest, restore_branch,
+    BackupManifest, BackupOptions, BackupStatus, BackupStore, backup_branch, backup_status,
+    delete_backup, read_manifest, restore_branch,
 };
 use dbplane_engine::physical::PhysicalName;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde_json::json;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,8 @@ pub struct BackupJobs {
     store: Arc<dyn MetadataStore>,
     clusters: Arc<ClusterRegistry>,
     objects: Arc<dyn BackupStore>,
+    /// Local directory for the engine's temporary files (see `backup_branch`).
+    scratch: PathBuf,
     lease: Duration,
     max_attempts: i64,
 }
@@ -94,6 +97,7 @@ impl BackupJobs {
         store: Arc<dyn MetadataStore>,
         clusters: Arc<ClusterRegistry>,
         objects: Arc<dyn BackupStore>,
+        scratch: PathBuf,
         lease: Duration,
         max_attempts: i64,
     ) -> Self {
@@ -101,6 +105,7 @@ impl BackupJobs {
             store,
             clusters,
             objects,
+            scratch,
             lease,
             max_attempts,
         }
@@ -281,6 +286,8 @@ impl BackupJobs {
                 &name,
                 &objects,
                 id.as_str(),
+                &self.scratch,
+                &BackupOptions::default(),
             ),
         )
         .await
@@ -311,14 +318,16 @@ impl BackupJobs {
                 let manifest = read_manifest(self.objects.as_ref(), backup_id)
                     .await
                     .map_err(retry)?;
+                let objects = FailpointStore::new(self.objects.as_ref());
                 self.with_lease(
                     job,
                     restore_branch(
                         &endpoint.admin,
                         &endpoint.admin_url,
                         &manifest,
-                        self.objects.as_ref(),
+                        &objects,
                         &target,
+                        &self.scratch,
                     ),
                 )
                 .await

@@ -1,6 +1,8 @@
-//! A [`BackupStore`] wrapper with one crash failpoint, `run_backup.object_stored`: the
+//! A [`BackupStore`] wrapper with two crash failpoints: `run_backup.object_stored`, the
 //! process dies right after a data object (not the manifest) is committed, leaving an
-//! incomplete backup behind exactly as a crash mid-dump would.
+//! incomplete backup behind exactly as a crash mid-dump would; `restore_branch.object_read`,
+//! it dies when a restore opens a data object, with the restore's temporary files (a
+//! PostgreSQL archive being staged) in the scratch directory.
 
 use async_trait::async_trait;
 use dbplane_engine::backup::{BackupError, BackupStore, ObjectInfo, ObjectReader, ObjectWriter};
@@ -8,8 +10,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 
-/// The failpoint's name.
+/// The failpoint after a data object is stored.
 pub const OBJECT_STORED: &str = "run_backup.object_stored";
+/// The failpoint when a data object is opened for reading.
+pub const OBJECT_READ: &str = "restore_branch.object_read";
 
 pub struct FailpointStore<'a> {
     inner: &'a dyn BackupStore,
@@ -63,7 +67,11 @@ impl BackupStore for FailpointStore<'_> {
         }))
     }
     async fn get(&self, key: &str) -> Result<ObjectReader, BackupError> {
-        self.inner.get(key).await
+        let reader = self.inner.get(key).await?;
+        if !key.ends_with("/manifest.json") {
+            dbplane_jobs::failpoint(OBJECT_READ);
+        }
+        Ok(reader)
     }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BackupError> {
         self.inner.list(prefix).await

@@ -179,6 +179,94 @@ pub(crate) async fn open_decompressed(
     Ok(decoder)
 }
 
+/// Hashes and counts what is read through it.
+struct HashReader {
+    inner: super::store::ObjectReader,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl AsyncRead for HashReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            let read = &buf.filled()[before..];
+            this.hasher.update(read);
+            this.bytes += read.len() as u64;
+        }
+        polled
+    }
+}
+
+/// The decompressed bytes of an object, checked against its manifest entry in the same
+/// read: call [`VerifiedReader::check`] once it has been read (to the end, or until a
+/// decompression error).
+pub(crate) struct VerifiedReader {
+    decoder: ZstdDecoder<BufReader<HashReader>>,
+    object: ManifestObject,
+}
+
+impl AsyncRead for VerifiedReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.decoder).poll_read(cx, buf)
+    }
+}
+
+impl VerifiedReader {
+    /// Whether the stored bytes are the object's (size and sha256). Reads what the
+    /// decompression left unread, so a corrupted object reports a checksum mismatch
+    /// rather than the decompression error it may cause first.
+    pub(crate) async fn check(self) -> Result<(), BackupError> {
+        let mut hashed = self.decoder.into_inner().into_inner();
+        tokio::io::copy(&mut hashed, &mut tokio::io::sink())
+            .await
+            .map_err(|error| {
+                BackupError::io(format!("read object `{}`", self.object.key), error)
+            })?;
+        let actual = hex::encode(hashed.hasher.finalize());
+        let object = self.object;
+        if actual != object.sha256 || hashed.bytes != object.size {
+            return Err(BackupError::Checksum {
+                key: object.key,
+                expected: object.sha256,
+                actual: format!(
+                    "{actual} ({} bytes, manifest says {})",
+                    hashed.bytes, object.size
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Opens `object` for a read that decompresses and verifies it at once.
+pub(crate) async fn open_verified(
+    store: &dyn BackupStore,
+    object: &ManifestObject,
+) -> Result<VerifiedReader, BackupError> {
+    let reader = HashReader {
+        inner: store.get(&object.key).await?,
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let mut decoder = ZstdDecoder::new(BufReader::with_capacity(READ_BUFFER, reader));
+    decoder.multiple_members(true);
+    Ok(VerifiedReader {
+        decoder,
+        object: object.clone(),
+    })
+}
+
 /// Reads the whole object and checks its size and sha256.
 pub(crate) async fn verify_object(
     store: &dyn BackupStore,
@@ -208,4 +296,46 @@ pub(crate) async fn verify_object(
         });
     }
     Ok(())
+}
+
+type SinkRequest = (
+    String,
+    tokio::sync::oneshot::Sender<Result<ObjectSink, BackupError>>,
+);
+
+/// Creates [`ObjectSink`]s for spawned tasks, which cannot borrow the store: the
+/// requests are served by [`serve_sinks`] on the task that has it.
+#[derive(Clone)]
+pub(crate) struct SinkBroker {
+    sender: tokio::sync::mpsc::Sender<SinkRequest>,
+}
+
+impl SinkBroker {
+    pub(crate) async fn create(&self, key: String) -> Result<ObjectSink, BackupError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || BackupError::io("create object", std::io::Error::other("the backup stopped"));
+        self.sender.send((key, reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+/// Runs `work` with a [`SinkBroker`] whose requests are served from `store` meanwhile.
+pub(crate) async fn serve_sinks<F, T>(
+    store: &dyn BackupStore,
+    work: impl FnOnce(SinkBroker) -> F,
+) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let (sender, mut requests) = tokio::sync::mpsc::channel::<SinkRequest>(4);
+    let work = work(SinkBroker { sender });
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            Some((key, reply)) = requests.recv() => {
+                let _ = reply.send(ObjectSink::create(store, key).await);
+            }
+        }
+    }
 }
