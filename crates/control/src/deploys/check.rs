@@ -2,11 +2,9 @@
 //! the head's changes onto the base (three-way, against the base as it was when the head
 //! branched from it), diff, lint, and decide `ready | no_changes | error`.
 
-use dbplane_domain::Timestamp;
 use dbplane_domain::data_plane::{Branch, Database};
 use dbplane_domain::deploys::{
-    CheckOutcome, DeployOperation, DeployOperationKind, DeployOperationState, DeployRequest,
-    Deployment, SchemaDiff,
+    CheckOutcome, DeployOperation, DeployOperationKind, DeployRequest, Deployment, SchemaDiff,
 };
 use dbplane_engine::deploy::{DeployEngine, table_definition};
 use dbplane_engine::physical::PhysicalName;
@@ -186,7 +184,6 @@ fn evaluate(
             unsupported.object.name, unsupported.reason
         ));
     }
-    let now = Timestamp::now();
     let mut operations: Vec<DeployOperation> = Vec::new();
     let mut target_tables = BTreeMap::new();
     for statement in &planned.statements {
@@ -241,23 +238,11 @@ fn evaluate(
             }
         }
         operations.push(DeployOperation {
-            id: dbplane_domain::ids::new_public_id(),
-            table_name: name,
-            kind,
-            ddl_statement: statement.sql.clone(),
             can_drop_data: statement.can_drop_data,
             removed_foreign_key_names: statement.removed_foreign_keys.clone(),
             instant_eligible: statement.instant_eligible,
             is_view,
-            state: DeployOperationState::Pending,
-            progress_percentage: None,
-            eta_seconds: None,
-            rows_copied: 0,
-            rows_total: 0,
-            deploy_errors: None,
-            throttled_at: None,
-            created_at: now,
-            updated_at: now,
+            ..DeployOperation::pending(name, kind, statement.sql.clone())
         });
     }
     let mut options = LintOptions::new(Dialect::Mariadb, database.name.clone());

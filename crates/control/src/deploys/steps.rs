@@ -109,27 +109,11 @@ mod tests {
 
     /// A deployable check of one `ALTER` (`sql`) with the head's schema `head`.
     fn check(sql: &str, head: &str) -> CheckResult {
-        let now = Timestamp::now();
         CheckResult {
             outcome: CheckOutcome::Deployable,
             operations: vec![DeployOperation {
                 id: "op".into(),
-                table_name: "t".into(),
-                kind: DeployOperationKind::Alter,
-                ddl_statement: sql.into(),
-                can_drop_data: false,
-                removed_foreign_key_names: Vec::new(),
-                instant_eligible: false,
-                is_view: false,
-                state: DeployOperationState::Pending,
-                progress_percentage: None,
-                eta_seconds: None,
-                rows_copied: 0,
-                rows_total: 0,
-                deploy_errors: None,
-                throttled_at: None,
-                created_at: now,
-                updated_at: now,
+                ..DeployOperation::pending("t".into(), DeployOperationKind::Alter, sql.into())
             }],
             lint_errors: Vec::new(),
             deploy_check_errors: None,

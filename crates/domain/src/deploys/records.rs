@@ -98,6 +98,32 @@ pub struct DeployOperation {
     pub updated_at: Timestamp,
 }
 
+impl DeployOperation {
+    /// A planned operation not started yet: nothing copied, no progress, no errors.
+    pub fn pending(table_name: String, kind: DeployOperationKind, ddl_statement: String) -> Self {
+        let now = Timestamp::now();
+        Self {
+            id: crate::ids::new_public_id(),
+            table_name,
+            kind,
+            ddl_statement,
+            can_drop_data: false,
+            removed_foreign_key_names: Vec::new(),
+            instant_eligible: false,
+            is_view: false,
+            state: DeployOperationState::Pending,
+            progress_percentage: None,
+            eta_seconds: None,
+            rows_copied: 0,
+            rows_total: 0,
+            deploy_errors: None,
+            throttled_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// One changed table or view of a deploy request: its `CREATE` statement as a unified
 /// diff (lines prefixed `+`, `-` or a space).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
