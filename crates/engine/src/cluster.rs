@@ -80,7 +80,8 @@ pub struct LocalClusterConfig {
     /// The PostgreSQL port; `None` reuses the port of an earlier start, else picks a free one.
     pub postgres_port: Option<u16>,
     /// Trade durability for speed (PostgreSQL `fsync=off`, `full_page_writes=off`,
-    /// `initdb --no-sync`): an OS crash can then corrupt the cluster. For tests only.
+    /// `initdb --no-sync`; MariaDB commits not fsynced): an OS crash can then corrupt the
+    /// cluster or lose commits. For tests only.
     pub fast_unsafe: bool,
 }
 
@@ -219,6 +220,7 @@ pub async fn start_local_clusters(config: LocalClusterConfig) -> EngineResult<Lo
             binaries: mariadb_binaries,
             directory: mysql_directory,
             port: mysql_port,
+            fast_unsafe: config.fast_unsafe,
         }),
         postgres::start(postgres::Options {
             binaries: postgres_binaries,

@@ -43,6 +43,8 @@ pub(super) struct Options {
     /// `<root>/mysql`, absolute.
     pub(super) directory: PathBuf,
     pub(super) port: u16,
+    /// Commits flushed to the OS, not to disk (tests only): see [`durability_flags`].
+    pub(super) fast_unsafe: bool,
 }
 
 /// Stops a stale server, initializes on first start, launches and supervises `mariadbd`.
@@ -66,7 +68,7 @@ pub(super) async fn start(options: Options) -> EngineResult<LocalCluster> {
     let spec = ServerSpec {
         kind: KIND,
         program: options.binaries.server.clone(),
-        arguments: server_arguments(directory, &data, options.port),
+        arguments: server_arguments(directory, &data, options.port, options.fast_unsafe),
         run_as: None,
         working_directory: data.clone(),
         log_file: directory.join(ERROR_LOG),
@@ -134,7 +136,7 @@ fn path_flag(name: &str, path: PathBuf) -> OsString {
     flag
 }
 
-fn server_arguments(directory: &Path, data: &Path, port: u16) -> Vec<OsString> {
+fn server_arguments(directory: &Path, data: &Path, port: u16, fast_unsafe: bool) -> Vec<OsString> {
     let mut arguments = vec![
         // Only our flags apply, never a stray /etc/mysql/my.cnf.
         OsString::from("--no-defaults"),
@@ -163,12 +165,23 @@ fn server_arguments(directory: &Path, data: &Path, port: u16) -> Vec<OsString> {
             "--skip-name-resolve",
             "--innodb-buffer-pool-size=128M",
             INNODB_LOG_FILE_SIZE,
-            "--innodb-flush-log-at-trx-commit=2",
-            "--sync-binlog=0",
         ]
         .map(OsString::from),
     );
+    arguments.extend(durability_flags(fast_unsafe).map(OsString::from));
     arguments
+}
+
+/// A committed transaction is on disk (redo log and binlog fsynced at commit, grouped
+/// by the server's group commit) and so survives an OS crash or a power loss, as a
+/// database platform promises. The test mode only writes them to the OS at commit: a
+/// server crash loses nothing, an OS crash may lose the last second.
+fn durability_flags(fast_unsafe: bool) -> [&'static str; 2] {
+    if fast_unsafe {
+        ["--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0"]
+    } else {
+        ["--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1"]
+    }
 }
 
 /// `SELECT VERSION()` over TCP as the superuser.
@@ -200,7 +213,12 @@ mod tests {
 
     #[test]
     fn flags_enable_full_row_binlog_and_utf8mb4() {
-        let arguments = server_arguments(Path::new("/c/mysql"), Path::new("/c/mysql/data"), 3307);
+        let arguments = server_arguments(
+            Path::new("/c/mysql"),
+            Path::new("/c/mysql/data"),
+            3307,
+            false,
+        );
         let arguments: Vec<String> = arguments
             .into_iter()
             .map(|argument| argument.into_string().unwrap())
@@ -222,5 +240,10 @@ mod tests {
         }
         // --no-defaults is only honoured as the first option.
         assert_eq!(arguments[0], "--no-defaults");
+        for durable in ["--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1"] {
+            assert!(arguments.iter().any(|a| a == durable), "missing {durable}");
+        }
+        let relaxed = server_arguments(Path::new("/c"), Path::new("/c/data"), 3307, true);
+        assert!(relaxed.iter().any(|a| a == "--sync-binlog=0"));
     }
 }
