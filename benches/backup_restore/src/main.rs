@@ -23,6 +23,10 @@
 
 mod api;
 mod data;
+/// The data-plane latency benchmark's API client.
+#[path = "../../dataplane_latency/src/api.rs"]
+#[allow(dead_code)]
+mod dataplane_api;
 mod peers;
 mod report;
 mod rss;

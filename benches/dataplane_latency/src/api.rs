@@ -205,11 +205,16 @@ impl Api {
 
     /// A role on `main` of a PostgreSQL database that inherits `postgres`.
     pub async fn postgres_owner(&self, database: &str) -> Result<Login> {
-        let path = format!("{}/branches/main/roles", self.database_path(database));
+        self.postgres_role(database, "main", "bench-owner").await
+    }
+
+    /// A role named `name` on `branch` of a PostgreSQL database that inherits `postgres`.
+    pub async fn postgres_role(&self, database: &str, branch: &str, name: &str) -> Result<Login> {
+        let path = format!("{}/branches/{branch}/roles", self.database_path(database));
         let (status, body) = self
             .post(
                 &path,
-                json!({"name": "bench-owner", "inherited_roles": ["postgres"]}),
+                json!({"name": name, "inherited_roles": ["postgres"]}),
             )
             .await?;
         if !(200..300).contains(&status) {

@@ -13,6 +13,7 @@ use dbplane_domain::data_plane::{
 };
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::physical::PhysicalName;
+use dbplane_jobs::retry;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde_json::json;
@@ -68,10 +69,6 @@ impl DataPlaneJobs {
     }
 }
 
-fn retry(error: impl std::fmt::Display) -> JobError {
-    JobError::Retry(error.to_string())
-}
-
 fn next(step: &str, job: &Job) -> Result<StepOutcome, JobError> {
     Ok(StepOutcome::Next {
         step: step.to_string(),
@@ -108,16 +105,7 @@ impl JobExecutor for DataPlaneJobs {
 
 impl DataPlaneJobs {
     async fn finish(&self, job: &Job) -> Result<StepOutcome, JobError> {
-        if self
-            .store
-            .complete_job(&job.id, job.lease_epoch)
-            .await
-            .map_err(retry)?
-        {
-            Ok(StepOutcome::Finished)
-        } else {
-            Err(JobError::LeaseLost)
-        }
+        dbplane_jobs::complete(self.store.as_ref(), job).await
     }
 
     fn endpoint(&self, database: &Database) -> Result<&ClusterEndpoint, JobError> {

@@ -39,6 +39,24 @@ pub enum JobError {
     LeaseLost,
 }
 
+/// A failure worth retrying later, from any error.
+pub fn retry(error: impl std::fmt::Display) -> JobError {
+    JobError::Retry(error.to_string())
+}
+
+/// Ends `job` from a step with no final metadata change of its own: removes it under its
+/// lease (`Finished`), or reports the lease lost to another worker.
+pub async fn complete<S>(store: &S, job: &Job) -> Result<StepOutcome, JobError>
+where
+    S: dbplane_store::JobStore + ?Sized,
+{
+    match store.complete_job(&job.id, job.lease_epoch).await {
+        Ok(true) => Ok(StepOutcome::Finished),
+        Ok(false) => Err(JobError::LeaseLost),
+        Err(error) => Err(retry(error)),
+    }
+}
+
 /// Carries out the steps of every job kind.
 #[async_trait]
 pub trait JobExecutor: Send + Sync + 'static {

@@ -21,6 +21,7 @@ use dbplane_engine::backup::{
     delete_backup, read_manifest, restore_branch,
 };
 use dbplane_engine::physical::PhysicalName;
+use dbplane_jobs::retry;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde_json::json;
@@ -63,10 +64,6 @@ pub struct BackupJobs {
     scratch: PathBuf,
     lease: Duration,
     max_attempts: i64,
-}
-
-fn retry(error: impl std::fmt::Display) -> JobError {
-    JobError::Retry(error.to_string())
 }
 
 fn physical(name: String) -> Result<PhysicalName, JobError> {
@@ -112,16 +109,7 @@ impl BackupJobs {
     }
 
     async fn finish(&self, job: &Job) -> Result<StepOutcome, JobError> {
-        if self
-            .store
-            .complete_job(&job.id, job.lease_epoch)
-            .await
-            .map_err(retry)?
-        {
-            Ok(StepOutcome::Finished)
-        } else {
-            Err(JobError::LeaseLost)
-        }
+        dbplane_jobs::complete(self.store.as_ref(), job).await
     }
 
     /// Runs `work` while renewing the job's lease, so a step longer than the lease is

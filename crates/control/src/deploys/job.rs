@@ -25,6 +25,7 @@ use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::deploy::{DeployEngine, alter_clauses};
 use dbplane_engine::online_ddl::OnlineDdlState;
 use dbplane_engine::physical::PhysicalName;
+pub(super) use dbplane_jobs::retry;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde::{Deserialize, Serialize};
@@ -86,10 +87,6 @@ pub struct DeployJobs {
 }
 
 pub(super) type StepResult = Result<StepOutcome, JobError>;
-
-pub(super) fn retry(error: impl std::fmt::Display) -> JobError {
-    JobError::Retry(error.to_string())
-}
 
 pub(super) fn next(step: &str, data: &RunData) -> StepResult {
     Ok(StepOutcome::Next {
@@ -159,16 +156,7 @@ impl DeployJobs {
     }
 
     pub(super) async fn finish(&self, job: &Job) -> StepResult {
-        if self
-            .store
-            .complete_job(&job.id, job.lease_epoch)
-            .await
-            .map_err(retry)?
-        {
-            Ok(StepOutcome::Finished)
-        } else {
-            Err(JobError::LeaseLost)
-        }
+        dbplane_jobs::complete(self.store.as_ref(), job).await
     }
 
     pub(super) async fn reload(&self, id: &DeployRequestId) -> Result<DeployRequest, JobError> {
@@ -517,16 +505,8 @@ impl DeployJobs {
             }
         }
         self.drops_and_views(context, &data).await?;
-        for planned in &data.plan {
-            if matches!(planned.action, Action::DropTable) {
-                engine
-                    .drop_table_if_exists(
-                        db,
-                        &dbplane_engine::deploy::dropped_table_name(&planned.name),
-                    )
-                    .await?;
-            }
-        }
+        self.purge_lazy_drops(context, &data, |action| matches!(action, Action::DropTable))
+            .await?;
         self.delete_head_branch_if_asked(&context.request)
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;

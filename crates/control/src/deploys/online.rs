@@ -363,19 +363,30 @@ impl DeployJobs {
         Ok(())
     }
 
+    /// Drops the artifacts (`_<t>_dbp_drop`) of the lazily dropped tables of the planned
+    /// actions `which` selects: dropped tables after success, created ones after a revert.
+    pub(super) async fn purge_lazy_drops(
+        &self,
+        context: &Context,
+        data: &RunData,
+        which: fn(&Action) -> bool,
+    ) -> Result<(), Failure> {
+        for planned in data.plan.iter().filter(|planned| which(&planned.action)) {
+            context
+                .engine
+                .drop_table_if_exists(&context.db, &dropped_table_name(&planned.name))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// After success: drops the artifacts, deletes the head branch when asked, ends.
     async fn cleanup(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
         for state in &data.online {
             context.engine.online.drop_artifacts(state).await?;
         }
-        for planned in &data.plan {
-            if matches!(planned.action, Action::DropTable) {
-                context
-                    .engine
-                    .drop_table_if_exists(&context.db, &dropped_table_name(&planned.name))
-                    .await?;
-            }
-        }
+        self.purge_lazy_drops(context, &data, |action| matches!(action, Action::DropTable))
+            .await?;
         self.delete_head_branch_if_asked(&context.request)
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;

@@ -8,7 +8,6 @@ use super::steps::close_revert_window;
 use dbplane_domain::Timestamp;
 use dbplane_domain::deploys::{DeployRequestState, DeploymentEvent, DeploymentState};
 use dbplane_domain::jobs::Job;
-use dbplane_engine::deploy::dropped_table_name;
 use dbplane_engine::online_ddl::{CutoverOptions, OnlineDdlError};
 use dbplane_jobs::JobError;
 
@@ -194,14 +193,10 @@ impl DeployJobs {
         for state in &data.online {
             context.engine.online.drop_artifacts(state).await?;
         }
-        for planned in &data.plan {
-            if matches!(planned.action, Action::CreateTable { .. }) {
-                context
-                    .engine
-                    .drop_table_if_exists(&context.db, &dropped_table_name(&planned.name))
-                    .await?;
-            }
-        }
+        self.purge_lazy_drops(context, &data, |action| {
+            matches!(action, Action::CreateTable { .. })
+        })
+        .await?;
         Ok(self.finish(job).await)
     }
 }
