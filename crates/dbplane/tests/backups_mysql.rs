@@ -48,6 +48,16 @@ CREATE TABLE orders (
 );
 CREATE TABLE events (id BIGINT PRIMARY KEY AUTO_INCREMENT, payload VARBINARY(64) NOT NULL, at DATETIME(3) NULL);
 CREATE TABLE ledger (id INT PRIMARY KEY, balance BIGINT NOT NULL, last_event BIGINT NOT NULL);
+CREATE TABLE kinds (
+  id INT PRIMARY KEY, flags BIT(5) NULL, legacy VARCHAR(20) CHARACTER SET latin1 NULL,
+  span TIME(6) NULL, ratio FLOAT NULL, yr YEAR NULL, stamp TIMESTAMP(3) NULL,
+  raw VARBINARY(16) NULL, word VARCHAR(10) NULL, day DATE NULL
+);
+INSERT INTO kinds VALUES
+  (1, b'10101', 'café é', '-838:59:59.000001', 1.5, 2024, '2024-02-29 12:00:00.125',
+   UNHEX('00090A5C0D1A4EFF'), '\\\\N', '2024-02-29'),
+  (2, b'0', '', '00:00:00', -0.0001, 1901, '1970-01-01 00:00:01', '', '', '1000-01-01'),
+  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 CREATE VIEW paid_orders AS SELECT id, total FROM orders WHERE status = 'paid';
 INSERT INTO ledger VALUES (1, 0, 0);
 INSERT INTO customers (name, email, profile, avatar, balance, born)
@@ -67,6 +77,9 @@ const CUSTOMERS: &str = "CONCAT_WS('|', id, name, IFNULL(email, '<N>'), IFNULL(p
      IFNULL(HEX(avatar), '<N>'), IFNULL(balance, '<N>'), IFNULL(born, '<N>'), name_len)";
 const ORDERS: &str = "CONCAT_WS('|', id, customer_id, total, IFNULL(note, '<N>'), placed, status, IFNULL(ratio, '<N>'))";
 const EVENTS: &str = "CONCAT_WS('|', id, HEX(payload), IFNULL(at, '<N>'))";
+const KINDS: &str = "CONCAT_WS('|', id, IFNULL(flags + 0, '<N>'), IFNULL(HEX(legacy), '<N>'), \
+     IFNULL(span, '<N>'), IFNULL(ratio, '<N>'), IFNULL(yr, '<N>'), IFNULL(stamp, '<N>'), \
+     IFNULL(HEX(raw), '<N>'), IFNULL(HEX(word), '<N>'), IFNULL(day, '<N>'))";
 
 async fn checksum(login: &Login, table: &str, row: &str, filter: &str) -> String {
     let mut conn = login.mysql().await.expect("connect");
@@ -222,6 +235,7 @@ async fn mysql_backup_under_writes_restores_the_snapshot() {
     for (table, row, filter) in [
         ("customers", CUSTOMERS, "TRUE".to_string()),
         ("orders", ORDERS, "TRUE".to_string()),
+        ("kinds", KINDS, "TRUE".to_string()),
         ("events", EVENTS, format!("id <= {events}")),
     ] {
         assert_eq!(

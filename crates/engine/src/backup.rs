@@ -48,8 +48,9 @@ use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
 
 /// The manifest format this code writes. 2: a MariaDB table's rows may be split into
 /// several objects ([`ManifestTable::parts`]) and a PostgreSQL archive into several
-/// objects concatenated in order.
-pub const MANIFEST_FORMAT: u32 = 2;
+/// objects concatenated in order. 3: MariaDB data objects hold `LOAD DATA` text
+/// (tab-separated rows of [`ManifestTable::columns`]) instead of `INSERT` statements.
+pub const MANIFEST_FORMAT: u32 = 3;
 /// The oldest format this code still reads (1: one object per MariaDB table, one archive
 /// object per PostgreSQL backup; both are special cases of format 2).
 pub const OLDEST_MANIFEST_FORMAT: u32 = 1;
@@ -170,6 +171,20 @@ pub struct ManifestTable {
     /// order. Empty for PostgreSQL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<ManifestPart>,
+    /// Format 3 (MariaDB): the columns of each data row, in order (the stored columns;
+    /// generated ones are recomputed). Empty for PostgreSQL.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<ManifestColumn>,
+}
+
+/// A column of a table's data rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestColumn {
+    /// The column's name.
+    pub name: String,
+    /// A `BIT` column, written as its number (`LOAD DATA` cannot read bits directly).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bit: bool,
 }
 
 impl ManifestTable {
@@ -353,7 +368,7 @@ impl Default for BackupOptions {
     fn default() -> Self {
         BackupOptions {
             part_bytes: 32 << 20,
-            sessions: parallelism(),
+            sessions: parallelism() + 2,
         }
     }
 }

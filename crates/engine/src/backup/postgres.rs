@@ -182,6 +182,7 @@ pub(super) async fn backup(
                 rows: u64::try_from(rows).unwrap_or_default(),
                 object: None,
                 parts: Vec::new(),
+                columns: Vec::new(),
             });
         }
         Ok::<_, BackupError>(tables)

@@ -3,9 +3,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use async_compression::Level;
 use async_compression::tokio::bufread::ZstdDecoder;
-use async_compression::tokio::write::ZstdEncoder;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
@@ -53,11 +51,26 @@ impl AsyncWrite for HashWriter {
 }
 
 /// A zstd-compressed object being written; [`ObjectSink::finish`] commits it.
+///
+/// The object is a series of independent zstd frames of at least [`FRAME_INPUT`] bytes of
+/// input each, compressed in one call from the caller's buffer (a streaming encoder first
+/// copies its input into a ring buffer and, once that wraps, compresses through zstd's
+/// slower external-dictionary path: ~40 % of a MariaDB dump's compression time in a
+/// profile). Level 1's window is 512 KiB, so the frames cost almost no ratio.
 pub(crate) struct ObjectSink {
     key: String,
-    encoder: ZstdEncoder<HashWriter>,
+    writer: HashWriter,
+    compressor: zstd::bulk::Compressor<'static>,
+    /// Input shorter than a frame, waiting for more.
+    pending: Vec<u8>,
+    /// The compressed frame being written out (reused).
+    output: Vec<u8>,
     uncompressed: u64,
+    frames: u64,
 }
+
+/// The least input a frame holds (but the last).
+const FRAME_INPUT: usize = 1 << 20;
 
 impl ObjectSink {
     pub(crate) async fn create(store: &dyn BackupStore, key: String) -> Result<Self, BackupError> {
@@ -67,39 +80,68 @@ impl ObjectSink {
             hasher: Sha256::new(),
             bytes: 0,
         };
-        let params = [async_compression::zstd::CParameter::checksum_flag(true)];
+        let failed = |error| BackupError::io(format!("compress object `{key}`"), error);
+        let mut compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(failed)?;
+        compressor
+            .set_parameter(zstd::stream::raw::CParameter::ChecksumFlag(true))
+            .map_err(failed)?;
         Ok(ObjectSink {
             key,
-            encoder: ZstdEncoder::with_quality_and_params(
-                writer,
-                Level::Precise(ZSTD_LEVEL),
-                &params,
-            ),
+            writer,
+            compressor,
+            pending: Vec::new(),
+            output: Vec::new(),
             uncompressed: 0,
+            frames: 0,
         })
     }
 
     pub(crate) async fn write(&mut self, bytes: &[u8]) -> Result<(), BackupError> {
         self.uncompressed += bytes.len() as u64;
-        self.encoder
-            .write_all(bytes)
-            .await
-            .map_err(|error| BackupError::io(format!("write object `{}`", self.key), error))
+        if self.pending.is_empty() && bytes.len() >= FRAME_INPUT {
+            return self.write_frame(bytes).await;
+        }
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= FRAME_INPUT {
+            let pending = std::mem::take(&mut self.pending);
+            self.write_frame(&pending).await?;
+            self.pending = pending;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Compresses `input` into one frame and writes it out.
+    async fn write_frame(&mut self, input: &[u8]) -> Result<(), BackupError> {
+        let failed = |error| BackupError::io(format!("write object `{}`", self.key), error);
+        self.output.clear();
+        self.output
+            .reserve(zstd::zstd_safe::compress_bound(input.len()));
+        self.compressor
+            .compress_to_buffer(input, &mut self.output)
+            .map_err(failed)?;
+        self.writer.write_all(&self.output).await.map_err(failed)?;
+        self.frames += 1;
+        Ok(())
     }
 
     /// Ends the stream, commits the object and describes it for the manifest.
     pub(crate) async fn finish(mut self) -> Result<ManifestObject, BackupError> {
-        self.encoder
+        // An empty object is still one (empty) frame: a reader expects a frame header.
+        if !self.pending.is_empty() || self.frames == 0 {
+            let pending = std::mem::take(&mut self.pending);
+            self.write_frame(&pending).await?;
+        }
+        self.writer
             .shutdown()
             .await
             .map_err(|error| BackupError::io(format!("write object `{}`", self.key), error))?;
-        let writer = self.encoder.into_inner();
-        let sha256 = hex::encode(writer.hasher.finalize());
-        writer.inner.commit().await?;
+        let sha256 = hex::encode(self.writer.hasher.finalize());
+        self.writer.inner.commit().await?;
         Ok(ManifestObject {
             key: self.key,
             sha256,
-            size: writer.bytes,
+            size: self.writer.bytes,
             uncompressed_size: self.uncompressed,
         })
     }

@@ -1,6 +1,9 @@
 //! The MariaDB dump: plans the parts (a table, or a primary-key range of a big one) in
 //! the snapshot, then each session takes the next part, biggest tables first, and streams
-//! its rows in key order as multi-row `INSERT` statements into its own object.
+//! its rows in key order as `LOAD DATA` text into its own object: one line per row,
+//! fields separated by tabs, `\N` for NULL, backslash escapes (the statement's defaults).
+//! Strings are read as the bytes stored (`character_set_results = binary`) and loaded
+//! back `CHARACTER SET binary`, so no text is converted either way.
 
 use std::collections::VecDeque;
 use std::io::Write as _;
@@ -12,15 +15,14 @@ use tokio::task::JoinSet;
 
 use super::super::stream::{SinkBroker, SinkTask, serve_sinks};
 use super::super::{
-    BackupError, BackupOptions, BackupStore, Dump, ManifestObject, ManifestPart, ManifestTable,
-    now_rfc3339,
+    BackupError, BackupOptions, BackupStore, Dump, ManifestColumn, ManifestObject, ManifestPart,
+    ManifestTable, now_rfc3339,
 };
-use super::{FRAME_HEADER, quote, snapshot, sql};
+use super::{quote, snapshot, sql};
 use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
 
-/// A statement is cut once it is this long (well under the default 16 MiB
-/// max_allowed_packet, unless one row alone is bigger).
-const STATEMENT_BYTES: usize = 1 << 20;
+/// Rows are handed to the compressor in buffers of about this size.
+const BUFFER_BYTES: usize = 1 << 20;
 /// The most parts one table is split into.
 const MAX_PARTS: u64 = 256;
 /// Integer types a primary key can be split into ranges of.
@@ -35,8 +37,8 @@ struct TablePlan {
     bytes: u64,
     /// `SELECT <columns> FROM <db>.<table>`.
     select: String,
-    /// `INSERT INTO <table> (<columns>) VALUES `.
-    insert: String,
+    /// The columns selected, in order.
+    columns: Vec<ManifestColumn>,
     /// ` ORDER BY <key>` (empty without a key).
     order_by: String,
     /// The integer primary key column the table is split on, if it is.
@@ -89,11 +91,13 @@ pub(in crate::backup) async fn backup(
         .map(|object| object.name.as_str())
         .collect();
     let mut queue = VecDeque::new();
+    let mut plans = Vec::new();
     for (index, table) in table_names.iter().enumerate() {
         let plan = Arc::new(plan_table(first, db, index, table).await?);
         for part in split(first, db, &plan, options.part_bytes).await? {
             queue.push_back(part);
         }
+        plans.push(plan);
     }
     // Biggest tables first, so the last parts are small ones.
     queue.make_contiguous().sort_by_key(|part| {
@@ -128,13 +132,14 @@ pub(in crate::backup) async fn backup(
         Ok::<_, BackupError>(dumped)
     })
     .await?;
-    let mut tables: Vec<ManifestTable> = table_names
+    let mut tables: Vec<ManifestTable> = plans
         .iter()
-        .map(|name| ManifestTable {
-            name: (*name).to_string(),
+        .map(|plan| ManifestTable {
+            name: plan.name.clone(),
             rows: 0,
             object: None,
             parts: Vec::new(),
+            columns: plan.columns.clone(),
         })
         .collect();
     let mut dumped = dumped;
@@ -167,12 +172,17 @@ async fn dump_worker(
     sinks: SinkBroker,
     backup_id: String,
 ) -> Result<(Conn, Vec<Dumped>), BackupError> {
+    // The bytes as stored, not converted to the connection's character set.
+    session
+        .query_drop("SET SESSION character_set_results = binary")
+        .await
+        .map_err(sql)?;
     let mut dumped = Vec::new();
     loop {
         let part = queue.lock().expect("queue lock").pop_front();
         let Some(part) = part else { break };
         let key = format!(
-            "{backup_id}/data/{:04}-{:04}.sql.zst",
+            "{backup_id}/data/{:04}-{:04}.tsv.zst",
             part.table.index + 1,
             part.part + 1
         );
@@ -242,12 +252,7 @@ async fn plan_table(
             .map(|(name, _)| name.clone()),
         _ => None,
     };
-    let column_list = columns
-        .iter()
-        .map(|(column, _)| quote(column))
-        .collect::<Vec<_>>()
-        .join(",");
-    // BIT values are read as numbers: as raw bytes they could pass for text.
+    // BIT values are read as numbers (`LOAD DATA` cannot read them as bytes).
     let select_list = columns
         .iter()
         .map(
@@ -273,7 +278,13 @@ async fn plan_table(
         name: table.to_string(),
         bytes: bytes.flatten().unwrap_or_default(),
         select: format!("SELECT {select_list} FROM {}.{}", quote(db), quote(table)),
-        insert: format!("INSERT INTO {} ({column_list}) VALUES ", quote(table)),
+        columns: columns
+            .iter()
+            .map(|(name, data_type)| ManifestColumn {
+                name: name.clone(),
+                bit: data_type.eq_ignore_ascii_case("bit"),
+            })
+            .collect(),
         order_by,
         split_column,
     })
@@ -354,68 +365,38 @@ async fn dump_part(
         }
     }
     select.push_str(&table.order_by);
-    // Each buffer is one frame: its header is filled in when it is handed over, so the
-    // statement is never copied.
-    let new_frame = || {
-        let mut frame = Vec::with_capacity(FRAME_HEADER + STATEMENT_BYTES + (64 << 10));
-        frame.extend_from_slice(&[0; FRAME_HEADER]);
-        frame
-    };
-    let mut frame = new_frame();
-    let mut statement_rows = 0u32;
-    let mut total_rows = 0u64;
+    let mut buffer = Vec::with_capacity(BUFFER_BYTES + (64 << 10));
+    let mut rows = 0u64;
     // Rows come from the server as they are read (no buffering of the table).
     let mut result = session.exec_iter(select, ()).await.map_err(sql)?;
     while let Some(row) = result.next().await.map_err(sql)? {
         let row: Row = row;
-        if statement_rows == 0 {
-            frame.extend_from_slice(table.insert.as_bytes());
-        } else {
-            frame.push(b',');
-        }
-        frame.push(b'(');
         for (position, value) in row.unwrap().iter().enumerate() {
             if position > 0 {
-                frame.push(b',');
+                buffer.push(b'\t');
             }
-            push_literal(&mut frame, value);
+            push_field(&mut buffer, value);
         }
-        frame.push(b')');
-        statement_rows += 1;
-        total_rows += 1;
-        if frame.len() >= FRAME_HEADER + STATEMENT_BYTES {
-            let full = std::mem::replace(&mut frame, new_frame());
-            write_frame(&mut sink, full, statement_rows).await?;
-            statement_rows = 0;
+        buffer.push(b'\n');
+        rows += 1;
+        if buffer.len() >= BUFFER_BYTES {
+            let full =
+                std::mem::replace(&mut buffer, Vec::with_capacity(BUFFER_BYTES + (64 << 10)));
+            sink.write(full).await?;
         }
     }
     drop(result);
-    if statement_rows > 0 {
-        write_frame(&mut sink, frame, statement_rows).await?;
+    if !buffer.is_empty() {
+        sink.write(buffer).await?;
     }
-    Ok((total_rows, sink.finish().await?))
+    Ok((rows, sink.finish().await?))
 }
 
-/// Fills in the frame's header and queues it.
-async fn write_frame(
-    sink: &mut SinkTask,
-    mut frame: Vec<u8>,
-    rows: u32,
-) -> Result<(), BackupError> {
-    let length = u32::try_from(frame.len() - FRAME_HEADER).map_err(|_| BackupError::Malformed {
-        key: String::new(),
-        detail: "a row is larger than 4 GiB".to_string(),
-    })?;
-    frame[..4].copy_from_slice(&length.to_le_bytes());
-    frame[4..FRAME_HEADER].copy_from_slice(&rows.to_le_bytes());
-    sink.write(frame).await
-}
-
-/// Appends `value` as a SQL literal (backslash escapes, the server's default mode).
-/// Numbers and dates are formatted by hand: `write!` was a tenth of a dump's time.
-fn push_literal(out: &mut Vec<u8>, value: &Value) {
+/// Appends `value` as a `LOAD DATA` field. Numbers and dates are formatted by hand:
+/// `write!` was a tenth of a dump's time.
+fn push_field(out: &mut Vec<u8>, value: &Value) {
     match value {
-        Value::NULL => out.extend_from_slice(b"NULL"),
+        Value::NULL => out.extend_from_slice(b"\\N"),
         Value::Int(number) => {
             if *number < 0 {
                 out.push(b'-');
@@ -430,42 +411,40 @@ fn push_literal(out: &mut Vec<u8>, value: &Value) {
         Value::Double(number) => {
             let _ = write!(out, "{number:?}");
         }
+        // A DATE column reads as midnight: the date alone loads into either type.
         Value::Date(year, month, day, hour, minute, second, micros) => {
-            out.push(b'\'');
             push_number(out, u64::from(*year), 4);
             out.push(b'-');
             push_number(out, u64::from(*month), 2);
             out.push(b'-');
             push_number(out, u64::from(*day), 2);
-            out.push(b' ');
-            push_clock(out, u64::from(*hour), *minute, *second, *micros);
+            if (*hour, *minute, *second, *micros) != (0, 0, 0, 0) {
+                out.push(b' ');
+                push_clock(out, u64::from(*hour), *minute, *second, *micros);
+            }
         }
         Value::Time(negative, days, hours, minutes, seconds, micros) => {
-            out.push(b'\'');
             if *negative {
                 out.push(b'-');
             }
             let hours = u64::from(*days) * 24 + u64::from(*hours);
             push_clock(out, hours, *minutes, *seconds, *micros);
         }
-        Value::Bytes(bytes) if std::str::from_utf8(bytes).is_ok() => push_escaped(out, bytes),
-        Value::Bytes(bytes) => {
-            out.extend_from_slice(b"0x");
-            out.extend_from_slice(hex::encode(bytes).as_bytes());
-        }
+        Value::Bytes(bytes) => push_escaped(out, bytes),
     }
 }
 
-/// `HH:MM:SS.ffffff'` (the closing quote too).
+/// `HH:MM:SS`, and `.ffffff` unless zero.
 fn push_clock(out: &mut Vec<u8>, hours: u64, minutes: u8, seconds: u8, micros: u32) {
     push_number(out, hours, 2);
     out.push(b':');
     push_number(out, u64::from(minutes), 2);
     out.push(b':');
     push_number(out, u64::from(seconds), 2);
-    out.push(b'.');
-    push_number(out, u64::from(micros), 6);
-    out.push(b'\'');
+    if micros > 0 {
+        out.push(b'.');
+        push_number(out, u64::from(micros), 6);
+    }
 }
 
 /// Appends `number` in decimal, zero-padded to at least `width` digits.
@@ -480,59 +459,61 @@ fn push_number(out: &mut Vec<u8>, mut number: u64, width: usize) {
     out.extend_from_slice(&digits[digits.len().saturating_sub(width).min(start)..]);
 }
 
-/// Appends UTF-8 `text` as a quoted string. Byte by byte: every byte escaped is ASCII,
-/// and no byte of a multi-byte UTF-8 character is.
-fn push_escaped(out: &mut Vec<u8>, text: &[u8]) {
-    out.reserve(text.len() + 2);
-    out.push(b'\'');
+/// Appends the bytes of a string or binary value with `LOAD DATA`'s escapes: the escape
+/// character, the field and line terminators, and NUL (which `\0` reads back); `\r` and
+/// `\Z` too, as `SELECT … INTO OUTFILE` writes them.
+fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len());
     let mut start = 0;
-    for (position, byte) in text.iter().enumerate() {
+    for (position, byte) in bytes.iter().enumerate() {
         let escaped: &[u8] = match byte {
             0 => b"\\0",
-            b'\'' => b"\\'",
             b'\\' => b"\\\\",
+            b'\t' => b"\\t",
             b'\n' => b"\\n",
             b'\r' => b"\\r",
             0x1a => b"\\Z",
             _ => continue,
         };
-        out.extend_from_slice(&text[start..position]);
+        out.extend_from_slice(&bytes[start..position]);
         out.extend_from_slice(escaped);
         start = position + 1;
     }
-    out.extend_from_slice(&text[start..]);
-    out.push(b'\'');
+    out.extend_from_slice(&bytes[start..]);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::push_literal;
+    use super::push_field;
     use mysql_async::Value;
 
     #[test]
-    fn literals_are_escaped() {
+    fn fields_are_escaped() {
         let mut out = Vec::new();
         for value in [
-            Value::Bytes("a'b\\c\nü\0\r\x1az".into()),
+            Value::Bytes("a'b\\c\nü\0\r\x1a\tz".into()),
             Value::Bytes(vec![0xff, 0x00]),
+            Value::Bytes(b"\\N".to_vec()),
             Value::NULL,
             Value::Int(-3),
             Value::Int(i64::MIN),
             Value::UInt(0),
             Value::UInt(u64::MAX),
             Value::Date(2024, 2, 9, 7, 5, 0, 1200),
+            Value::Date(2024, 2, 9, 0, 0, 0, 0),
             Value::Time(true, 1, 2, 3, 4, 5),
             Value::Time(false, 5, 0, 0, 0, 0),
             Value::Double(0.1),
         ] {
-            push_literal(&mut out, &value);
-            out.push(b' ');
+            push_field(&mut out, &value);
+            out.push(b'|');
         }
         assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "'a\\'b\\\\c\\nü\\0\\r\\Zz' 0xff00 NULL -3 -9223372036854775808 0 \
-             18446744073709551615 '2024-02-09 07:05:00.001200' '-26:03:04.000005' \
-             '120:00:00.000000' 0.1 "
+            out,
+            b"a'b\\\\c\\n\xc3\xbc\\0\\r\\Z\\tz|\xff\\0|\\\\N|\\N|-3|-9223372036854775808|0|\
+              18446744073709551615|2024-02-09 07:05:00.001200|2024-02-09|-26:03:04.000005|\
+              120:00:00|0.1|"
+                .as_slice()
         );
     }
 }
