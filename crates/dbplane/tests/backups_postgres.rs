@@ -44,6 +44,10 @@ CREATE INDEX orders_by_customer ON orders (customer_id);
 CREATE TABLE events (id bigserial PRIMARY KEY, payload bytea NOT NULL, at timestamptz);
 CREATE TABLE ledger (id int PRIMARY KEY, balance bigint NOT NULL, last_event bigint NOT NULL);
 CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+CREATE TABLE readings (id int NOT NULL, at date NOT NULL, value real) PARTITION BY RANGE (at);
+CREATE TABLE readings_2023 PARTITION OF readings FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE readings_2024 PARTITION OF readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO readings SELECT n, date '2023-06-01' + n, n / 3.0 FROM generate_series(1, 400) AS n;
 INSERT INTO ledger VALUES (1, 0, 0);
 INSERT INTO customers (name, profile, avatar, balance, born, mood, tags)
   SELECT '名前-' || n || ' 😀 ü',
@@ -179,6 +183,7 @@ async fn postgres_backup_under_writes_restores_the_snapshot() {
     for (table, filter) in [
         ("customers", "TRUE".to_string()),
         ("orders", "TRUE".to_string()),
+        ("readings", "TRUE".to_string()),
         ("events", format!("id <= {events}")),
     ] {
         assert_eq!(

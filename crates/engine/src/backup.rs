@@ -360,7 +360,9 @@ pub struct BackupOptions {
     /// about this many bytes on disk, each its own object, so several sessions can dump
     /// and load it at once.
     pub part_bytes: u64,
-    /// MariaDB: sessions sharing the snapshot (1: no lock at all, see [`mysql`]).
+    /// MariaDB: sessions sharing the snapshot (1: no lock at all, see [`mysql`]). One more
+    /// than cores by default: a session waits on the server part of the time (measured
+    /// on 2 cores: 2.8 s with 2 sessions, 2.5 s with 3).
     pub sessions: usize,
 }
 
@@ -368,7 +370,7 @@ impl Default for BackupOptions {
     fn default() -> Self {
         BackupOptions {
             part_bytes: 32 << 20,
-            sessions: parallelism() + 2,
+            sessions: parallelism() + 1,
         }
     }
 }
@@ -551,14 +553,8 @@ pub async fn restore_branch(
             mysql::restore(admin_url, manifest, store, target).await
         }
         ClusterKind::Postgresql => {
-            // Staging decompresses and verifies every object in one read.
             let staging = Staging::create(scratch, &format!("restore-{target}")).await?;
-            let archive = postgres::stage(manifest, store, &staging).await?;
-            tracing::debug!(seconds = elapsed(), "restore: archive staged");
-            admin.drop_database(target).await?;
-            admin.create_database(target).await?;
-            tracing::debug!(seconds = elapsed(), "restore: target recreated");
-            postgres::restore(admin_url, manifest, &archive, target).await
+            postgres::restore(admin, admin_url, manifest, store, target, &staging).await
         }
     }
 }
