@@ -49,6 +49,10 @@ pub struct ManifestTable {
     /// generated ones are recomputed). Empty for PostgreSQL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<ManifestColumn>,
+    /// PostgreSQL, format 3: the table's indexes (its key constraints' too), built as soon
+    /// as its rows are in. Empty for MariaDB.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<String>,
 }
 
 /// A column of a table's data rows.

@@ -14,13 +14,17 @@
 
 mod archive;
 mod copy;
+mod post_data;
 
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -193,17 +197,42 @@ pub(super) async fn restore(
     admin.create_database(target).await?;
     let jobs = parallelism();
     if rows.is_empty() {
-        archive::restore(&config, &archive, target, &[], jobs).await?;
+        archive::restore(&config, &archive, target, &[], None, jobs).await?;
         return Ok(RestoreReport {
             tables: manifest.tables.clone(),
             bytes: manifest.uncompressed_size,
         });
     }
-    archive::restore(&config, &archive, target, &["pre-data"], 1).await?;
+    archive::restore(&config, &archive, target, &["pre-data"], None, 1).await?;
     tracing::debug!(seconds = elapsed(), "restore: definitions created");
-    let bytes = copy::load(&config, target, manifest, store).await?;
+    let plan = post_data::plan(&archive::list(&archive).await?, &manifest.tables);
+    let (finished, tables_loaded) = mpsc::unbounded_channel();
+    // Loads and early index builds share `jobs` slots, as a parallel `pg_restore`'s
+    // workers do: more at once only make them take turns on the cores.
+    let slots = Semaphore::new(jobs);
+    let (bytes, ()) = tokio::try_join!(
+        copy::load(&config, target, manifest, store, finished, &slots),
+        build_early(
+            &config,
+            &archive,
+            target,
+            &plan,
+            tables_loaded,
+            &slots,
+            staging
+        ),
+    )?;
     tracing::debug!(seconds = elapsed(), "restore: rows loaded");
-    archive::restore(&config, &archive, target, &["data", "post-data"], jobs).await?;
+    let rest = write_list(staging, "rest", &plan.rest).await?;
+    archive::restore(
+        &config,
+        &archive,
+        target,
+        &["data", "post-data"],
+        Some(rest),
+        jobs,
+    )
+    .await?;
     tracing::debug!(
         seconds = elapsed(),
         "restore: indexes and constraints built"
@@ -212,4 +241,57 @@ pub(super) async fn restore(
         tables: manifest.tables.clone(),
         bytes,
     })
+}
+
+/// Restores each table's own indexes and key constraints as soon as `tables_loaded` says
+/// its rows are in (each build holding one of the `slots`), while other tables still
+/// load; returns once the loads are over and every build is done.
+async fn build_early(
+    config: &Config,
+    archive: &Path,
+    target: &PhysicalName,
+    plan: &post_data::PostDataPlan,
+    mut tables_loaded: mpsc::UnboundedReceiver<String>,
+    slots: &Semaphore,
+    staging: &Staging,
+) -> Result<(), BackupError> {
+    let mut builds = FuturesUnordered::new();
+    let mut started = 0;
+    let mut loading = true;
+    loop {
+        tokio::select! {
+            table = tables_loaded.recv(), if loading => match table {
+                Some(table) => {
+                    let Some(entries) = plan.tables.get(&table) else { continue };
+                    started += 1;
+                    let list = write_list(staging, &format!("table-{started}"), entries).await?;
+                    tracing::debug!(%table, "restore: building a table's indexes");
+                    builds.push(async move {
+                        let _slot = slots.acquire().await.expect("the slots stay open");
+                        archive::restore(config, archive, target, &["post-data"], Some(list), 1)
+                            .await
+                    });
+                }
+                None => loading = false,
+            },
+            Some(built) = builds.next(), if !builds.is_empty() => built?,
+            else => return Ok(()),
+        }
+    }
+}
+
+/// Writes `entries` as a `pg_restore --use-list` file named `name` in the staging
+/// directory.
+async fn write_list(
+    staging: &Staging,
+    name: &str,
+    entries: &[String],
+) -> Result<PathBuf, BackupError> {
+    let path = staging.path().join(format!("{name}.list"));
+    let mut text = entries.join("\n");
+    text.push('\n');
+    tokio::fs::write(&path, text)
+        .await
+        .map_err(|error| BackupError::io(format!("write {}", path.display()), error))?;
+    Ok(path)
 }

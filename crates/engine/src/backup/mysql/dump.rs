@@ -140,6 +140,7 @@ pub(in crate::backup) async fn backup(
             object: None,
             parts: Vec::new(),
             columns: plan.columns.clone(),
+            indexes: Vec::new(),
         })
         .collect();
     let mut dumped = dumped;

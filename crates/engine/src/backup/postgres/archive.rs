@@ -3,6 +3,7 @@
 //! entry starts, which a parallel `pg_restore` uses), compressed into objects, and staged
 //! back into a file for `pg_restore`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -194,13 +195,41 @@ pub(super) async fn stage(
     Ok(archive)
 }
 
+/// The archive's table of contents (`pg_restore -l`).
+pub(super) async fn list(archive: &Path) -> Result<String, BackupError> {
+    let program = tool("pg_restore")?;
+    let output = tokio::process::Command::new(&program)
+        .arg("--list")
+        .arg(archive)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|error| BackupError::Tool {
+            tool: "pg_restore",
+            detail: format!("run {}: {error}", program.display()),
+        })?;
+    if !output.status.success() {
+        return Err(BackupError::Tool {
+            tool: "pg_restore",
+            detail: format!("list exited ({}): {}", output.status, tail(&output.stderr)),
+        });
+    }
+    String::from_utf8(output.stdout).map_err(|_| BackupError::Tool {
+        tool: "pg_restore",
+        detail: "the archive's listing is not UTF-8".to_string(),
+    })
+}
+
 /// Runs `pg_restore` of the staged `archive` into `target` as its owner: the `sections`
-/// given (none: all), with `jobs` at once.
+/// given (none: all), only the entries in the `entries` list file if one is given, with
+/// `jobs` at once.
 pub(super) async fn restore(
     config: &Config,
     archive: &Path,
     target: &PhysicalName,
     sections: &[&str],
+    entries: Option<PathBuf>,
     jobs: usize,
 ) -> Result<(), BackupError> {
     let owner = target.owner()?;
@@ -212,6 +241,11 @@ pub(super) async fn restore(
             sections
                 .iter()
                 .map(|section| format!("--section={section}")),
+        )
+        .args(
+            entries
+                .iter()
+                .flat_map(|list| [OsStr::new("--use-list"), list.as_os_str()]),
         )
         .arg(format!("--jobs={jobs}"))
         .arg(format!("--role={owner}"))

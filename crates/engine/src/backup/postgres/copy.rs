@@ -14,6 +14,7 @@ use bytes::BytesMut;
 use futures_util::future::try_join_all;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncReadExt;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_postgres::{Client, Config};
 
@@ -40,6 +41,8 @@ pub(super) struct TablePlan {
     pub(super) name: String,
     /// Size on disk, to copy the biggest first.
     bytes: i64,
+    /// Its indexes' names.
+    indexes: Vec<String>,
 }
 
 /// One stored part of a table.
@@ -54,8 +57,10 @@ struct Copied {
 pub(super) async fn plan(client: &Client) -> Result<Vec<TablePlan>, BackupError> {
     let rows = client
         .query(
-            "SELECT c.relname::text, pg_relation_size(c.oid) FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
+            "SELECT c.relname::text, pg_relation_size(c.oid), \
+               ARRAY(SELECT i.relname::text FROM pg_index x JOIN pg_class i \
+                     ON i.oid = x.indexrelid WHERE x.indrelid = c.oid ORDER BY 1) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname",
             &[],
         )
@@ -68,6 +73,7 @@ pub(super) async fn plan(client: &Client) -> Result<Vec<TablePlan>, BackupError>
             index,
             name: row.get(0),
             bytes: row.get(1),
+            indexes: row.get(2),
         })
         .collect())
 }
@@ -90,6 +96,7 @@ pub(super) async fn dump(
             object: None,
             parts: Vec::new(),
             columns: Vec::new(),
+            indexes: table.indexes.clone(),
         })
         .collect();
     let sessions = parallelism().min(tables.len());
@@ -217,13 +224,16 @@ fn copied(table: &TablePlan, part: usize, rows: u64, object: ManifestObject) -> 
     }
 }
 
-/// Loads every table's parts into `target` on several sessions, biggest tables first;
-/// returns the bytes loaded.
+/// Loads every table's parts into `target` on several sessions, biggest tables first,
+/// each part holding one of the `slots` (shared with the index builds), and sends each
+/// table's name to `finished` once all its rows are in; returns the bytes loaded.
 pub(super) async fn load(
     config: &Config,
     target: &PhysicalName,
     manifest: &BackupManifest,
     store: &dyn BackupStore,
+    finished: mpsc::UnboundedSender<String>,
+    slots: &Semaphore,
 ) -> Result<u64, BackupError> {
     let objects: HashMap<&str, &ManifestObject> = manifest
         .objects
@@ -250,10 +260,19 @@ pub(super) async fn load(
             std::cmp::Reverse(part.object.as_str()),
         )
     });
+    let remaining: HashMap<&str, usize> = manifest
+        .tables
+        .iter()
+        .map(|table| (table.name.as_str(), table.parts.len()))
+        .collect();
     let sessions = parallelism().min(queue.len());
     let queue = Mutex::new(queue);
-    let loaded =
-        try_join_all((0..sessions).map(|_| load_worker(config, target, &queue, store))).await?;
+    let remaining = Mutex::new(remaining);
+    let loaded = try_join_all(
+        (0..sessions)
+            .map(|_| load_worker(config, target, &queue, &remaining, &finished, store, slots)),
+    )
+    .await?;
     Ok(loaded.into_iter().sum())
 }
 
@@ -268,7 +287,10 @@ async fn load_worker(
     config: &Config,
     target: &PhysicalName,
     queue: &LoadQueue<'_>,
+    remaining: &Mutex<HashMap<&str, usize>>,
+    finished: &mpsc::UnboundedSender<String>,
     store: &dyn BackupStore,
+    slots: &Semaphore,
 ) -> Result<u64, BackupError> {
     let client = connect(config, target.as_str()).await?;
     // Each part commits on its own; the `pg_restore` that follows commits synchronously,
@@ -280,11 +302,24 @@ async fn load_worker(
         .map_err(sql)?;
     let mut bytes = 0;
     loop {
+        let _slot = slots.acquire().await.expect("the slots stay open");
         let next = queue.lock().expect("queue lock").pop();
         let Some((_, (table, part, object))) = next else {
             break;
         };
         bytes += load_part(&client, table, part, object, store).await?;
+        let done = {
+            let mut remaining = remaining.lock().expect("progress lock");
+            let left = remaining
+                .get_mut(table.name.as_str())
+                .expect("every table counted");
+            *left -= 1;
+            *left == 0
+        };
+        if done {
+            // Nobody listening only means nothing is built early.
+            let _ = finished.send(table.name.clone());
+        }
     }
     Ok(bytes)
 }
