@@ -252,7 +252,7 @@ impl ControlPlane {
             .create_credential(&spec)
             .await
             .map_err(|e| ControlError::Unavailable(format!("cannot create the account: {e}")))?;
-        dbplane_jobs::failpoint("create_credential.after_account");
+        dbplane_jobs::failpoint("create_credential.after_account").await;
         credential.state = CredentialState::Active;
         self.store.update_credential(&credential).await?;
         let actor = self.store.user_by_id(caller.user_id()).await?;

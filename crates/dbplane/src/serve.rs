@@ -14,6 +14,7 @@ use std::time::Duration;
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::logging::init(args.log_format);
     let config = layered_config(&args)?;
+    dbplane_jobs::check_failpoints().context("read the failpoints")?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("create data dir {}", config.data_dir.display()))?;
     let _lock = crate::data_dir_lock::acquire(&config.data_dir)?;

@@ -5,12 +5,15 @@
 //! (kill -9) between its side effect and its commit makes it run again.
 //!
 //! Failpoints ([`failpoint`]) sit at every step boundary so crash tests can kill the
-//! process exactly there.
+//! process exactly there, or pause it there until the test releases it.
 
 mod failpoints;
 mod runner;
 
-pub use failpoints::{FAILPOINTS_ENV, failpoint};
+pub use failpoints::{
+    FAILPOINT_DIR_ENV, FAILPOINTS_ENV, FailpointAction, FailpointError, Failpoints,
+    check_failpoints, failpoint,
+};
 pub use runner::{JobNotifier, JobRunner, RunnerConfig};
 
 use async_trait::async_trait;

@@ -132,10 +132,10 @@ impl JobRunner {
         let lease_millis = self.config.lease.as_millis() as i64;
         loop {
             let point = format!("{}.{}", job.kind.as_str(), job.step);
-            failpoint(&point);
+            failpoint(&point).await;
             tracing::debug!(step = %job.step, "running step");
             let outcome = self.executor.run_step(&job).await;
-            failpoint(&format!("{point}.after"));
+            failpoint(&format!("{point}.after")).await;
             let saved = match outcome {
                 Ok(StepOutcome::Next { step, data }) => {
                     let saved = self

@@ -3,6 +3,11 @@
 //! `delete_backup`: `delete_files`. `restore_branch`: `restore` (drop, recreate and load
 //! the target from the backup) → `finish` (branch ready).
 //!
+//! A branch deleted while its backup runs cancels the backup (objects deleted): seen
+//! before each step, and again when the dump ends, whether it failed (the branch's
+//! database dropped under it) or finished (MariaDB's `DROP DATABASE` waits for the
+//! dump's metadata locks), so a dump that outlived its branch is never a success.
+//!
 //! Crash safety: the manifest is written last, so on a re-run `dump` finds either a
 //! complete backup (recorded as success without dumping again) or an incomplete one
 //! (its objects deleted, then dumped again). After `max_attempts` failed dumps the
@@ -236,7 +241,12 @@ impl BackupJobs {
                                 .await
                                 .map_err(retry)?;
                         }
-                        match self.dump(job, &branch, &database, &id).await {
+                        let dumped = self.dump(job, &branch, &database, &id).await;
+                        if self.live_branch(&backup.branch_id).await?.is_none() {
+                            tracing::info!(backup = %id, "branch deleted during its backup");
+                            return self.conclude(job, backup, BackupState::Canceled).await;
+                        }
+                        match dumped {
                             Ok(manifest) => manifest,
                             Err(error) if job.attempt >= self.max_attempts => {
                                 tracing::error!(%error, backup = %id, "backup failed for good");
@@ -246,7 +256,7 @@ impl BackupJobs {
                         }
                     }
                 };
-                dbplane_jobs::failpoint("run_backup.manifest_stored");
+                dbplane_jobs::failpoint("run_backup.manifest_stored").await;
                 backup.size = manifest.size as i64;
                 backup.uncompressed_size = manifest.uncompressed_size as i64;
                 backup.schema_snapshot = Some(manifest.schema_snapshot());

@@ -1,8 +1,10 @@
-//! A [`BackupStore`] wrapper with two crash failpoints: `run_backup.object_stored`, the
-//! process dies right after a data object (not the manifest) is committed, leaving an
-//! incomplete backup behind exactly as a crash mid-dump would; `restore_branch.object_read`,
-//! it dies when a restore opens a data object, with the restore's temporary files (a
-//! PostgreSQL archive being staged) in the scratch directory.
+//! A [`BackupStore`] wrapper with two failpoints: `run_backup.object_stored`, right after
+//! a data object (not the manifest) is committed: killed there, the process leaves an
+//! incomplete backup behind exactly as a crash mid-dump would; paused there, the dump
+//! waits with its snapshot open (MariaDB's sessions still hold their tables' metadata
+//! locks) and nothing recorded as complete. `restore_branch.object_read`, when a restore
+//! opens a data object, with the restore's temporary files (a PostgreSQL archive being
+//! staged) in the scratch directory.
 
 use async_trait::async_trait;
 use dbplane_engine::backup::{BackupError, BackupStore, ObjectInfo, ObjectReader, ObjectWriter};
@@ -52,7 +54,7 @@ impl ObjectWriter for FailpointWriter {
         let data_object = self.data_object;
         self.inner.commit().await?;
         if data_object {
-            dbplane_jobs::failpoint(OBJECT_STORED);
+            dbplane_jobs::failpoint(OBJECT_STORED).await;
         }
         Ok(())
     }
@@ -69,7 +71,7 @@ impl BackupStore for FailpointStore<'_> {
     async fn get(&self, key: &str) -> Result<ObjectReader, BackupError> {
         let reader = self.inner.get(key).await?;
         if !key.ends_with("/manifest.json") {
-            dbplane_jobs::failpoint(OBJECT_READ);
+            dbplane_jobs::failpoint(OBJECT_READ).await;
         }
         Ok(reader)
     }
