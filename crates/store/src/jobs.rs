@@ -37,7 +37,8 @@ pub trait JobStore: Send + Sync + 'static {
     async fn release_all_leases(&self) -> StoreResult<()>;
     /// Jobs not yet finished (for tests and diagnostics).
     async fn pending_jobs(&self) -> StoreResult<Vec<Job>>;
-    /// The earliest `run_after` of all jobs, to sleep exactly until the next is due.
+    /// When the next job can be claimed (due, and not leased or its lease expired), to
+    /// sleep exactly until then.
     async fn next_job_due(&self) -> StoreResult<Option<Timestamp>>;
     /// Whether a job of `kind` for `subject_id` is still unfinished.
     async fn has_job(&self, kind: JobKind, subject_id: &str) -> StoreResult<bool>;

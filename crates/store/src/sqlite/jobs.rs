@@ -173,10 +173,15 @@ pub(crate) async fn pending(pool: &SqlitePool) -> StoreResult<Vec<Job>> {
     rows.iter().map(data_rows::job).collect()
 }
 
+/// When the next job can be claimed: due, and its lease (if any) expired. A leased job
+/// counts at its lease's expiry, not at its past `run_after`: otherwise every idle worker
+/// re-polled (a write transaction) every millisecond while any job ran.
 pub(crate) async fn next_due(pool: &SqlitePool) -> StoreResult<Option<Timestamp>> {
-    let next: Option<i64> = sqlx::query_scalar("SELECT MIN(run_after) FROM jobs")
-        .fetch_one(pool)
-        .await?;
+    let next: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(MAX(run_after, COALESCE(lease_expires_at, run_after))) FROM jobs",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(next.map(Timestamp::from_unix_millis))
 }
 
@@ -198,6 +203,23 @@ pub(crate) async fn exists(
 mod tests {
     use super::*;
     use crate::sqlite::SqliteStore;
+
+    #[tokio::test]
+    async fn a_running_job_is_next_due_when_its_lease_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let pool = &store.pool;
+        let job = Job::new(JobKind::CreateBranch, "b1", "first", "{}".into());
+        let mut transaction = pool.begin().await.unwrap();
+        insert(&mut transaction, &job).await.unwrap();
+        transaction.commit().await.unwrap();
+        let before = Timestamp::now().unix_millis();
+        assert!(next_due(pool).await.unwrap().unwrap().unix_millis() <= before);
+
+        claim(pool, "w", 60_000).await.unwrap().unwrap();
+        let due = next_due(pool).await.unwrap().unwrap().unix_millis();
+        assert!(due >= before + 60_000, "due at the lease's expiry, not now");
+    }
 
     /// `attempt` counts the tries of the current step: failures raise it, a committed
     /// step starts the next at 1, and waiting never counts (a deployment that polls for
