@@ -9,20 +9,21 @@
 //!   SNAPSHOT` (repeatable read), taken while a control session holds `BACKUP STAGE
 //!   BLOCK_COMMIT` for milliseconds (commits wait that long; nothing else is blocked), and
 //!   their binlog positions are checked equal. They stream the tables in primary-key
-//!   order as multi-row `INSERT` statements, a big table with an integer primary key split
-//!   into key ranges, one object per range; the schema is the [`ClusterAdmin::schema`]
-//!   text. Restore creates the tables without their plain secondary indexes, loads the
-//!   ranges on several sessions (not binlogged), adds each table's indexes in one `ALTER
-//!   TABLE`, then creates the views.
-//! - PostgreSQL ([`postgres`]): a repeatable-read transaction exports its snapshot;
-//!   `pg_dump -Fc -Z0 --snapshot` writes the database to an archive file in the scratch
-//!   directory while the same transaction counts the rows, and the archive is compressed
-//!   into a few objects at once. Restore decompresses them back into a file, checking each
-//!   object in the same read, and runs `pg_restore -j` on it as the database's owner role.
+//!   order as `LOAD DATA` text, a big table with an integer primary key split into key
+//!   ranges, one object per range; the schema is the [`ClusterAdmin::schema`] text.
+//!   Restore creates the tables without their plain secondary indexes, loads the ranges
+//!   with `LOAD DATA LOCAL` on several sessions (not binlogged), adds each table's indexes
+//!   in one `ALTER TABLE`, then creates the views.
+//! - PostgreSQL ([`postgres`]): a repeatable-read transaction exports its snapshot; the
+//!   rows of `public`'s tables are copied out on several sessions that import it, and
+//!   `pg_dump --exclude-table-data` archives the rest. Restore runs the archive's
+//!   definitions, copies the rows in on several sessions straight from the store, builds
+//!   each table's indexes once its rows are in, then the rest of the archive.
 //!
-//! Every object's sha256 is in the manifest; restore checks them all (PostgreSQL: while
-//! staging) before it touches the target, so a corrupted backup fails with
-//! [`BackupError::Checksum`] and leaves nothing half-loaded. Restore starts by dropping
+//! Every object's sha256 is in the manifest. MariaDB restore checks them all before it
+//! touches the target; PostgreSQL checks the archive while staging it and each part of
+//! rows while copying it in (a mismatch aborts that copy), so a corrupted backup fails with
+//! [`BackupError::Checksum`] and the restore does not complete. Restore starts by dropping
 //! and recreating the target database, so a restore interrupted by a crash is simply run
 //! again. Temporary files live in a scratch directory named per backup or target (a rerun
 //! replaces them) that the server empties at start.

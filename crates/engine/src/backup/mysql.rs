@@ -1,9 +1,11 @@
 //! MariaDB backups: several sessions share one consistent snapshot ([`snapshot`]) and
-//! stream the tables, a big table split into primary-key ranges, as multi-row `INSERT`
-//! statements into zstd objects ([`dump`]); restore loads the objects on several sessions
-//! and builds plain secondary indexes after the rows ([`load`]).
+//! stream the tables, a big table split into primary-key ranges, as `LOAD DATA` text into
+//! zstd objects ([`dump`]); restore loads the objects on several sessions and builds plain
+//! secondary indexes after the rows ([`load`]).
 //!
-//! Data object framing: repeated `[u32 LE statement length][u32 LE rows][statement]`.
+//! Format 3 data objects are the text of a `LOAD DATA` with its default field and line
+//! options. Formats 1 and 2 (still restored) framed `INSERT` statements: repeated
+//! `[u32 LE statement length][u32 LE rows][statement]`.
 
 mod dump;
 mod load;
