@@ -2,6 +2,8 @@
 //! `INSERT` statements) and a format 2 PostgreSQL backup (one whole `pg_dump -Fc` archive
 //! split into objects), built here the way those versions wrote them.
 
+// Shared with `backup.rs`, which uses the rest of it.
+#[allow(dead_code)]
 #[path = "backup/support.rs"]
 mod backup_support;
 
