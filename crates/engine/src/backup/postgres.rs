@@ -266,9 +266,17 @@ async fn build_early(
                     started += 1;
                     let list = write_list(staging, &format!("table-{started}"), entries).await?;
                     tracing::debug!(%table, "restore: building a table's indexes");
+                    let most = entries.len();
                     builds.push(async move {
-                        let _slot = slots.acquire().await.expect("the slots stay open");
-                        archive::restore(config, archive, target, &["post-data"], Some(list), 1)
+                        // One slot to start; any others idle then (the loads are over) let
+                        // its indexes build side by side instead of one after another.
+                        let mut held = vec![slots.acquire().await.expect("the slots stay open")];
+                        while held.len() < most {
+                            let Ok(slot) = slots.try_acquire() else { break };
+                            held.push(slot);
+                        }
+                        let jobs = held.len();
+                        archive::restore(config, archive, target, &["post-data"], Some(list), jobs)
                             .await
                     });
                 }
