@@ -464,6 +464,13 @@ fn push_number(out: &mut Vec<u8>, mut number: u64, width: usize) {
 /// character, the field and line terminators, and NUL (which `\0` reads back); `\r` and
 /// `\Z` too, as `SELECT … INTO OUTFILE` writes them.
 fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Most values need no escape: two vectorised scans say so faster than the loop.
+    if memchr::memchr3(b'\\', b'\t', b'\n', bytes).is_none()
+        && memchr::memchr3(0, b'\r', 0x1a, bytes).is_none()
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
     out.reserve(bytes.len());
     let mut start = 0;
     for (position, byte) in bytes.iter().enumerate() {
