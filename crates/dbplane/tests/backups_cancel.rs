@@ -107,7 +107,8 @@ async fn delete_branch(client: &ApiClient, branch_path: &str) {
 }
 
 /// The backup is `canceled` with no stored file, and the API refuses it as a restore
-/// source naming that state; the branch's backups are no longer addressable.
+/// source (422 naming that state, or 404 once reaped); the branch's backups are no
+/// longer addressable.
 async fn assert_canceled_without_files(
     server: &TestServer,
     client: &ApiClient,
@@ -141,9 +142,18 @@ async fn assert_canceled_without_files(
             json!({"name": "from-canceled", "backup_id": id}),
         )
         .await;
-    assert_eq!(restore.status, 422, "{}", restore.body);
-    let message = restore.body["message"].as_str().unwrap_or_default();
-    assert!(message.contains("canceled"), "{}", restore.body);
+    // 422 naming the state; or 404 once the reaper (a 200 ms tick here) has marked the
+    // deleted branch's backups deleted, which races this request.
+    assert!(
+        matches!(restore.status, 404 | 422),
+        "{}: {}",
+        restore.status,
+        restore.body
+    );
+    if restore.status == 422 {
+        let message = restore.body["message"].as_str().unwrap_or_default();
+        assert!(message.contains("canceled"), "{}", restore.body);
+    }
     for path in [
         format!("{branch_path}/backups/{id}"),
         format!("{branch_path}/backups"),
@@ -186,18 +196,9 @@ async fn mysql_branch_deleted_during_its_backup_cancels_it() {
     let server = TestServer::start_with(BIN, options(pause.env())).await;
     let token = server.bootstrap("acme", "ops@acme.test");
     let client = server.client(Some(token.header()));
-    ready_database(&client, "acme", "shop", "mysql").await;
+    let (dev, login) = mysql_dev_branch_with_admin(&client).await;
     let db = "/v1/organizations/acme/databases/shop";
-    let dev = ready_branch(&client, db, "dev", None).await;
     let dev_path = format!("{db}/branches/dev");
-    let created = client
-        .post(
-            &format!("{dev_path}/passwords"),
-            json!({"name": "admin", "role": "admin"}),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let login = Login::from_password(&created.body);
     // More tables than the dump has sessions, so some are still to read at the pause.
     for table in ["a", "b", "c", "d", "e"] {
         let rows: Vec<String> = (1..=300).map(|n| format!("({n}, 'row {n}')")).collect();

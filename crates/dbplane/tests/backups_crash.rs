@@ -237,17 +237,10 @@ async fn a_backup_that_keeps_failing_ends_failed_without_files() {
     let server = TestServer::start_with(BIN, options(Vec::new())).await;
     let token = server.bootstrap("acme", "ops@acme.test");
     let client = server.client(Some(token.header()));
-    ready_database(&client, "acme", "shop", "mysql").await;
+    let (dev, login) = mysql_dev_branch_with_admin(&client).await;
     let db = "/v1/organizations/acme/databases/shop";
-    let dev = ready_branch(&client, db, "dev", None).await;
     let dev_path = format!("{db}/branches/dev");
-    let created = client
-        .post(
-            &format!("{dev_path}/passwords"),
-            json!({"name": "admin", "role": "admin"}),
-        )
-        .await;
-    let physical = Login::from_password(&created.body).database;
+    let physical = login.database;
     let mut root = mysql_root(port_of(dev["mysql_address"].as_str().unwrap())).await;
     root.query_drop(format!("DROP DATABASE `{physical}`"))
         .await

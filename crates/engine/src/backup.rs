@@ -49,7 +49,7 @@ pub use store::{BackupStore, LocalDirStore, ObjectInfo, ObjectReader, ObjectWrit
 
 use crate::cluster::ClusterKind;
 use crate::error::EngineError;
-use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
+use crate::physical::{ClusterAdmin, PhysicalName};
 
 /// What went wrong while backing up or restoring.
 #[derive(Debug, thiserror::Error)]
@@ -190,18 +190,7 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 fn schema_of(objects: &[crate::physical::SchemaObject]) -> Vec<ManifestSchemaObject> {
-    objects
-        .iter()
-        .map(|object| ManifestSchemaObject {
-            name: object.name.clone(),
-            kind: match object.kind {
-                SchemaObjectKind::Table => "table",
-                SchemaObjectKind::View => "view",
-            }
-            .to_string(),
-            definition: object.definition.clone(),
-        })
-        .collect()
+    objects.iter().map(ManifestSchemaObject::from).collect()
 }
 
 /// Tuning of [`backup_branch`].

@@ -13,7 +13,7 @@ use dbplane_engine::backup::{
     BackupManifest, BackupStore, LocalDirStore, ManifestObject, ManifestPart, ManifestSchemaObject,
     ManifestTable, restore_branch,
 };
-use dbplane_engine::physical::{SchemaObject, SchemaObjectKind};
+use dbplane_engine::physical::{PhysicalName, SchemaObject};
 use sha2::{Digest, Sha256};
 
 const MYSQL_TABLE: &str = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NULL, \
@@ -74,24 +74,16 @@ async fn mysql_insert_frames(fixture: &Fixture, store: &LocalDirStore, scratch: 
         }],
         vec![object],
     );
-    let target = name("dbp_old_dst_mysql");
-    admin.create_database(&target).await.expect("create target");
-    restore_branch(
-        admin,
-        &fixture.admin_url(kind),
-        &manifest,
+    restore_and_compare(
+        fixture,
         store,
-        &target,
         scratch,
+        kind,
+        &manifest,
+        &source,
+        "dbp_old_dst_mysql",
     )
-    .await
-    .expect("restore a format 2 MariaDB backup");
-    let restored = fixture.client(kind, target.as_str()).await;
-    assert_eq!(restored.table_rows("t").await, client.table_rows("t").await);
-    assert_eq!(
-        admin.schema(&target).await.expect("target schema"),
-        admin.schema(&source).await.expect("source schema")
-    );
+    .await;
 }
 
 async fn postgres_whole_archive(
@@ -156,23 +148,51 @@ async fn postgres_whole_archive(
         vec![table("t", 2)],
         objects,
     );
-    let target = name("dbp_old_dst_pg");
+    restore_and_compare(
+        fixture,
+        store,
+        scratch,
+        kind,
+        &manifest,
+        &source,
+        "dbp_old_dst_pg",
+    )
+    .await;
+}
+
+/// Restores `manifest` into a new database `target` and compares it with `source`: the
+/// rows of `t` and the schema.
+async fn restore_and_compare(
+    fixture: &Fixture,
+    store: &LocalDirStore,
+    scratch: &std::path::Path,
+    kind: ClusterKind,
+    manifest: &BackupManifest,
+    source: &PhysicalName,
+    target: &str,
+) {
+    let admin = fixture.admin(kind);
+    let target = name(target);
     admin.create_database(&target).await.expect("create target");
     restore_branch(
         admin,
         &fixture.admin_url(kind),
-        &manifest,
+        manifest,
         store,
         &target,
         scratch,
     )
     .await
-    .expect("restore a format 2 PostgreSQL backup");
+    .unwrap_or_else(|error| panic!("restore a format 2 {kind} backup: {error}"));
     let restored = fixture.client(kind, target.as_str()).await;
-    assert_eq!(restored.table_rows("t").await, client.table_rows("t").await);
+    let original = fixture.client(kind, source.as_str()).await;
+    assert_eq!(
+        restored.table_rows("t").await,
+        original.table_rows("t").await
+    );
     assert_eq!(
         admin.schema(&target).await.expect("target schema"),
-        admin.schema(&source).await.expect("source schema")
+        admin.schema(source).await.expect("source schema")
     );
 }
 
@@ -200,24 +220,13 @@ async fn put_object(store: &LocalDirStore, key: &str, bytes: &[u8]) -> ManifestO
 }
 
 fn schema(objects: &[SchemaObject]) -> Vec<ManifestSchemaObject> {
-    objects
-        .iter()
-        .map(|object| ManifestSchemaObject {
-            name: object.name.clone(),
-            kind: match object.kind {
-                SchemaObjectKind::Table => "table",
-                SchemaObjectKind::View => "view",
-            }
-            .to_string(),
-            definition: object.definition.clone(),
-        })
-        .collect()
+    objects.iter().map(ManifestSchemaObject::from).collect()
 }
 
 fn manifest(
     backup_id: &str,
     kind: ClusterKind,
-    source: &dbplane_engine::physical::PhysicalName,
+    source: &PhysicalName,
     schema: Vec<ManifestSchemaObject>,
     tables: Vec<ManifestTable>,
     objects: Vec<ManifestObject>,

@@ -99,3 +99,19 @@ pub fn has_manifest(data_dir: &Path, id: &str) -> bool {
         .join("manifest.json")
         .exists()
 }
+
+/// A ready `dev` branch of a new MariaDB database `acme/shop` and an admin password on
+/// it: the branch's JSON and the password's login.
+pub async fn mysql_dev_branch_with_admin(client: &ApiClient) -> (Value, crate::support::Login) {
+    crate::support::ready_database(client, "acme", "shop", "mysql").await;
+    let db = "/v1/organizations/acme/databases/shop";
+    let dev = crate::support::ready_branch(client, db, "dev", None).await;
+    let created = client
+        .post(
+            &format!("{db}/branches/dev/passwords"),
+            json!({"name": "admin", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    (dev, crate::support::Login::from_password(&created.body))
+}

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::BackupError;
 use crate::cluster::ClusterKind;
+use crate::physical::{SchemaObject, SchemaObjectKind};
 
 /// The manifest format this code writes. 2: a MariaDB table's rows may be split into
 /// several objects ([`ManifestTable::parts`]) and a PostgreSQL archive into several
@@ -164,4 +165,18 @@ pub(super) fn check_format(format: u32) -> Result<(), String> {
 
 pub(super) fn manifest_key(backup_id: &str) -> String {
     format!("{backup_id}/{MANIFEST_NAME}")
+}
+
+impl From<&SchemaObject> for ManifestSchemaObject {
+    fn from(object: &SchemaObject) -> Self {
+        ManifestSchemaObject {
+            name: object.name.clone(),
+            kind: match object.kind {
+                SchemaObjectKind::Table => "table",
+                SchemaObjectKind::View => "view",
+            }
+            .to_string(),
+            definition: object.definition.clone(),
+        }
+    }
 }

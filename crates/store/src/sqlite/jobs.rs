@@ -204,15 +204,21 @@ mod tests {
     use super::*;
     use crate::sqlite::SqliteStore;
 
-    #[tokio::test]
-    async fn a_running_job_is_next_due_when_its_lease_expires() {
+    /// A store (in a temporary directory, kept while the guard lives) holding one job.
+    async fn store_with_a_job() -> (tempfile::TempDir, SqliteStore, Job) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).await.unwrap();
-        let pool = &store.pool;
         let job = Job::new(JobKind::CreateBranch, "b1", "first", "{}".into());
-        let mut transaction = pool.begin().await.unwrap();
+        let mut transaction = store.pool.begin().await.unwrap();
         insert(&mut transaction, &job).await.unwrap();
         transaction.commit().await.unwrap();
+        (dir, store, job)
+    }
+
+    #[tokio::test]
+    async fn a_running_job_is_next_due_when_its_lease_expires() {
+        let (_dir, store, _job) = store_with_a_job().await;
+        let pool = &store.pool;
         let before = Timestamp::now().unix_millis();
         assert!(next_due(pool).await.unwrap().unwrap().unix_millis() <= before);
 
@@ -226,13 +232,8 @@ mod tests {
     /// an hour must not back off like one that failed for an hour).
     #[tokio::test]
     async fn attempts_count_failures_of_the_current_step_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let (_dir, store, job) = store_with_a_job().await;
         let pool = &store.pool;
-        let job = Job::new(JobKind::CreateBranch, "b1", "first", "{}".into());
-        let mut transaction = pool.begin().await.unwrap();
-        insert(&mut transaction, &job).await.unwrap();
-        transaction.commit().await.unwrap();
 
         let claimed = claim(pool, "w", 60_000).await.unwrap().unwrap();
         assert_eq!(claimed.attempt, 1);
