@@ -44,7 +44,7 @@ pub use manifest::{
     BackupManifest, MANIFEST_FORMAT, ManifestColumn, ManifestObject, ManifestPart,
     ManifestSchemaObject, ManifestTable, OLDEST_MANIFEST_FORMAT,
 };
-use manifest::{check_format, manifest_key};
+use manifest::{StoredPart, add_parts, check_format, manifest_key};
 pub use store::{BackupStore, LocalDirStore, ObjectInfo, ObjectReader, ObjectWriter, validate_key};
 
 use crate::cluster::ClusterKind;

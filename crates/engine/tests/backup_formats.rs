@@ -13,7 +13,7 @@ use dbplane_engine::backup::{
     BackupManifest, BackupStore, LocalDirStore, ManifestObject, ManifestPart, ManifestSchemaObject,
     ManifestTable, restore_branch,
 };
-use dbplane_engine::physical::{PhysicalName, SchemaObject};
+use dbplane_engine::physical::PhysicalName;
 use sha2::{Digest, Sha256};
 
 const MYSQL_TABLE: &str = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NULL, \
@@ -56,34 +56,25 @@ async fn mysql_insert_frames(fixture: &Fixture, store: &LocalDirStore, scratch: 
         client.batch(statement).await;
     }
     let object = put_object(store, "old-mysql/data/0001-0001.sql.zst", &frames).await;
-    let manifest = manifest(
-        "old-mysql",
-        kind,
-        &source,
-        schema(&admin.schema(&source).await.expect("schema")),
-        vec![ManifestTable {
-            name: "t".to_string(),
+    let tables = vec![ManifestTable {
+        name: "t".to_string(),
+        rows: 3,
+        object: None,
+        parts: vec![ManifestPart {
+            object: object.key.clone(),
             rows: 3,
-            object: None,
-            parts: vec![ManifestPart {
-                object: object.key.clone(),
-                rows: 3,
-            }],
-            columns: Vec::new(),
-            indexes: Vec::new(),
         }],
-        vec![object],
-    );
-    restore_and_compare(
-        fixture,
-        store,
-        scratch,
+        columns: Vec::new(),
+        indexes: Vec::new(),
+    }];
+    let old = OldBackup {
+        backup_id: "old-mysql",
         kind,
-        &manifest,
-        &source,
-        "dbp_old_dst_mysql",
-    )
-    .await;
+        source: &source,
+        tables,
+        objects: vec![object],
+    };
+    restore_and_compare(fixture, store, scratch, old, "dbp_old_dst_mysql").await;
 }
 
 async fn postgres_whole_archive(
@@ -140,38 +131,45 @@ async fn postgres_whole_archive(
         columns: Vec::new(),
         indexes: Vec::new(),
     };
-    let manifest = manifest(
-        "old-pg",
+    let old = OldBackup {
+        backup_id: "old-pg",
         kind,
-        &source,
-        schema(&admin.schema(&source).await.expect("schema")),
-        vec![table("t", 2)],
+        source: &source,
+        tables: vec![table("t", 2)],
         objects,
-    );
-    restore_and_compare(
-        fixture,
-        store,
-        scratch,
-        kind,
-        &manifest,
-        &source,
-        "dbp_old_dst_pg",
-    )
-    .await;
+    };
+    restore_and_compare(fixture, store, scratch, old, "dbp_old_dst_pg").await;
 }
 
-/// Restores `manifest` into a new database `target` and compares it with `source`: the
-/// rows of `t` and the schema.
+/// A format 2 backup of `source`, its objects already stored.
+struct OldBackup<'a> {
+    backup_id: &'a str,
+    kind: ClusterKind,
+    source: &'a PhysicalName,
+    tables: Vec<ManifestTable>,
+    objects: Vec<ManifestObject>,
+}
+
+/// Restores `old` into a new database `target` and compares it with its source: the rows
+/// of `t` and the schema.
 async fn restore_and_compare(
     fixture: &Fixture,
     store: &LocalDirStore,
     scratch: &std::path::Path,
-    kind: ClusterKind,
-    manifest: &BackupManifest,
-    source: &PhysicalName,
+    old: OldBackup<'_>,
     target: &str,
 ) {
+    let (kind, source) = (old.kind, old.source);
     let admin = fixture.admin(kind);
+    let schema = admin.schema(source).await.expect("schema");
+    let manifest = &manifest(
+        old.backup_id,
+        kind,
+        source,
+        schema.iter().map(ManifestSchemaObject::from).collect(),
+        old.tables,
+        old.objects,
+    );
     let target = name(target);
     admin.create_database(&target).await.expect("create target");
     restore_branch(
@@ -217,10 +215,6 @@ async fn put_object(store: &LocalDirStore, key: &str, bytes: &[u8]) -> ManifestO
         size: compressed.len() as u64,
         uncompressed_size: bytes.len() as u64,
     }
-}
-
-fn schema(objects: &[SchemaObject]) -> Vec<ManifestSchemaObject> {
-    objects.iter().map(ManifestSchemaObject::from).collect()
 }
 
 fn manifest(

@@ -180,3 +180,33 @@ impl From<&SchemaObject> for ManifestSchemaObject {
         }
     }
 }
+
+/// One stored object of a table's rows, as a dump session made it.
+pub(crate) struct StoredPart {
+    /// The table's position in the manifest's tables.
+    pub(crate) table: usize,
+    /// The part's position in the table.
+    pub(crate) part: usize,
+    pub(crate) rows: u64,
+    pub(crate) object: ManifestObject,
+}
+
+/// Lists `parts` in `tables` (rows added up, parts in order) and returns their objects in
+/// the same order.
+pub(crate) fn add_parts(
+    tables: &mut [ManifestTable],
+    mut parts: Vec<StoredPart>,
+) -> Vec<ManifestObject> {
+    parts.sort_by_key(|part| (part.table, part.part));
+    let mut objects = Vec::new();
+    for part in parts {
+        let table = &mut tables[part.table];
+        table.rows += part.rows;
+        table.parts.push(ManifestPart {
+            object: part.object.key.clone(),
+            rows: part.rows,
+        });
+        objects.push(part.object);
+    }
+    objects
+}

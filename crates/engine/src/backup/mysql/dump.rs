@@ -15,8 +15,8 @@ use tokio::task::JoinSet;
 
 use super::super::stream::{SinkBroker, SinkTask, serve_sinks};
 use super::super::{
-    BackupError, BackupOptions, BackupStore, Dump, ManifestColumn, ManifestObject, ManifestPart,
-    ManifestTable, now_rfc3339,
+    BackupError, BackupOptions, BackupStore, Dump, ManifestColumn, ManifestObject, ManifestTable,
+    StoredPart, add_parts, now_rfc3339,
 };
 use super::{quote, snapshot, sql};
 use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
@@ -52,14 +52,6 @@ struct PartPlan {
     part: usize,
     lower: Option<i128>,
     upper: Option<i128>,
-}
-
-/// A stored part.
-struct Dumped {
-    table: usize,
-    part: usize,
-    rows: u64,
-    object: ManifestObject,
 }
 
 pub(in crate::backup) async fn backup(
@@ -143,18 +135,7 @@ pub(in crate::backup) async fn backup(
             indexes: Vec::new(),
         })
         .collect();
-    let mut dumped = dumped;
-    dumped.sort_by_key(|part| (part.table, part.part));
-    let mut objects = Vec::new();
-    for part in dumped {
-        let table = &mut tables[part.table];
-        table.rows += part.rows;
-        table.parts.push(ManifestPart {
-            object: part.object.key.clone(),
-            rows: part.rows,
-        });
-        objects.push(part.object);
-    }
+    let objects = add_parts(&mut tables, dumped);
     Ok(Dump {
         server_version,
         snapshot_position,
@@ -172,7 +153,7 @@ async fn dump_worker(
     queue: Arc<Mutex<VecDeque<PartPlan>>>,
     sinks: SinkBroker,
     backup_id: String,
-) -> Result<(Conn, Vec<Dumped>), BackupError> {
+) -> Result<(Conn, Vec<StoredPart>), BackupError> {
     // The bytes as stored, not converted to the connection's character set.
     session
         .query_drop("SET SESSION character_set_results = binary")
@@ -189,7 +170,7 @@ async fn dump_worker(
         );
         let sink = SinkTask::spawn(sinks.create(key).await?);
         let (rows, object) = dump_part(&mut session, &part, sink).await?;
-        dumped.push(Dumped {
+        dumped.push(StoredPart {
             table: part.table.index,
             part: part.part,
             rows,

@@ -21,7 +21,7 @@ use tokio_postgres::{Client, Config};
 use super::super::stream::{SinkBroker, SinkTask, open_verified, serve_sinks};
 use super::super::{
     BackupError, BackupManifest, BackupStore, ManifestObject, ManifestPart, ManifestTable,
-    parallelism,
+    StoredPart, add_parts, parallelism,
 };
 use super::{connect, quote, sql};
 use crate::physical::PhysicalName;
@@ -43,14 +43,6 @@ pub(super) struct TablePlan {
     bytes: i64,
     /// Its indexes' names.
     indexes: Vec<String>,
-}
-
-/// One stored part of a table.
-struct Copied {
-    table: usize,
-    part: usize,
-    rows: u64,
-    object: ManifestObject,
 }
 
 /// The plain tables of `public` (partitioned tables hold no rows; their partitions do).
@@ -134,18 +126,7 @@ pub(super) async fn dump(
             Ok::<_, BackupError>(copied)
         })
         .await?;
-    let mut copied = copied;
-    copied.sort_by_key(|part| (part.table, part.part));
-    let mut objects = Vec::new();
-    for part in copied {
-        let table = &mut manifest_tables[part.table];
-        table.rows += part.rows;
-        table.parts.push(ManifestPart {
-            object: part.object.key.clone(),
-            rows: part.rows,
-        });
-        objects.push(part.object);
-    }
+    let objects = add_parts(&mut manifest_tables, copied);
     Ok((manifest_tables, objects))
 }
 
@@ -155,7 +136,7 @@ async fn copy_worker(
     queue: Arc<Mutex<Vec<TablePlan>>>,
     sinks: SinkBroker,
     backup_id: String,
-) -> Result<Vec<Copied>, BackupError> {
+) -> Result<Vec<StoredPart>, BackupError> {
     let mut copied = Vec::new();
     loop {
         let table = queue.lock().expect("queue lock").pop();
@@ -171,7 +152,7 @@ async fn copy_table(
     table: &TablePlan,
     sinks: &SinkBroker,
     backup_id: &str,
-) -> Result<Vec<Copied>, BackupError> {
+) -> Result<Vec<StoredPart>, BackupError> {
     let key = |part: usize| {
         format!(
             "{backup_id}/data/{:04}-{:04}.copy.zst",
@@ -215,8 +196,8 @@ async fn copy_table(
     Ok(parts)
 }
 
-fn copied(table: &TablePlan, part: usize, rows: u64, object: ManifestObject) -> Copied {
-    Copied {
+fn copied(table: &TablePlan, part: usize, rows: u64, object: ManifestObject) -> StoredPart {
+    StoredPart {
         table: table.index,
         part,
         rows,
