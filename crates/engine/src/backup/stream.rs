@@ -150,13 +150,19 @@ impl ObjectSink {
 /// Buffers queued for a [`SinkTask`]: bounds its memory to a few statements.
 const PIPELINE_DEPTH: usize = 4;
 
-/// An [`ObjectSink`] on its own task: the producer hands over filled buffers and goes on
-/// producing (formatting rows) while the previous ones are compressed and written, so a
-/// dump uses two cores instead of one. Dropped without [`SinkTask::finish`] (the dump
-/// failed), the object is never committed.
+/// An [`ObjectSink`] on its own task: the producer appends rows to [`SinkTask::buffer`]
+/// and goes on producing while the previous buffers are compressed and written, so a dump
+/// uses two cores instead of one. Dropped without [`SinkTask::finish`] (the dump failed),
+/// the object is never committed.
 pub(crate) struct SinkTask {
     sender: tokio::sync::mpsc::Sender<Option<Vec<u8>>>,
     task: tokio::task::JoinHandle<Result<ManifestObject, BackupError>>,
+    buffer: Vec<u8>,
+}
+
+/// A buffer with room for a frame's input and the row that fills it.
+fn row_buffer() -> Vec<u8> {
+    Vec::with_capacity(FRAME_INPUT + (64 << 10))
 }
 
 impl SinkTask {
@@ -174,11 +180,29 @@ impl SinkTask {
                 std::io::Error::other("the dump stopped before the end"),
             ))
         });
-        SinkTask { sender, task }
+        SinkTask {
+            sender,
+            task,
+            buffer: row_buffer(),
+        }
     }
 
-    /// Queues a buffer; waits while [`PIPELINE_DEPTH`] are queued.
-    pub(crate) async fn write(&mut self, buffer: Vec<u8>) -> Result<(), BackupError> {
+    /// Where the producer appends whole rows; call [`SinkTask::rows_added`] after each.
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.buffer
+    }
+
+    /// Hands the buffer over once it holds a frame's input; waits while
+    /// [`PIPELINE_DEPTH`] are queued.
+    pub(crate) async fn rows_added(&mut self) -> Result<(), BackupError> {
+        if self.buffer.len() < FRAME_INPUT {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buffer, row_buffer());
+        self.write(full).await
+    }
+
+    async fn write(&mut self, buffer: Vec<u8>) -> Result<(), BackupError> {
         if self.sender.send(Some(buffer)).await.is_ok() {
             return Ok(());
         }
@@ -199,8 +223,12 @@ impl SinkTask {
         }
     }
 
-    /// Ends the stream, waits for the writer, commits the object.
-    pub(crate) async fn finish(self) -> Result<ManifestObject, BackupError> {
+    /// Hands over the rows left, ends the stream, waits for the writer, commits the object.
+    pub(crate) async fn finish(mut self) -> Result<ManifestObject, BackupError> {
+        if !self.buffer.is_empty() {
+            let rest = std::mem::take(&mut self.buffer);
+            self.write(rest).await?;
+        }
         // A closed channel means the writer failed; its result carries the error.
         let _ = self.sender.send(None).await;
         drop(self.sender);

@@ -21,8 +21,6 @@ use super::super::{
 use super::{quote, snapshot, sql};
 use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
 
-/// Rows are handed to the compressor in buffers of about this size.
-const BUFFER_BYTES: usize = 1 << 20;
 /// The most parts one table is split into.
 const MAX_PARTS: u64 = 256;
 /// Integer types a primary key can be split into ranges of.
@@ -347,30 +345,23 @@ async fn dump_part(
         }
     }
     select.push_str(&table.order_by);
-    let mut buffer = Vec::with_capacity(BUFFER_BYTES + (64 << 10));
     let mut rows = 0u64;
     // Rows come from the server as they are read (no buffering of the table).
     let mut result = session.exec_iter(select, ()).await.map_err(sql)?;
     while let Some(row) = result.next().await.map_err(sql)? {
         let row: Row = row;
+        let buffer = sink.buffer();
         for (position, value) in row.unwrap().iter().enumerate() {
             if position > 0 {
                 buffer.push(b'\t');
             }
-            push_field(&mut buffer, value);
+            push_field(buffer, value);
         }
         buffer.push(b'\n');
         rows += 1;
-        if buffer.len() >= BUFFER_BYTES {
-            let full =
-                std::mem::replace(&mut buffer, Vec::with_capacity(BUFFER_BYTES + (64 << 10)));
-            sink.write(full).await?;
-        }
+        sink.rows_added().await?;
     }
     drop(result);
-    if !buffer.is_empty() {
-        sink.write(buffer).await?;
-    }
     Ok((rows, sink.finish().await?))
 }
 

@@ -29,8 +29,6 @@ use crate::physical::PhysicalName;
 /// A table's rows are cut into objects of about this many bytes (before compression),
 /// so that several sessions can load a big table at once.
 pub(super) const PART_BYTES: usize = 32 << 20;
-/// Rows are handed to the compressor in buffers of about this size.
-const BUFFER_BYTES: usize = 1 << 20;
 /// Chunks sent to `COPY FROM`.
 const CHUNK_BYTES: usize = 256 << 10;
 
@@ -167,30 +165,19 @@ async fn copy_table(
     futures_util::pin_mut!(rows);
     let mut parts = Vec::new();
     let mut sink = SinkTask::spawn(sinks.create(key(0)).await?);
-    let mut buffer = Vec::with_capacity(BUFFER_BYTES + (64 << 10));
     let (mut part_rows, mut part_bytes) = (0u64, 0usize);
     while let Some(row) = rows.next().await {
         let row = row.map_err(sql)?;
         if part_bytes >= PART_BYTES {
-            if !buffer.is_empty() {
-                sink.write(std::mem::take(&mut buffer)).await?;
-            }
             let next = SinkTask::spawn(sinks.create(key(parts.len() + 1)).await?);
             let full = std::mem::replace(&mut sink, next);
             parts.push(copied(table, parts.len(), part_rows, full.finish().await?));
             (part_rows, part_bytes) = (0, 0);
         }
-        buffer.extend_from_slice(&row);
+        sink.buffer().extend_from_slice(&row);
         part_rows += 1;
         part_bytes += row.len();
-        if buffer.len() >= BUFFER_BYTES {
-            let full =
-                std::mem::replace(&mut buffer, Vec::with_capacity(BUFFER_BYTES + (64 << 10)));
-            sink.write(full).await?;
-        }
-    }
-    if !buffer.is_empty() {
-        sink.write(buffer).await?;
+        sink.rows_added().await?;
     }
     parts.push(copied(table, parts.len(), part_rows, sink.finish().await?));
     Ok(parts)
