@@ -13,6 +13,8 @@
 # Environment (all optional):
 #   CARGO_TARGET_DIR   where cargo builds (default ./target)
 #   BENCH_ROWS         rows in total (default 2000000; 100000 for a quick run)
+#   BENCH_ROUNDS       times each tool runs, the tools taking turns (default 3); the
+#                      summary compares medians
 #   BENCH_ENGINES      mysql,postgresql (default both)
 #   BENCH_PEERS        mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2 (default all)
 #   SKIP_BUILD=1       use the binaries already built

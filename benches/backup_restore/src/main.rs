@@ -17,11 +17,15 @@
 //! source (row counts and row checksums). Prints a Markdown summary with PASS/MISS against
 //! the targets; exits 1 when one is missed.
 //!
-//! Environment: `BENCH_ROWS` (2000000), `BENCH_ENGINES` (mysql,postgresql), `BENCH_PEERS`
-//! (all: mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2), `BENCH_SERVER_LOG` (a path to
-//! copy the server's log to before the data dir is removed).
+//! Each tool runs `BENCH_ROUNDS` times, the tools taking turns, and the summary compares
+//! medians: on a shared machine one run of the same binary varies by 20–30 %.
+//!
+//! Environment: `BENCH_ROWS` (2000000), `BENCH_ROUNDS` (3), `BENCH_ENGINES`
+//! (mysql,postgresql), `BENCH_PEERS` (all: mariadb-dump,mydumper,pg_dump-Fc,pg_dump-Fd-j2),
+//! `BENCH_SERVER_LOG` (a path to copy the server's log to before the data dir is removed).
 
 mod api;
+mod cpu;
 mod data;
 /// The data-plane latency benchmark's API client.
 #[path = "../../dataplane_latency/src/api.rs"]
@@ -39,6 +43,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use api::Api;
+use cpu::CpuSample;
 use data::{Db, TableSum};
 use peers::{Peer, Timed};
 use rss::RssPoller;
@@ -47,6 +52,7 @@ use server::Server;
 struct Settings {
     dbplane: PathBuf,
     rows: u64,
+    rounds: usize,
     engines: Vec<String>,
     peers: Vec<Peer>,
 }
@@ -70,7 +76,8 @@ pub struct EngineRun {
     pub logical_bytes: i64,
     pub disk_bytes: i64,
     pub load_secs: f64,
-    pub tools: Vec<ToolRun>,
+    /// Each tool's runs, one a round.
+    pub tools: Vec<Vec<ToolRun>>,
 }
 
 fn settings() -> Result<Settings> {
@@ -102,9 +109,18 @@ fn settings() -> Result<Settings> {
     .iter()
     .map(|name| Peer::parse(name).with_context(|| format!("unknown peer {name:?} in BENCH_PEERS")))
     .collect::<Result<_>>()?;
+    let rounds = match std::env::var("BENCH_ROUNDS") {
+        Ok(value) => value
+            .parse::<usize>()
+            .ok()
+            .filter(|rounds| *rounds > 0)
+            .with_context(|| format!("BENCH_ROUNDS={value}"))?,
+        Err(_) => 3,
+    };
     Ok(Settings {
         dbplane: server::dbplane_argument()?,
         rows,
+        rounds,
         engines,
         peers,
     })
@@ -169,12 +185,24 @@ async fn engine_run(
         disk_bytes as f64 / 1e6
     );
 
-    let mut tools = vec![ours(server, api, kind, port, database, &source).await?];
     let work = server.data_dir().join("peers");
     std::fs::create_dir_all(&work)?;
-    for &peer in Peer::for_engine(kind) {
-        if settings.peers.contains(&peer) {
-            tools.push(peer_run(peer, kind, port, &physical, &work, &source).await?);
+    let peers: Vec<Peer> = Peer::for_engine(kind)
+        .iter()
+        .copied()
+        .filter(|peer| settings.peers.contains(peer))
+        .collect();
+    let mut tools: Vec<Vec<ToolRun>> = (0..=peers.len()).map(|_| Vec::new()).collect();
+    for round in 0..settings.rounds {
+        let setup = Setup {
+            server,
+            kind,
+            port,
+            source: &source,
+        };
+        tools[0].push(ours(&setup, api, database, round).await?);
+        for (index, &peer) in peers.iter().enumerate() {
+            tools[index + 1].push(peer_run(&setup, peer, &physical, &work).await?);
         }
     }
     Ok(EngineRun {
@@ -187,23 +215,32 @@ async fn engine_run(
     })
 }
 
-/// dbplane's own backup and restore over the API.
-async fn ours(
-    server: &Server,
-    api: &Api,
-    kind: &str,
+/// What every timed run of an engine shares.
+struct Setup<'a> {
+    server: &'a Server,
+    kind: &'a str,
     port: u16,
-    database: &str,
-    source: &[TableSum],
-) -> Result<ToolRun> {
+    source: &'a [TableSum],
+}
+
+/// dbplane's own backup and restore over the API (restored into `restored-<round>`).
+async fn ours(setup: &Setup<'_>, api: &Api, database: &str, round: usize) -> Result<ToolRun> {
+    let Setup {
+        server,
+        kind,
+        port,
+        source,
+    } = *setup;
     let pid = server.pid().context("the server runs")?;
     settle(kind, port).await?;
     let poller = RssPoller::start(pid);
+    let cpu = CpuSample::of_dbplane(pid);
     let started = Instant::now();
     let (backup_id, _size) = api.backup(database, "main").await?;
     let dump = Timed {
         elapsed: started.elapsed(),
         peak_rss_mib: poller.finish(),
+        cpu: CpuSample::of_dbplane(pid).since(cpu),
     };
     let output_bytes = peers::size_of(&server.data_dir().join("backups").join(&backup_id));
     eprintln!(
@@ -213,18 +250,21 @@ async fn ours(
 
     settle(kind, port).await?;
     let poller = RssPoller::start(pid);
+    let cpu = CpuSample::of_dbplane(pid);
     let started = Instant::now();
-    api.restore(database, &backup_id, "restored").await?;
+    let restored_branch = format!("restored-{round}");
+    api.restore(database, &backup_id, &restored_branch).await?;
     let restore = Timed {
         elapsed: started.elapsed(),
         peak_rss_mib: poller.finish(),
+        cpu: CpuSample::of_dbplane(pid).since(cpu),
     };
     eprintln!(
         "backup-bench: {kind}: dbplane restore {:.1} s",
         restore.elapsed.as_secs_f64()
     );
     let login = api
-        .credential(database, "restored", kind, "checker")
+        .credential(database, &restored_branch, kind, "checker")
         .await?;
     let mut db = Db::open(kind, &login).await?;
     let restored = db.checksums().await?;
@@ -240,17 +280,17 @@ async fn ours(
     })
 }
 
-async fn peer_run(
-    peer: Peer,
-    kind: &str,
-    port: u16,
-    physical: &str,
-    work: &Path,
-    source: &[TableSum],
-) -> Result<ToolRun> {
+async fn peer_run(setup: &Setup<'_>, peer: Peer, physical: &str, work: &Path) -> Result<ToolRun> {
+    let Setup {
+        server,
+        kind,
+        port,
+        source,
+    } = *setup;
+    let pid = server.pid().context("the server runs")?;
     let output = peer.output(work);
     settle(kind, port).await?;
-    let dump = peers::run(&peer.dump_command(port, physical, &output))?;
+    let dump = peers::run(&peer.dump_command(port, physical, &output), pid)?;
     let output_bytes = peers::size_of(&output);
     eprintln!(
         "backup-bench: {kind}: {} {:.1} s",
@@ -262,7 +302,7 @@ async fn peer_run(
     let mut admin = Db::superuser(kind, port, admin_db).await?;
     admin.execute(&format!("CREATE DATABASE {target}")).await?;
     settle(kind, port).await?;
-    let restore = peers::run(&peer.restore_command(port, &target, &output))?;
+    let restore = peers::run(&peer.restore_command(port, &target, &output), pid)?;
     eprintln!(
         "backup-bench: {kind}: {} {:.1} s",
         peer.restore_label(),

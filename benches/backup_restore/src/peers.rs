@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cpu::{CpuSample, CpuUsed};
 use crate::rss::RssPoller;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +23,7 @@ pub enum Peer {
 pub struct Timed {
     pub elapsed: Duration,
     pub peak_rss_mib: f64,
+    pub cpu: CpuUsed,
 }
 
 impl Peer {
@@ -121,7 +123,9 @@ impl Peer {
 }
 
 /// Runs `script` with bash (pipefail) and polls its tree's memory; fails on a non-zero exit.
-pub fn run(script: &str) -> Result<Timed> {
+/// `dbplane` runs the database servers (whose CPU time is counted too).
+pub fn run(script: &str, dbplane: u32) -> Result<Timed> {
+    let cpu = CpuSample::of_peer(dbplane);
     let started = Instant::now();
     let child = Command::new("bash")
         .args(["-c", &format!("set -euo pipefail; {script}")])
@@ -134,6 +138,7 @@ pub fn run(script: &str) -> Result<Timed> {
     let output = child.wait_with_output()?;
     let elapsed = started.elapsed();
     let peak_rss_mib = poller.finish();
+    let cpu = CpuSample::of_peer(dbplane).since(cpu);
     if !output.status.success() {
         bail!(
             "`{script}` exited {}: {}",
@@ -144,6 +149,7 @@ pub fn run(script: &str) -> Result<Timed> {
     Ok(Timed {
         elapsed,
         peak_rss_mib,
+        cpu,
     })
 }
 

@@ -54,9 +54,9 @@ CREATE TABLE kinds (
   raw VARBINARY(16) NULL, word VARCHAR(10) NULL, day DATE NULL
 );
 INSERT INTO kinds VALUES
-  (1, b'10101', 'café é', '-838:59:59.000001', 1.5, 2024, '2024-02-29 12:00:00.125',
+  (1, b'10101', 'café é', '-838:59:59.000001', 1.0000001, 2024, '2024-02-29 12:00:00.125',
    UNHEX('00090A5C0D1A4EFF'), '\\\\N', '2024-02-29'),
-  (2, b'0', '', '00:00:00', -0.0001, 1901, '1970-01-01 00:00:01', '', '', '1000-01-01'),
+  (2, b'0', '', '00:00:00', 16777215, 1901, '1970-01-01 00:00:01', '', '', '1000-01-01'),
   (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 CREATE VIEW paid_orders AS SELECT id, total FROM orders WHERE status = 'paid';
 INSERT INTO ledger VALUES (1, 0, 0);
@@ -78,7 +78,7 @@ const CUSTOMERS: &str = "CONCAT_WS('|', id, name, IFNULL(email, '<N>'), IFNULL(p
 const ORDERS: &str = "CONCAT_WS('|', id, customer_id, total, IFNULL(note, '<N>'), placed, status, IFNULL(ratio, '<N>'))";
 const EVENTS: &str = "CONCAT_WS('|', id, HEX(payload), IFNULL(at, '<N>'))";
 const KINDS: &str = "CONCAT_WS('|', id, IFNULL(flags + 0, '<N>'), IFNULL(HEX(legacy), '<N>'), \
-     IFNULL(span, '<N>'), IFNULL(ratio, '<N>'), IFNULL(yr, '<N>'), IFNULL(stamp, '<N>'), \
+     IFNULL(span, '<N>'), IFNULL(CAST(ratio AS DOUBLE), '<N>'), IFNULL(yr, '<N>'), IFNULL(stamp, '<N>'), \
      IFNULL(HEX(raw), '<N>'), IFNULL(HEX(word), '<N>'), IFNULL(day, '<N>'))";
 
 async fn checksum(login: &Login, table: &str, row: &str, filter: &str) -> String {

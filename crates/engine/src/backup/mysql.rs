@@ -10,6 +10,7 @@
 mod dump;
 mod load;
 mod snapshot;
+mod wire;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
@@ -32,12 +33,13 @@ fn quote(identifier: &str) -> String {
     format!("`{}`", identifier.replace('`', "``"))
 }
 
+/// Every session's character set and time zone (TIMESTAMPs read and written in UTC).
+const SESSION_SETTINGS: &str = "SET NAMES utf8mb4, SESSION time_zone = '+00:00'";
+
 async fn connect(admin_url: &str, db: Option<&str>) -> Result<Conn, BackupError> {
     let options = Opts::from_url(admin_url).map_err(sql)?;
     let options = OptsBuilder::from_opts(options).db_name(db);
     let mut conn = Conn::new(options).await.map_err(sql)?;
-    conn.query_drop("SET NAMES utf8mb4, SESSION time_zone = '+00:00'")
-        .await
-        .map_err(sql)?;
+    conn.query_drop(SESSION_SETTINGS).await.map_err(sql)?;
     Ok(conn)
 }

@@ -6,11 +6,10 @@
 //! back `CHARACTER SET binary`, so no text is converted either way.
 
 use std::collections::VecDeque;
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row, Value};
+use mysql_async::{Conn, Value};
 use tokio::task::JoinSet;
 
 use super::super::stream::{SinkBroker, SinkTask, serve_sinks};
@@ -18,7 +17,8 @@ use super::super::{
     BackupError, BackupOptions, BackupStore, Dump, ManifestColumn, ManifestObject, ManifestTable,
     StoredPart, add_parts, now_rfc3339,
 };
-use super::{quote, snapshot, sql};
+use super::wire::WireSession;
+use super::{connect, quote, snapshot, sql};
 use crate::physical::{ClusterAdmin, PhysicalName, SchemaObjectKind};
 
 /// The most parts one table is split into.
@@ -62,11 +62,14 @@ pub(in crate::backup) async fn backup(
 ) -> Result<Dump, BackupError> {
     let db = database.as_str();
     let snapshot::Snapshot {
-        mut sessions,
+        sessions,
         position: snapshot_position,
     } = snapshot::open(admin_url, options.sessions).await?;
     let started_at = now_rfc3339();
-    let first = &mut sessions[0];
+    // Planning reads statistics and key bounds, which need not be the snapshot's: the
+    // first and last key ranges are open.
+    let mut planner = connect(admin_url, None).await?;
+    let first = &mut planner;
     let server_version: String = first
         .query_first("SELECT VERSION()")
         .await
@@ -89,6 +92,7 @@ pub(in crate::backup) async fn backup(
         }
         plans.push(plan);
     }
+    let _ = planner.disconnect().await;
     // Biggest tables first, so the last parts are small ones.
     queue.make_contiguous().sort_by_key(|part| {
         (
@@ -117,7 +121,7 @@ pub(in crate::backup) async fn backup(
             let (session, parts) = joined
                 .map_err(|error| BackupError::io("dump worker", std::io::Error::other(error)))??;
             dumped.extend(parts);
-            let _ = session.disconnect().await;
+            session.quit().await;
         }
         Ok::<_, BackupError>(dumped)
     })
@@ -147,11 +151,11 @@ pub(in crate::backup) async fn backup(
 /// Dumps parts from the shared queue until it is empty, then ends the session's
 /// snapshot transaction.
 async fn dump_worker(
-    mut session: Conn,
+    mut session: WireSession,
     queue: Arc<Mutex<VecDeque<PartPlan>>>,
     sinks: SinkBroker,
     backup_id: String,
-) -> Result<(Conn, Vec<StoredPart>), BackupError> {
+) -> Result<(WireSession, Vec<StoredPart>), BackupError> {
     // The bytes as stored, not converted to the connection's character set.
     session
         .query_drop("SET SESSION character_set_results = binary")
@@ -232,13 +236,16 @@ async fn plan_table(
             .map(|(name, _)| name.clone()),
         _ => None,
     };
-    // BIT values are read as numbers (`LOAD DATA` cannot read them as bytes).
+    // BIT values are read as numbers (`LOAD DATA` cannot read them as bytes). A FLOAT's
+    // text keeps 6 digits (16777215 reads as 16777200); as a DOUBLE it is exact, and
+    // loading that text back into the FLOAT gives the same value.
     let select_list = columns
         .iter()
         .map(
-            |(column, data_type)| match data_type.eq_ignore_ascii_case("bit") {
-                true => format!("{} + 0", quote(column)),
-                false => quote(column),
+            |(column, data_type)| match data_type.to_ascii_lowercase().as_str() {
+                "bit" => format!("{} + 0", quote(column)),
+                "float" => format!("CAST({} AS DOUBLE)", quote(column)),
+                _ => quote(column),
             },
         )
         .collect::<Vec<_>>()
@@ -324,7 +331,7 @@ async fn split(
 }
 
 async fn dump_part(
-    session: &mut Conn,
+    session: &mut WireSession,
     part: &PartPlan,
     mut sink: SinkTask,
 ) -> Result<(u64, ManifestObject), BackupError> {
@@ -346,90 +353,25 @@ async fn dump_part(
     }
     select.push_str(&table.order_by);
     let mut rows = 0u64;
-    // Rows come from the server as they are read (no buffering of the table).
-    let mut result = session.exec_iter(select, ()).await.map_err(sql)?;
+    // Rows come from the server as they are read (no buffering of the table), as text
+    // (the server's formatting is all the dump needs), each field copied once.
+    let mut result = session.query_stream(&select).await.map_err(sql)?;
     while let Some(row) = result.next().await.map_err(sql)? {
-        let row: Row = row;
         let buffer = sink.buffer();
-        for (position, value) in row.unwrap().iter().enumerate() {
+        for (position, field) in row.fields().enumerate() {
             if position > 0 {
                 buffer.push(b'\t');
             }
-            push_field(buffer, value);
+            match field {
+                Some(bytes) => push_escaped(buffer, bytes),
+                None => buffer.extend_from_slice(b"\\N"),
+            }
         }
         buffer.push(b'\n');
         rows += 1;
         sink.rows_added().await?;
     }
-    drop(result);
     Ok((rows, sink.finish().await?))
-}
-
-/// Appends `value` as a `LOAD DATA` field. Numbers and dates are formatted by hand:
-/// `write!` was a tenth of a dump's time.
-fn push_field(out: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::NULL => out.extend_from_slice(b"\\N"),
-        Value::Int(number) => {
-            if *number < 0 {
-                out.push(b'-');
-            }
-            push_number(out, number.unsigned_abs(), 1);
-        }
-        Value::UInt(number) => push_number(out, *number, 1),
-        // Shortest text that reads back as the same value. Writes to a Vec cannot fail.
-        Value::Float(number) => {
-            let _ = write!(out, "{number:?}");
-        }
-        Value::Double(number) => {
-            let _ = write!(out, "{number:?}");
-        }
-        // A DATE column reads as midnight: the date alone loads into either type.
-        Value::Date(year, month, day, hour, minute, second, micros) => {
-            push_number(out, u64::from(*year), 4);
-            out.push(b'-');
-            push_number(out, u64::from(*month), 2);
-            out.push(b'-');
-            push_number(out, u64::from(*day), 2);
-            if (*hour, *minute, *second, *micros) != (0, 0, 0, 0) {
-                out.push(b' ');
-                push_clock(out, u64::from(*hour), *minute, *second, *micros);
-            }
-        }
-        Value::Time(negative, days, hours, minutes, seconds, micros) => {
-            if *negative {
-                out.push(b'-');
-            }
-            let hours = u64::from(*days) * 24 + u64::from(*hours);
-            push_clock(out, hours, *minutes, *seconds, *micros);
-        }
-        Value::Bytes(bytes) => push_escaped(out, bytes),
-    }
-}
-
-/// `HH:MM:SS`, and `.ffffff` unless zero.
-fn push_clock(out: &mut Vec<u8>, hours: u64, minutes: u8, seconds: u8, micros: u32) {
-    push_number(out, hours, 2);
-    out.push(b':');
-    push_number(out, u64::from(minutes), 2);
-    out.push(b':');
-    push_number(out, u64::from(seconds), 2);
-    if micros > 0 {
-        out.push(b'.');
-        push_number(out, u64::from(micros), 6);
-    }
-}
-
-/// Appends `number` in decimal, zero-padded to at least `width` digits.
-fn push_number(out: &mut Vec<u8>, mut number: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut start = digits.len();
-    while number > 0 || start == digits.len() {
-        start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-    }
-    out.extend_from_slice(&digits[digits.len().saturating_sub(width).min(start)..]);
 }
 
 /// Appends the bytes of a string or binary value with `LOAD DATA`'s escapes: the escape
@@ -464,36 +406,24 @@ fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::push_field;
-    use mysql_async::Value;
+    use super::push_escaped;
 
     #[test]
     fn fields_are_escaped() {
         let mut out = Vec::new();
         for value in [
-            Value::Bytes("a'b\\c\nü\0\r\x1a\tz".into()),
-            Value::Bytes(vec![0xff, 0x00]),
-            Value::Bytes(b"\\N".to_vec()),
-            Value::NULL,
-            Value::Int(-3),
-            Value::Int(i64::MIN),
-            Value::UInt(0),
-            Value::UInt(u64::MAX),
-            Value::Date(2024, 2, 9, 7, 5, 0, 1200),
-            Value::Date(2024, 2, 9, 0, 0, 0, 0),
-            Value::Time(true, 1, 2, 3, 4, 5),
-            Value::Time(false, 5, 0, 0, 0, 0),
-            Value::Double(0.1),
+            &b"a'b\\c\n\xc3\xbc\0\r\x1a\tz"[..],
+            &[0xff, 0x00],
+            b"\\N",
+            b"-3",
+            b"",
         ] {
-            push_field(&mut out, &value);
+            push_escaped(&mut out, value);
             out.push(b'|');
         }
         assert_eq!(
             out,
-            b"a'b\\\\c\\n\xc3\xbc\\0\\r\\Z\\tz|\xff\\0|\\\\N|\\N|-3|-9223372036854775808|0|\
-              18446744073709551615|2024-02-09 07:05:00.001200|2024-02-09|-26:03:04.000005|\
-              120:00:00|0.1|"
-                .as_slice()
+            b"a'b\\\\c\\n\xc3\xbc\\0\\r\\Z\\tz|\xff\\0|\\\\N|-3||".as_slice()
         );
     }
 }

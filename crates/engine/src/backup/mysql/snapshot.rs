@@ -13,7 +13,8 @@
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-use super::{BackupError, connect, sql};
+use super::wire::WireSession;
+use super::{BackupError, SESSION_SETTINGS, connect, sql};
 
 /// How long the control session waits for the backup lock (another backup of the same
 /// server holds it for milliseconds; running DDL for longer).
@@ -21,7 +22,7 @@ const LOCK_WAIT_SECONDS: u32 = 10;
 
 /// Sessions in one snapshot, and its binlog position (`file:position`).
 pub(super) struct Snapshot {
-    pub(super) sessions: Vec<Conn>,
+    pub(super) sessions: Vec<WireSession>,
     pub(super) position: String,
 }
 
@@ -30,7 +31,8 @@ pub(super) struct Snapshot {
 pub(super) async fn open(admin_url: &str, count: usize) -> Result<Snapshot, BackupError> {
     let mut sessions = Vec::new();
     for _ in 0..count.max(1) {
-        let mut session = connect(admin_url, None).await?;
+        let mut session = WireSession::connect(admin_url).await.map_err(sql)?;
+        session.query_drop(SESSION_SETTINGS).await.map_err(sql)?;
         session
             .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .await
@@ -67,7 +69,7 @@ pub(super) async fn open(admin_url: &str, count: usize) -> Result<Snapshot, Back
                 // Disconnecting ends whatever stage the control session reached.
                 drop(control);
                 for session in sessions.drain(1..) {
-                    let _ = session.disconnect().await;
+                    session.quit().await;
                 }
             }
         }
@@ -93,7 +95,7 @@ async fn block_commits(control: &mut Conn) -> Result<(), BackupError> {
         .map_err(sql)
 }
 
-async fn start_all(sessions: &mut [Conn]) -> Result<Vec<String>, BackupError> {
+async fn start_all(sessions: &mut [WireSession]) -> Result<Vec<String>, BackupError> {
     let mut positions = Vec::new();
     for session in sessions {
         positions.push(start(session).await?);
@@ -102,20 +104,23 @@ async fn start_all(sessions: &mut [Conn]) -> Result<Vec<String>, BackupError> {
 }
 
 /// Starts the session's snapshot transaction and returns its binlog position.
-async fn start(session: &mut Conn) -> Result<String, BackupError> {
+async fn start(session: &mut WireSession) -> Result<String, BackupError> {
     session
         .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         .await
         .map_err(sql)?;
-    let status: Vec<(String, String)> = session
-        .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+    let status = session
+        .query_rows("SHOW STATUS LIKE 'binlog_snapshot_%'")
         .await
         .map_err(sql)?;
+    let text = |field: Option<&Option<Vec<u8>>>| {
+        String::from_utf8_lossy(field.and_then(Option::as_deref).unwrap_or_default()).into_owned()
+    };
     let value = |name: &str| {
         status
             .iter()
-            .find(|(variable, _)| variable.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.clone())
+            .find(|row| text(row.first()).eq_ignore_ascii_case(name))
+            .map(|row| text(row.get(1)))
             .unwrap_or_default()
     };
     Ok(format!(
