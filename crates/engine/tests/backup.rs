@@ -41,10 +41,25 @@ async fn consistent_backup_and_restore(
     kind: ClusterKind,
 ) {
     let admin = fixture.admin(kind);
-    let url = fixture.admin_url(kind);
     let source = name(&format!("dbp_src_{}", kind.as_str()));
     admin.create_database(&source).await.expect("create source");
     let client = fixture.client(kind, source.as_str()).await;
+    // The MariaDB dump has its own client: it must log in with a password as drivers do
+    // (over TCP, then over the server's unix socket).
+    let url = match kind {
+        ClusterKind::Mysql => {
+            client
+                .batch(
+                    "CREATE USER dumper@'%' IDENTIFIED BY 'dump pw'; \
+                     CREATE USER dumper@localhost IDENTIFIED BY 'dump pw'; \
+                     GRANT ALL ON *.* TO dumper@'%'; GRANT ALL ON *.* TO dumper@localhost",
+                )
+                .await;
+            let (host, port) = fixture.address(kind);
+            format!("mysql://dumper:dump%20pw@{host}:{port}/")
+        }
+        ClusterKind::Postgresql => fixture.admin_url(kind),
+    };
     client.batch(&backup_support::schema_sql(kind)).await;
     client.batch(&backup_support::static_rows_sql(kind)).await;
     // Some bulk so the backup takes long enough for writes to overlap it.

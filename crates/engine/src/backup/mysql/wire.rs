@@ -418,7 +418,69 @@ fn server_error(packet: &[u8]) -> WireError {
 
 #[cfg(test)]
 mod tests {
-    use super::{LengthEncoded, TextRow, is_eof, server_error};
+    use super::{
+        LengthEncoded, MAX_PAYLOAD, READ_SIZE, TextRow, WireSession, is_eof, server_error,
+    };
+    use tokio::io::AsyncWriteExt;
+
+    /// The packets of `payload` with sequence numbers from `sequence`.
+    fn packets(payload: &[u8], sequence: &mut u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut chunks: Vec<&[u8]> = payload.chunks(MAX_PAYLOAD).collect();
+        if payload.len().is_multiple_of(MAX_PAYLOAD) {
+            chunks.push(&[]);
+        }
+        for chunk in chunks {
+            out.extend_from_slice(&(chunk.len() as u32).to_le_bytes()[..3]);
+            out.push(*sequence);
+            *sequence = sequence.wrapping_add(1);
+            out.extend_from_slice(chunk);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_result_streams_rows_split_over_packets_and_reads() {
+        let (client, mut server) = tokio::io::duplex(64 << 10);
+        let mut session = WireSession {
+            io: Box::new(client),
+            buffer: Vec::with_capacity(READ_SIZE),
+            start: 0,
+            joined: Vec::new(),
+            sequence: 0,
+        };
+        // A row longer than one packet (a 17 MB value), then a short one.
+        let big = vec![b'z'; MAX_PAYLOAD + 10];
+        // (Its length takes 8 bytes after 0xfe: the row starts like an EOF packet.)
+        let mut long_row = vec![0xfe];
+        long_row.extend_from_slice(&(big.len() as u64).to_le_bytes());
+        long_row.extend_from_slice(&big);
+        let writer = tokio::spawn(async move {
+            // The query (`COM_QUERY`, sequence 0) first.
+            let mut query = [0u8; 5 + 8];
+            tokio::io::AsyncReadExt::read_exact(&mut server, &mut query)
+                .await
+                .unwrap();
+            assert_eq!(&query[4..], b"\x03SELECT 1");
+            let mut sequence = 1;
+            let mut reply = Vec::new();
+            for payload in [&[1][..], b"\x03def\0\0\0\x011\0", &[0xfe, 0, 0, 2, 0]] {
+                reply.extend(packets(payload, &mut sequence));
+            }
+            reply.extend(packets(&long_row, &mut sequence));
+            reply.extend(packets(&[1, b'7'], &mut sequence));
+            reply.extend(packets(&[0xfe, 0, 0, 2, 0], &mut sequence));
+            server.write_all(&reply).await.unwrap();
+        });
+        let mut rows = session.query_stream("SELECT 1").await.unwrap();
+        let first = rows.next().await.unwrap().expect("a row");
+        let fields: Vec<Option<&[u8]>> = first.fields().collect();
+        assert_eq!(fields, vec![Some(&big[..])]);
+        let second = rows.next().await.unwrap().expect("a row");
+        assert_eq!(second.fields().collect::<Vec<_>>(), vec![Some(&b"7"[..])]);
+        assert!(rows.next().await.unwrap().is_none());
+        writer.await.unwrap();
+    }
 
     #[test]
     fn row_fields_are_read_in_place() {
