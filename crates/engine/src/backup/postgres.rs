@@ -21,6 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
+use futures_util::future::try_join_all;
 use futures_util::stream::FuturesUnordered;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
@@ -244,8 +245,10 @@ pub(super) async fn restore(
 }
 
 /// Restores each table's own indexes and key constraints as soon as `tables_loaded` says
-/// its rows are in (each build holding one of the `slots`), while other tables still
-/// load; returns once the loads are over and every build is done.
+/// its rows are in, while other tables still load; returns once the loads are over and
+/// every build is done. Each build holds one of the `slots`: its key constraints one
+/// after another, then each of its indexes on a slot of its own ([`post_data`]), so no
+/// slot stays idle while a build could use it.
 async fn build_early(
     config: &Config,
     archive: &Path,
@@ -256,28 +259,36 @@ async fn build_early(
     staging: &Staging,
 ) -> Result<(), BackupError> {
     let mut builds = FuturesUnordered::new();
-    let mut started = 0;
+    let mut lists = 0;
     let mut loading = true;
     loop {
         tokio::select! {
             table = tables_loaded.recv(), if loading => match table {
                 Some(table) => {
                     let Some(entries) = plan.tables.get(&table) else { continue };
-                    started += 1;
-                    let list = write_list(staging, &format!("table-{started}"), entries).await?;
                     tracing::debug!(%table, "restore: building a table's indexes");
-                    let most = entries.len();
-                    builds.push(async move {
-                        // One slot to start; any others idle then (the loads are over) let
-                        // its indexes build side by side instead of one after another.
-                        let mut held = vec![slots.acquire().await.expect("the slots stay open")];
-                        while held.len() < most {
-                            let Ok(slot) = slots.try_acquire() else { break };
-                            held.push(slot);
-                        }
-                        let jobs = held.len();
-                        archive::restore(config, archive, target, &["post-data"], Some(list), jobs)
+                    let mut constraints = None;
+                    if !entries.constraints.is_empty() {
+                        lists += 1;
+                        let name = format!("build-{lists}");
+                        constraints = Some(write_list(staging, &name, &entries.constraints).await?);
+                    }
+                    let mut indexes = Vec::new();
+                    for entry in &entries.indexes {
+                        lists += 1;
+                        let name = format!("build-{lists}");
+                        indexes.push(write_list(staging, &name, std::slice::from_ref(entry)).await?);
+                    }
+                    let build = |list: PathBuf| async move {
+                        let _slot = slots.acquire().await.expect("the slots stay open");
+                        archive::restore(config, archive, target, &["post-data"], Some(list), 1)
                             .await
+                    };
+                    builds.push(async move {
+                        if let Some(constraints) = constraints {
+                            build(constraints).await?;
+                        }
+                        try_join_all(indexes.into_iter().map(build)).await.map(|_| ())
                     });
                 }
                 None => loading = false,

@@ -4,6 +4,10 @@
 //! as a parallel `pg_restore` does; everything else (foreign keys, which need the other
 //! table's key; triggers; checks; sequence values) waits for the end.
 //!
+//! A table's key constraints are built one after another (each `ALTER TABLE` locks the
+//! table), then its plain indexes side by side (`CREATE INDEX` locks share), each on a
+//! slot of its own, so a slot freed anywhere goes to the next build.
+//!
 //! The entries are lines of `pg_restore -l` (`<id>; <catalog oid> <oid> <type> <schema>
 //! <tag> <owner>`, `;` starting a comment), given back to `pg_restore -L`.
 
@@ -15,9 +19,18 @@ use super::super::ManifestTable;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct PostDataPlan {
     /// Per table, the lines to restore once its rows are in.
-    pub(super) tables: HashMap<String, Vec<String>>,
+    pub(super) tables: HashMap<String, TableBuilds>,
     /// Every other entry line, to restore at the end.
     pub(super) rest: Vec<String>,
+}
+
+/// One table's early entries.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct TableBuilds {
+    /// Primary-key, unique and exclusion constraints: first, one at a time.
+    pub(super) constraints: Vec<String>,
+    /// Plain indexes: then, each on its own.
+    pub(super) indexes: Vec<String>,
 }
 
 /// Splits the entry lines of `toc` by the tables' index names. An entry that does not
@@ -41,16 +54,17 @@ pub(super) fn plan(toc: &str, tables: &[ManifestTable]) -> PostDataPlan {
         if line.is_empty() || line.starts_with(';') {
             continue;
         }
-        let table = entry_description(line)
+        let head = entry_description(line)
             .and_then(|description| description.rsplit_once(' '))
-            .and_then(|(head, _owner)| keys.get(head));
-        match table {
-            Some(table) => plan
-                .tables
-                .entry((*table).to_string())
-                .or_default()
-                .push(line.to_string()),
-            None => plan.rest.push(line.to_string()),
+            .map(|(head, _owner)| head);
+        let Some((head, table)) = head.and_then(|head| Some((head, keys.get(head)?))) else {
+            plan.rest.push(line.to_string());
+            continue;
+        };
+        let builds = plan.tables.entry((*table).to_string()).or_default();
+        match head.starts_with("CONSTRAINT ") {
+            true => builds.constraints.push(line.to_string()),
+            false => builds.indexes.push(line.to_string()),
         }
     }
     plan
@@ -98,15 +112,20 @@ mod tests {
             ],
         );
         assert_eq!(
-            plan.tables["customers"],
+            plan.tables["customers"].constraints,
             ["3357; 2606 16393 CONSTRAINT public customers customers_pkey owner_1"]
         );
+        assert!(plan.tables["customers"].indexes.is_empty());
         assert_eq!(
             plan.tables["orders"],
-            [
-                "3355; 1259 16400 INDEX public orders_by_customer owner_1",
-                "3356; 2606 16401 CONSTRAINT public orders orders_pkey owner_1"
-            ]
+            TableBuilds {
+                constraints: vec![
+                    "3356; 2606 16401 CONSTRAINT public orders orders_pkey owner_1".to_string()
+                ],
+                indexes: vec![
+                    "3355; 1259 16400 INDEX public orders_by_customer owner_1".to_string()
+                ],
+            }
         );
         assert_eq!(plan.rest.len(), 5);
         assert!(plan.rest.iter().any(|line| line.contains("FK CONSTRAINT")));
