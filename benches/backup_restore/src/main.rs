@@ -225,12 +225,7 @@ struct Setup<'a> {
 
 /// dbplane's own backup and restore over the API (restored into `restored-<round>`).
 async fn ours(setup: &Setup<'_>, api: &Api, database: &str, round: usize) -> Result<ToolRun> {
-    let Setup {
-        server,
-        kind,
-        port,
-        source,
-    } = *setup;
+    let (server, kind, port, source) = (setup.server, setup.kind, setup.port, setup.source);
     let pid = server.pid().context("the server runs")?;
     settle(kind, port).await?;
     let poller = RssPoller::start(pid);
@@ -281,12 +276,7 @@ async fn ours(setup: &Setup<'_>, api: &Api, database: &str, round: usize) -> Res
 }
 
 async fn peer_run(setup: &Setup<'_>, peer: Peer, physical: &str, work: &Path) -> Result<ToolRun> {
-    let Setup {
-        server,
-        kind,
-        port,
-        source,
-    } = *setup;
+    let (server, kind, port, source) = (setup.server, setup.kind, setup.port, setup.source);
     let pid = server.pid().context("the server runs")?;
     let output = peer.output(work);
     settle(kind, port).await?;
