@@ -86,10 +86,12 @@ impl WireSession {
             .first()
             .and_then(|row| row.first().cloned().flatten())
             .and_then(|path| String::from_utf8(path).ok());
+        // The socket's account is `user@localhost`, which may not exist or differ: the
+        // TCP session stays when the socket does not take the same login.
         if let Some(path) = path.filter(|path| Path::new(path).exists())
             && let Ok(unix) = UnixStream::connect(&path).await
+            && let Ok(local) = WireSession::handshake(Box::new(unix), &user, &password).await
         {
-            let local = WireSession::handshake(Box::new(unix), &user, &password).await?;
             session.quit().await;
             return Ok(local);
         }
