@@ -32,6 +32,7 @@ mod data;
 #[allow(dead_code)]
 mod dataplane_api;
 mod peers;
+mod procs;
 mod report;
 mod rss;
 /// The same server harness as the data-plane latency benchmark.

@@ -269,15 +269,11 @@ async fn build_early(
                     tracing::debug!(%table, "restore: building a table's indexes");
                     let mut constraints = None;
                     if !entries.constraints.is_empty() {
-                        lists += 1;
-                        let name = format!("build-{lists}");
-                        constraints = Some(write_list(staging, &name, &entries.constraints).await?);
+                        constraints = Some(build_list(staging, &mut lists, &entries.constraints).await?);
                     }
                     let mut indexes = Vec::new();
                     for entry in &entries.indexes {
-                        lists += 1;
-                        let name = format!("build-{lists}");
-                        indexes.push(write_list(staging, &name, std::slice::from_ref(entry)).await?);
+                        indexes.push(build_list(staging, &mut lists, std::slice::from_ref(entry)).await?);
                     }
                     let build = |list: PathBuf| async move {
                         let _slot = slots.acquire().await.expect("the slots stay open");
@@ -297,6 +293,16 @@ async fn build_early(
             else => return Ok(()),
         }
     }
+}
+
+/// Writes the entries of one early build as the next `build-<n>.list`.
+async fn build_list(
+    staging: &Staging,
+    lists: &mut usize,
+    entries: &[String],
+) -> Result<PathBuf, BackupError> {
+    *lists += 1;
+    write_list(staging, &format!("build-{lists}"), entries).await
 }
 
 /// Writes `entries` as a `pg_restore --use-list` file named `name` in the staging

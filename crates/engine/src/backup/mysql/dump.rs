@@ -69,8 +69,7 @@ pub(in crate::backup) async fn backup(
     // Planning reads statistics and key bounds, which need not be the snapshot's: the
     // first and last key ranges are open.
     let mut planner = connect(admin_url, None).await?;
-    let first = &mut planner;
-    let server_version: String = first
+    let server_version: String = planner
         .query_first("SELECT VERSION()")
         .await
         .map_err(sql)?
@@ -86,8 +85,8 @@ pub(in crate::backup) async fn backup(
     let mut queue = VecDeque::new();
     let mut plans = Vec::new();
     for (index, table) in table_names.iter().enumerate() {
-        let plan = Arc::new(plan_table(first, db, index, table).await?);
-        for part in split(first, db, &plan, options.part_bytes).await? {
+        let plan = Arc::new(plan_table(&mut planner, db, index, table).await?);
+        for part in split(&mut planner, db, &plan, options.part_bytes).await? {
             queue.push_back(part);
         }
         plans.push(plan);

@@ -358,24 +358,19 @@ struct Greeting {
 
 impl Greeting {
     fn parse(packet: &[u8]) -> WireResult<Greeting> {
-        let bad = WireError::Protocol("bad greeting");
         if packet.first() == Some(&0xff) {
             return Err(server_error(packet));
         }
-        // Protocol version, then the server's version up to a NUL.
-        let version_end = packet
+        // Protocol version, then the server's version up to a NUL, then connection id
+        // (4), nonce part 1 (8), filler (1), capabilities low (2), collation (1), status
+        // (2), capabilities high (2), nonce length (1), reserved (10), nonce part 2.
+        let rest = packet
             .iter()
             .skip(1)
             .position(|&b| b == 0)
-            .ok_or(WireError::Protocol("bad greeting"))?
-            + 1;
-        // Connection id (4), nonce part 1 (8), filler (1), capabilities low (2),
-        // collation (1), status (2), capabilities high (2), nonce length (1), reserved
-        // (10), nonce part 2.
-        let rest = packet.get(version_end + 1..).ok_or(bad)?;
-        if rest.len() < 31 {
-            return Err(WireError::Protocol("bad greeting"));
-        }
+            .and_then(|version_length| packet.get(version_length + 2..))
+            .filter(|rest| rest.len() >= 31)
+            .ok_or(WireError::Protocol("bad greeting"))?;
         let low = u16::from_le_bytes([rest[13], rest[14]]);
         let high = u16::from_le_bytes([rest[18], rest[19]]);
         let mut nonce = rest[4..12].to_vec();
