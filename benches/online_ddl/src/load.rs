@@ -13,7 +13,7 @@ use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::table::C_EXPR;
+use crate::table::{C_EXPR, UPDATED_EXPR};
 
 /// One statement: when it started (since the load started), how long it took, whether it
 /// succeeded.
@@ -51,12 +51,13 @@ impl Writer {
         stop: Arc<AtomicBool>,
     ) -> Result<Writer> {
         let insert = format!(
-            "INSERT INTO `{table}` (id, k, v, c) VALUES (?, (? * 7919) % 1000003, 0, \
-             RPAD(CONCAT(?, ':0:'), 176, SHA1(?)))"
+            "INSERT INTO `{table}` (id, k, v, c, updated_at) VALUES (?, (? * 7919) % 1000003, 0, \
+             RPAD(CONCAT(?, ':0:'), 176, SHA1(?)), \
+             TIMESTAMPADD(MICROSECOND, ? * 1000, '2026-01-01 00:00:00.000000'))"
         );
+        // `v` is the first assignment: the later ones read the new version.
         let update = format!(
-            "UPDATE `{table}` SET v = ?, c = {} WHERE id = ?",
-            C_EXPR.replace("v,", "?,")
+            "UPDATE `{table}` SET v = ?, c = {C_EXPR}, updated_at = {UPDATED_EXPR} WHERE id = ?"
         );
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -68,14 +69,14 @@ impl Writer {
             let (result, change) = if do_insert {
                 let id = self.next_insert;
                 self.next_insert += self.writers as i64;
-                let result = conn.exec_drop(&insert, (id, id, id, id)).await;
+                let result = conn.exec_drop(&insert, (id, id, id, id, id)).await;
                 (result, (id, 0))
             } else {
                 // An existing row of this writer's own residue class.
                 let slots = self.seeded / self.writers;
                 let id = (1 + (self.next_random() % slots) * self.writers + self.index) as i64;
                 let v = self.model.get(&id).copied().unwrap_or(0) + 1;
-                let result = conn.exec_drop(&update, (v, v, id)).await;
+                let result = conn.exec_drop(&update, (v, id)).await;
                 (result, (id, v))
             };
             let latency = begin.elapsed();

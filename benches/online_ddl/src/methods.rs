@@ -109,6 +109,7 @@ async fn osc(admin_url: &str, db: &str, table: &str) -> Result<ChangeTimes> {
             &PhysicalName::new(db)?,
             table,
             &SchemaChange::Alter(ALTER.into()),
+            &[],
         )
         .await?;
     let mut chunks = 0;

@@ -2,7 +2,9 @@
 //! content can be checked exactly against the writers' log.
 //!
 //! `k` is `(id * 7919) % 1000003` (the ALTER indexes it), `v` the row's version (0 when
-//! seeded, bumped by each UPDATE), `c` is `RPAD(CONCAT(id, ':', v, ':'), 176, SHA1(id))`.
+//! seeded, bumped by each UPDATE), `c` is `RPAD(CONCAT(id, ':', v, ':'), 176, SHA1(id))`,
+//! `updated_at` a `DATETIME(6)` that moves with `(id, v)`. `created_at` is a `TIMESTAMP`
+//! filled by its default, as almost every real table has: the change stream must carry it.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,6 +20,10 @@ pub const ALTER: &str = "ADD COLUMN extra INT NOT NULL DEFAULT 0, ADD INDEX idx_
 
 pub const C_EXPR: &str = "RPAD(CONCAT(id, ':', v, ':'), 176, SHA1(id))";
 
+/// `updated_at` of row `(id, v)`.
+pub const UPDATED_EXPR: &str =
+    "TIMESTAMPADD(MICROSECOND, id * 1000 + v, '2026-01-01 00:00:00.000000')";
+
 /// Creates `DB.template` with `rows` rows (MariaDB's sequence engine generates them).
 pub async fn build_template(conn: &mut Conn, db: &str, rows: u64) -> Result<Duration> {
     let started = Instant::now();
@@ -25,7 +31,9 @@ pub async fn build_template(conn: &mut Conn, db: &str, rows: u64) -> Result<Dura
         .await?;
     conn.query_drop(format!(
         "CREATE TABLE {db}.{TEMPLATE} (id BIGINT NOT NULL PRIMARY KEY, k INT NOT NULL, \
-         v INT NOT NULL, c VARCHAR(176) NOT NULL) ENGINE=InnoDB"
+         v INT NOT NULL, c VARCHAR(176) NOT NULL, \
+         created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+         updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB"
     ))
     .await?;
     let batch = 100_000;
@@ -33,8 +41,9 @@ pub async fn build_template(conn: &mut Conn, db: &str, rows: u64) -> Result<Dura
     while from <= rows {
         let to = (from + batch - 1).min(rows);
         conn.query_drop(format!(
-            "INSERT INTO {db}.{TEMPLATE} (id, k, v, c) \
-             SELECT seq, (seq * 7919) % 1000003, 0, RPAD(CONCAT(seq, ':0:'), 176, SHA1(seq)) \
+            "INSERT INTO {db}.{TEMPLATE} (id, k, v, c, updated_at) \
+             SELECT seq, (seq * 7919) % 1000003, 0, RPAD(CONCAT(seq, ':0:'), 176, SHA1(seq)), \
+             TIMESTAMPADD(MICROSECOND, seq * 1000, '2026-01-01 00:00:00.000000') \
              FROM {db}.seq_{from}_to_{to}"
         ))
         .await?;
@@ -93,7 +102,8 @@ pub async fn verify(
 ) -> Result<Verification> {
     let bad_content: Option<u64> = conn
         .query_first(format!(
-            "SELECT COUNT(*) FROM {db}.`{table}` WHERE c <> {C_EXPR} OR k <> (id * 7919) % 1000003"
+            "SELECT COUNT(*) FROM {db}.`{table}` WHERE c <> {C_EXPR} OR k <> (id * 7919) % 1000003 \
+             OR updated_at <> {UPDATED_EXPR} OR created_at < '2020-01-01'"
         ))
         .await?;
     let rows: Vec<(i64, i32)> = conn

@@ -1,7 +1,8 @@
 //! No lost writes: three writers insert, update and delete while a deploy copies a table
 //! of 30,000 rows and cuts it over; the table then equals what the writers committed
-//! (checked row by row against their own log). More writes, then revert: the old-schema
-//! table holds every row.
+//! (checked row by row against their own log, temporal columns included: a `TIMESTAMP`
+//! filled by its default and a `DATETIME(6)` the writers set). More writes, then revert:
+//! the old-schema table holds every row.
 
 mod support;
 
@@ -16,12 +17,29 @@ use support::*;
 const ROWS: i64 = 30_000;
 const WRITERS: i64 = 3;
 const SCHEMA: &[&str] = &[
-    "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL)",
-    "INSERT INTO users (id, name) SELECT seq, CONCAT('user-', seq) FROM seq_1_to_30000",
+    "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL, \
+     created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), seen_at DATETIME(6) NULL)",
+    "INSERT INTO users (id, name, seen_at) SELECT seq, CONCAT('user-', seq), \
+     '2026-01-01 00:00:00.000001' FROM seq_1_to_30000",
 ];
+const SEEDED_AT: &str = "2026-01-01 00:00:00.000001";
 
-/// What one writer committed: the final name of every row it touched (`None`: deleted).
-type Log = BTreeMap<i64, Option<String>>;
+/// What one writer committed: the final name and `seen_at` of every row it touched
+/// (`None`: deleted).
+type Log = BTreeMap<i64, Option<(String, String)>>;
+
+/// The `seen_at` a writer stores with its `n`-th statement.
+fn seen_at(n: i64) -> String {
+    format!(
+        "2026-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        n % 12 + 1,
+        n % 28 + 1,
+        n % 24,
+        n % 60,
+        n * 7 % 60,
+        n * 7919 % 1_000_000
+    )
+}
 
 /// Writer `w` owns the ids `≡ w (mod 3)`, so the writers' logs never overlap.
 async fn write(
@@ -37,22 +55,27 @@ async fn write(
     while !stop.load(Ordering::Relaxed) {
         n += 1;
         let existing = (n * 7919 % ROWS) / WRITERS * WRITERS + w + 1;
+        let seen = seen_at(n);
         let (sql, id, value) = match n % 3 {
             0 => {
                 let id = ROWS + n * WRITERS + w;
                 let name = format!("new-{w}-{n}");
                 (
-                    format!("INSERT INTO users (id, name) VALUES ({id}, '{name}')"),
+                    format!(
+                        "INSERT INTO users (id, name, seen_at) VALUES ({id}, '{name}', '{seen}')"
+                    ),
                     id,
-                    Some(name),
+                    Some((name, seen)),
                 )
             }
             1 => {
                 let name = format!("upd-{w}-{n}");
                 (
-                    format!("UPDATE users SET name = '{name}' WHERE id = {existing}"),
+                    format!(
+                        "UPDATE users SET name = '{name}', seen_at = '{seen}' WHERE id = {existing}"
+                    ),
                     existing,
-                    Some(name),
+                    Some((name, seen)),
                 )
             }
             _ => (
@@ -109,8 +132,9 @@ async fn run_writers(
 }
 
 async fn assert_table_matches(login: &Login, logs: &[Log]) {
-    let mut expected: BTreeMap<i64, String> =
-        (1..=ROWS).map(|id| (id, format!("user-{id}"))).collect();
+    let mut expected: BTreeMap<i64, (String, String)> = (1..=ROWS)
+        .map(|id| (id, (format!("user-{id}"), SEEDED_AT.to_string())))
+        .collect();
     for log in logs {
         for (id, value) in log {
             match value {
@@ -120,12 +144,23 @@ async fn assert_table_matches(login: &Login, logs: &[Log]) {
         }
     }
     let mut conn = login.mysql().await.unwrap();
-    let rows: Vec<(i64, String)> = conn
-        .query("SELECT id, name FROM users ORDER BY id")
+    let rows: Vec<(i64, String, String)> = conn
+        .query("SELECT id, name, CAST(seen_at AS CHAR) FROM users ORDER BY id")
+        .await
+        .unwrap();
+    // Every row kept the moment it was created (the stream used to write it as a Unix time).
+    let unset: Option<u64> = conn
+        .query_first(
+            "SELECT COUNT(*) FROM users WHERE created_at < '2020-01-01' OR created_at > NOW(3)",
+        )
         .await
         .unwrap();
     let _ = conn.disconnect().await;
-    let actual: BTreeMap<i64, String> = rows.into_iter().collect();
+    assert_eq!(unset, Some(0), "rows lost their created_at");
+    let actual: BTreeMap<i64, (String, String)> = rows
+        .into_iter()
+        .map(|(id, name, seen)| (id, (name, seen)))
+        .collect();
     let missing: Vec<_> = expected
         .iter()
         .filter(|(id, name)| actual.get(id) != Some(name))
@@ -181,7 +216,10 @@ async fn concurrent_writers_lose_nothing_through_deploy_and_revert() {
         logs.iter().map(|l| l.len()).sum::<usize>() > 100,
         "the writers barely ran"
     );
-    assert_eq!(fixture.main_columns("users").await, ["id", "name", "age"]);
+    assert_eq!(
+        fixture.main_columns("users").await,
+        ["id", "name", "created_at", "seen_at", "age"]
+    );
     assert_table_matches(&fixture.main, &logs).await;
 
     // More writes in the window, then revert: the old-schema table has all of them.
@@ -210,7 +248,10 @@ async fn concurrent_writers_lose_nothing_through_deploy_and_revert() {
         reverted["deployment_state"], "complete_revert",
         "{reverted}"
     );
-    assert_eq!(fixture.main_columns("users").await, ["id", "name"]);
+    assert_eq!(
+        fixture.main_columns("users").await,
+        ["id", "name", "created_at", "seen_at"]
+    );
     assert_table_matches(&fixture.main, &logs).await;
     fixture.wait_for_no_artifacts().await;
 }

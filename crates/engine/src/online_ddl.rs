@@ -13,8 +13,10 @@
 //!    `READ COMMITTED` session (a non-locking read: writers are never blocked). The chunk size
 //!    adapts to a time target, and a throttle ratio / callback is checked between chunks.
 //! 3. [`OnlineDdl::apply_changes`] streams the binlog from the saved position and applies the
-//!    table's row events to the shadow with "change wins": INSERT/UPDATE → `REPLACE INTO` the
-//!    after-image (only columns the shadow has), DELETE → `DELETE` by primary key.
+//!    table's row events to the shadow with "change wins": each row's last image goes
+//!    through a staging table of the source's own column types and is moved by the server
+//!    (`stage.rs`), so it converts exactly as the copy converts it; deletes go by the row
+//!    identity both tables share.
 //! 4. [`OnlineDdl::cutover_many`] swaps every table of a deployment in one
 //!    `RENAME TABLE t TO _t_dbp_old, shadow TO t, …` ([`OnlineDdl::cutover`] for one table;
 //!    see `swap.rs` for the locking protocol and why it cannot lose rows).
@@ -47,20 +49,27 @@
 //! MariaDB keeps exactly consistent with what the snapshot sees.
 //!
 //! Replaying events that were already applied (after a crash, the stream is reopened from the
-//! last *saved* position) is harmless: `REPLACE` and `DELETE` by key are idempotent and, being
-//! applied in binlog order, converge to the source's final row image.
+//! last *saved* position) is harmless: writing a row's image by identity and deleting by
+//! identity are idempotent and, applied in binlog order, converge to the source's final row.
 //!
-//! Limitations: the table needs a primary key, the shadow must keep the same primary key
-//! columns, and column renames are not mapped (a renamed column is treated as dropped + added).
+//! The table needs a primary key (the copy walks it); the two tables need a unique key in
+//! common to identify rows by (`dbplane_schema::online`); renamed columns are carried when
+//! [`OnlineDdl::prepare`] is told of them.
 
+mod apply;
 mod artifacts;
 mod binlog;
 mod copy;
 pub mod cutover;
-mod reverse;
+mod route;
+mod shape;
 mod sql;
+mod stage;
 mod swap;
+mod values;
+mod warnings;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
@@ -68,10 +77,13 @@ use mysql_async::{Conn, Opts, Pool};
 use serde::{Deserialize, Serialize};
 
 use crate::physical::PhysicalName;
+use dbplane_schema::online;
+use shape::read_shape;
 
 pub use copy::{ChunkOutcome, CopyOptions, Throttle};
 pub use cutover::{CutoverOptions, CutoverOutcome};
-pub use sql::KeyValue;
+pub use sql::{KeyValue, conversion_mode_from as conversion_sql_mode};
+pub use stage::RESYNC_ATTEMPTS;
 
 /// Errors of the online schema change.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +167,32 @@ pub struct CopyProgress {
     pub chunk_size: u64,
 }
 
+/// A row the change stream could not write yet (a value the target refused, or a duplicate
+/// on a key the source does not enforce): it is written again from the source's current row
+/// once the stream has caught up (see `stage.rs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeferredRow {
+    /// The row identity, as staged.
+    pub identity: Vec<KeyValue>,
+    /// Catch-ups after which the row still did not fit.
+    pub attempts: u32,
+    /// The server's last refusal.
+    pub reason: String,
+}
+
+impl DeferredRow {
+    pub(crate) fn values(&self) -> Vec<mysql_async::Value> {
+        self.identity.iter().map(mysql_async::Value::from).collect()
+    }
+}
+
+/// A column renamed by the change: its values go to the new name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnRename {
+    pub from: String,
+    pub to: String,
+}
+
 /// Everything needed to resume an online schema change: persist it after every step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OnlineDdlState {
@@ -165,10 +203,32 @@ pub struct OnlineDdlState {
     /// `_<table>_dbp_old`: the original after cutover.
     pub old_table: String,
     pub change: SchemaChange,
-    /// Primary key columns (same in both tables).
+    /// The key the copy walks in ranges: the source's primary key.
     pub key_columns: Vec<String>,
-    /// Columns written to the shadow: non-generated columns present in both tables.
+    /// Source columns copied to the shadow (every column the shadow has, by name or rename,
+    /// that it does not compute itself).
     pub columns: Vec<String>,
+    /// The shadow's names of `columns`, position for position (empty in states saved before
+    /// renames and case changes were carried: the same names).
+    #[serde(default)]
+    pub target_columns: Vec<String>,
+    /// The row identity both tables share, in source names (empty in older states: the
+    /// primary key, which could not change then).
+    #[serde(default)]
+    pub identity: Vec<String>,
+    /// Shadow unique keys the source implies: a duplicate on them is with a stale row.
+    /// (`None` in states saved before keys could change: the primary key.)
+    #[serde(default)]
+    pub implied_target_keys: Option<Vec<String>>,
+    /// Source unique keys the shadow implies (the reverse stream's view).
+    #[serde(default)]
+    pub implied_source_keys: Option<Vec<String>>,
+    /// Rows the forward stream defers (see [`DeferredRow`]).
+    #[serde(default)]
+    pub deferred: Vec<DeferredRow>,
+    /// Rows the reverse stream defers.
+    #[serde(default)]
+    pub reverse_deferred: Vec<DeferredRow>,
     pub phase: Phase,
     pub copy: CopyProgress,
     /// The binlog position recorded at `prepare`, before the copy started.
@@ -193,6 +253,36 @@ impl OnlineDdlState {
     pub fn reverted_table(&self) -> String {
         format!("_{}_dbp_rev", self.table)
     }
+
+    /// The shadow's names of [`OnlineDdlState::columns`].
+    pub fn target_columns(&self) -> &[String] {
+        if self.target_columns.len() == self.columns.len() {
+            &self.target_columns
+        } else {
+            &self.columns
+        }
+    }
+
+    /// The row identity (source names).
+    pub fn identity(&self) -> &[String] {
+        if self.identity.is_empty() {
+            &self.key_columns
+        } else {
+            &self.identity
+        }
+    }
+
+    pub(crate) fn implied_target_keys(&self) -> Vec<String> {
+        self.implied_target_keys
+            .clone()
+            .unwrap_or_else(|| vec!["PRIMARY".into()])
+    }
+
+    pub(crate) fn implied_source_keys(&self) -> Vec<String> {
+        self.implied_source_keys
+            .clone()
+            .unwrap_or_else(|| vec!["PRIMARY".into()])
+    }
 }
 
 /// Runs the phases of online schema changes on one MariaDB server, with an admin account
@@ -201,6 +291,8 @@ impl OnlineDdlState {
 pub struct OnlineDdl {
     opts: Opts,
     pool: Pool,
+    /// The copy's SQL mode, derived from the server's once (`sql::conversion_mode`).
+    copy_mode: Arc<OnceLock<String>>,
 }
 
 impl OnlineDdl {
@@ -211,6 +303,7 @@ impl OnlineDdl {
         Ok(OnlineDdl {
             pool: Pool::new(opts.clone()),
             opts,
+            copy_mode: Arc::default(),
         })
     }
 
@@ -224,6 +317,16 @@ impl OnlineDdl {
         Ok(self.pool.get_conn().await?)
     }
 
+    /// The SQL mode the copy converts rows under (non-strict: its `INSERT IGNORE` reports
+    /// what would not fit as warnings).
+    pub(crate) async fn copy_mode(&self, conn: &mut Conn) -> OnlineDdlResult<String> {
+        if let Some(mode) = self.copy_mode.get() {
+            return Ok(mode.clone());
+        }
+        let mode = sql::conversion_mode(conn, false).await?;
+        Ok(self.copy_mode.get_or_init(|| mode).clone())
+    }
+
     /// A dedicated, unpooled connection (for binlog streams and lock-holding sessions).
     pub(crate) async fn dedicated_conn(&self) -> OnlineDdlResult<Conn> {
         Ok(Conn::new(self.opts.clone()).await?)
@@ -231,13 +334,15 @@ impl OnlineDdl {
 
     /// Creates the shadow table with the target schema and records the binlog position
     /// before the copy starts. Idempotent: a shadow left by an earlier, unrecorded attempt
-    /// is dropped and recreated (no state refers to it yet). Fails when `table` has no
-    /// primary key, or the target changes it.
+    /// is dropped and recreated (no state refers to it yet). `renames` name the columns the
+    /// change renames (their values follow them). Fails when `table` has no primary key, or
+    /// when the two tables share no unique key to identify rows by (see `dbplane_schema::online`).
     pub async fn prepare(
         &self,
         database: &PhysicalName,
         table: &str,
         change: &SchemaChange,
+        renames: &[ColumnRename],
     ) -> OnlineDdlResult<OnlineDdlState> {
         let db = database.as_str();
         let shadow_table = format!("_{table}_dbp_new");
@@ -249,19 +354,18 @@ impl OnlineDdl {
             });
         }
         let mut conn = self.conn().await?;
-        let source = sql::table_columns(&mut conn, db, table).await?;
-        if source.is_empty() {
+        let source = read_shape(&mut conn, db, table).await?;
+        if source.columns.is_empty() {
             return Err(OnlineDdlError::Invalid(format!(
                 "table `{db}`.`{table}` does not exist"
             )));
         }
-        let key_columns = sql::primary_key(&mut conn, db, table).await?;
-        if key_columns.is_empty() {
+        let Some(key_columns) = source.primary_key().map(|_| ()).and(source.walk_key()) else {
             return Err(OnlineDdlError::Unsupported {
                 table: table.into(),
                 reason: "it has no primary key".into(),
             });
-        }
+        };
         if sql::table_exists(&mut conn, db, &old_table).await? {
             return Err(OnlineDdlError::Unsupported {
                 table: table.into(),
@@ -299,22 +403,23 @@ impl OnlineDdl {
             }
         }
 
-        let shadow = sql::table_columns(&mut conn, db, &shadow_table).await?;
-        let shadow_key = sql::primary_key(&mut conn, db, &shadow_table).await?;
-        if shadow_key != key_columns {
-            conn.query_drop(format!("DROP TABLE IF EXISTS {qualified_shadow}"))
-                .await?;
-            return Err(OnlineDdlError::Unsupported {
-                table: table.into(),
-                reason: "the change alters the primary key".into(),
-            });
-        }
-        let columns: Vec<String> = source
+        let target = read_shape(&mut conn, db, &shadow_table).await?;
+        let renames: Vec<(String, String)> = renames
             .iter()
-            .filter(|column| !column.generated)
-            .filter(|column| shadow.iter().any(|s| s.name == column.name && !s.generated))
-            .map(|column| column.name.clone())
+            .map(|r| (r.from.clone(), r.to.clone()))
             .collect();
+        let plan = match online::plan(&source, &target, &renames) {
+            Ok(plan) => plan,
+            Err(reason) => {
+                conn.query_drop(format!("DROP TABLE IF EXISTS {qualified_shadow}"))
+                    .await?;
+                return Err(OnlineDdlError::Unsupported {
+                    table: table.into(),
+                    reason,
+                });
+            }
+        };
+        let (columns, target_columns): (Vec<String>, Vec<String>) = plan.pairs.into_iter().unzip();
 
         // The position and the upper bound from one consistent snapshot: every row above
         // the bound, and every change to a row below it, commits after the position.
@@ -333,6 +438,12 @@ impl OnlineDdl {
             change: change.clone(),
             key_columns,
             columns,
+            target_columns,
+            identity: plan.identity,
+            implied_target_keys: Some(plan.implied_target_keys),
+            implied_source_keys: Some(plan.implied_source_keys),
+            deferred: Vec::new(),
+            reverse_deferred: Vec::new(),
             phase: Phase::Copying,
             copy: CopyProgress {
                 last_key: None,
@@ -369,16 +480,15 @@ impl OnlineDdl {
                 state.table
             )));
         }
-        let mut writer = self.conn().await?;
-        binlog::apply(self, state, binlog::Direction::Forward, &mut writer, None).await
+        self.apply_open(state, binlog::Direction::Forward).await
     }
 
     /// After cutover: streams the binlog from the reverse position (the cutover position at
     /// first) and applies the changes made to the new `table` to `_<table>_dbp_old` (the
-    /// common columns, change wins, strict SQL mode), so a revert keeps every row written
-    /// since. Returns the row changes applied, or [`OnlineDdlError::RevertIncompatible`]
-    /// when a row cannot fit the old schema (the position stays before it). Resumable like
-    /// [`OnlineDdl::apply_changes`].
+    /// common columns, converted by the server, strict SQL mode), so a revert keeps every
+    /// row written since. Returns the row changes applied, or
+    /// [`OnlineDdlError::RevertIncompatible`] when a row cannot fit the old schema.
+    /// Resumable like [`OnlineDdl::apply_changes`].
     pub async fn apply_reverse_changes(&self, state: &mut OnlineDdlState) -> OnlineDdlResult<u64> {
         if state.phase != Phase::CutOver {
             return Err(OnlineDdlError::Invalid(format!(
@@ -386,10 +496,19 @@ impl OnlineDdl {
                 state.table, state.phase
             )));
         }
-        let mut writer = reverse::writer(self).await?;
+        self.apply_open(state, binlog::Direction::Reverse).await
+    }
+
+    /// Catches one direction up to the end of the binlog on a writer session of its own.
+    async fn apply_open(
+        &self,
+        state: &mut OnlineDdlState,
+        direction: binlog::Direction,
+    ) -> OnlineDdlResult<u64> {
+        let mut writer = stage::Writer::open(self).await?;
         let applied =
-            binlog::apply(self, state, binlog::Direction::Reverse, &mut writer, None).await;
-        let _ = writer.disconnect().await;
+            binlog::apply(self, state, direction, &mut writer, binlog::Bound::CatchUp).await;
+        writer.close().await;
         applied
     }
 

@@ -30,6 +30,7 @@ async fn online_alter_with_concurrent_writers_loses_nothing() {
             &SchemaChange::Alter(
                 "ADD COLUMN extra INT NOT NULL DEFAULT 7, ADD INDEX idx_a (a)".into(),
             ),
+            &[],
         )
         .await
         .expect("prepare");
@@ -121,7 +122,7 @@ async fn resumes_from_a_serialized_state() {
     let target = "CREATE TABLE `items` (id BIGINT NOT NULL PRIMARY KEY, a BIGINT NOT NULL, \
                   b VARCHAR(100) NOT NULL, d INT NULL, KEY idx_b (b))";
     let mut state = ddl
-        .prepare(&db, "items", &SchemaChange::CreateTable(target.into()))
+        .prepare(&db, "items", &SchemaChange::CreateTable(target.into()), &[])
         .await
         .unwrap();
     // `c` is dropped, `d` is new.
@@ -266,6 +267,7 @@ async fn small_chunks_racing_deletes_leave_the_shadow_equal_to_the_table() {
             &db,
             "items",
             &SchemaChange::Alter("ADD COLUMN extra INT".into()),
+            &[],
         )
         .await
         .unwrap();
@@ -318,7 +320,7 @@ async fn changes_that_would_lose_rows_or_values_are_refused() {
         ("MODIFY a TINYINT NOT NULL", "a"),
     ] {
         let mut state = ddl
-            .prepare(&db, "items", &SchemaChange::Alter(change.into()))
+            .prepare(&db, "items", &SchemaChange::Alter(change.into()), &[])
             .await
             .unwrap();
         let error = ddl.copy_chunk(&mut state, &options).await.unwrap_err();
@@ -348,6 +350,7 @@ async fn changes_that_would_lose_rows_or_values_are_refused() {
             &db,
             "items",
             &SchemaChange::Alter("ADD KEY idx_b (b)".into()),
+            &[],
         )
         .await
         .unwrap();

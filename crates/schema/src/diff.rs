@@ -12,7 +12,10 @@
 mod mariadb;
 mod plan;
 mod postgres;
+mod renames;
 pub(crate) mod table;
+
+pub use renames::ColumnRenames;
 
 use crate::model::Schema;
 use crate::{Dialect, ServerVersion};
@@ -87,6 +90,8 @@ pub struct DiffStatement {
     pub instant_eligible: bool,
     /// Whether the server copies or rewrites the table to run it.
     pub needs_rebuild: bool,
+    /// Columns the statement renames, `(old, new)`: their values follow them (MariaDB).
+    pub renamed_columns: ColumnRenames,
 }
 
 /// A change the dialect cannot express as DDL; the diff leaves it out.
@@ -198,6 +203,7 @@ pub(crate) fn statement(
         removed_foreign_keys: Vec::new(),
         instant_eligible: classification.instant,
         needs_rebuild: classification.rebuild,
+        renamed_columns: Vec::new(),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod merge;
 pub mod model;
 mod normalize;
 pub mod object_diff;
+pub mod online;
 mod sql_text;
 mod view_refs;
 

@@ -8,10 +8,11 @@ use dbplane_domain::deploys::{
 };
 use dbplane_engine::deploy::{DeployEngine, table_definition};
 use dbplane_engine::physical::PhysicalName;
-use dbplane_schema::diff::{ObjectKind, StatementKind, diff};
+use dbplane_schema::diff::{ColumnRenames, ObjectKind, StatementKind, diff};
 use dbplane_schema::lint::{LintError, LintOptions, lint};
 use dbplane_schema::merge::three_way;
 use dbplane_schema::object_diff::{definitions, object_diffs};
+use dbplane_schema::online::{self, TableShape};
 use dbplane_schema::{Dialect, Schema, ServerVersion};
 use dbplane_store::MetadataStore;
 use serde_json::{Value, json};
@@ -35,6 +36,8 @@ pub struct CheckResult {
     pub head_statements: Vec<String>,
     /// The base's `CREATE VIEW` of every view it has now: what a revert puts back.
     pub base_views: BTreeMap<String, String>,
+    /// Per altered table, the columns its change renames (their values follow them).
+    pub renamed_columns: BTreeMap<String, ColumnRenames>,
 }
 
 impl CheckResult {
@@ -186,7 +189,14 @@ fn evaluate(
     }
     let mut operations: Vec<DeployOperation> = Vec::new();
     let mut target_tables = BTreeMap::new();
+    let mut renamed_columns: BTreeMap<String, ColumnRenames> = BTreeMap::new();
     for statement in &planned.statements {
+        if !statement.renamed_columns.is_empty() {
+            renamed_columns
+                .entry(statement.object.name.clone())
+                .or_default()
+                .extend(statement.renamed_columns.iter().cloned());
+        }
         let kind = match statement.kind {
             StatementKind::Create => DeployOperationKind::Create,
             StatementKind::Alter => DeployOperationKind::Alter,
@@ -217,6 +227,17 @@ fn evaluate(
                     errors.push(format!(
                         "`{name}` has no primary key: it cannot be changed online"
                     ));
+                }
+                // The copy identifies rows by a key both versions share.
+                Some(table)
+                    if let Some(new) = target.tables.get(&name)
+                        && let Err(reason) = online::plan(
+                            &TableShape::from_table(table),
+                            &TableShape::from_table(new),
+                            &statement.renamed_columns,
+                        ) =>
+                {
+                    errors.push(format!("`{name}` cannot be changed online: {reason}"));
                 }
                 // The shadow table would not carry them, and a rename moves the references
                 // of child tables to the old table: refuse rather than lose them.
@@ -287,6 +308,7 @@ fn evaluate(
         target_tables,
         diff,
         head_statements: Vec::new(),
+        renamed_columns,
         base_views: base
             .views
             .values()

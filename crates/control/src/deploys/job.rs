@@ -23,7 +23,7 @@ use dbplane_domain::deploys::{
 };
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::deploy::{DeployEngine, alter_clauses};
-use dbplane_engine::online_ddl::OnlineDdlState;
+use dbplane_engine::online_ddl::{ColumnRename, OnlineDdlState};
 use dbplane_engine::physical::PhysicalName;
 pub(super) use dbplane_jobs::retry;
 use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
@@ -35,12 +35,23 @@ use std::sync::{Arc, Mutex};
 /// What the deployment does to one table or view, decided at `submit`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(super) enum Action {
-    CreateTable { statement: String },
-    CreateView { statement: String },
+    CreateTable {
+        statement: String,
+    },
+    CreateView {
+        statement: String,
+    },
     DropTable,
     DropView,
-    AlterInstant { statements: Vec<String> },
-    AlterOnline { clauses: String },
+    AlterInstant {
+        statements: Vec<String>,
+    },
+    AlterOnline {
+        clauses: String,
+        /// Columns the change renames (their values follow them).
+        #[serde(default)]
+        renamed_columns: Vec<ColumnRename>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -409,6 +420,16 @@ impl DeployJobs {
                         .filter_map(alter_clauses)
                         .collect::<Vec<_>>()
                         .join(", "),
+                    renamed_columns: check
+                        .renamed_columns
+                        .get(&operation.table_name)
+                        .into_iter()
+                        .flatten()
+                        .map(|(from, to)| ColumnRename {
+                            from: from.clone(),
+                            to: to.clone(),
+                        })
+                        .collect(),
                 },
             };
             plan.push(Planned {

@@ -69,7 +69,11 @@ impl DeployJobs {
             data.copy_started_at = Some(Timestamp::now());
             return Ok(next("copy", &data));
         };
-        let Action::AlterOnline { clauses } = &planned.action else {
+        let Action::AlterOnline {
+            clauses,
+            renamed_columns,
+        } = &planned.action
+        else {
             return Err(Failure::Retry("unexpected plan".into()));
         };
         let state = context
@@ -79,6 +83,7 @@ impl DeployJobs {
                 &context.db,
                 &planned.name,
                 &SchemaChange::Alter(clauses.clone()),
+                renamed_columns,
             )
             .await?;
         data.online.push(state);

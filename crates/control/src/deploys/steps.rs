@@ -123,6 +123,7 @@ mod tests {
             diff: Vec::new(),
             head_statements: vec![head.into()],
             base_views: Default::default(),
+            renamed_columns: Default::default(),
         }
     }
 

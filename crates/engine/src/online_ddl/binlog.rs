@@ -1,20 +1,23 @@
 //! Change capture: streams MariaDB's ROW binlog and applies one table's changes to the shadow
 //! (forward, before cutover) or to the kept original (reverse, after cutover).
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use mysql_async::binlog::EventType;
 use mysql_async::binlog::events::{EventData, RowsEventData};
 use mysql_async::binlog::row::BinlogRow;
-use mysql_async::binlog::value::BinlogValue;
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStreamRequest, Conn, Value};
+use mysql_async::{BinlogStreamRequest, Value};
 
+use super::route::{Change, Route, identity_key};
+use super::stage::Writer;
 use super::{
     BinlogPosition, DEFAULT_IDLE, OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState,
 };
-use super::{reverse, sql};
+use super::{DeferredRow, sql, values};
+use dbplane_schema::online::same_name;
 
 /// Row changes buffered before they are written.
 const BATCH: usize = 500;
@@ -45,6 +48,14 @@ impl Direction {
         }
     }
 
+    /// The rows this direction deferred.
+    pub(crate) fn deferred(self, state: &mut OnlineDdlState) -> &mut Vec<DeferredRow> {
+        match self {
+            Direction::Forward => &mut state.deferred,
+            Direction::Reverse => &mut state.reverse_deferred,
+        }
+    }
+
     fn advance(self, state: &mut OnlineDdlState, to: BinlogPosition, applied: u64) {
         match self {
             Direction::Forward => {
@@ -67,11 +78,16 @@ impl Direction {
     }
 }
 
-pub(crate) enum Change {
-    /// The full after-image, in `state.columns` order.
-    Upsert(Vec<Value>),
-    /// The primary key, in `state.key_columns` order.
-    Delete(Vec<Value>),
+/// How far one call streams.
+#[derive(Clone, Debug)]
+pub(crate) enum Bound {
+    /// To the binlog position every later read sees (see the module docs of the parent),
+    /// in batches; rows the target refuses are deferred and re-synchronised from the source
+    /// at the end (the source can be read).
+    CatchUp,
+    /// Exactly to this position, under the swap's locks: one batch (the state at the
+    /// position is consistent), and the source cannot be read, so a refused row is lost.
+    Drain(BinlogPosition),
 }
 
 /// A server id for one binlog stream: MariaDB disconnects an older stream with the same id.
@@ -85,29 +101,63 @@ fn stream_server_id() -> u32 {
     0x4000_0000 | (mixed & 0x3FFF_FFFF)
 }
 
+/// Each row's last change since the last flush, in first-seen order.
+#[derive(Default)]
+struct Pending {
+    changes: Vec<Change>,
+    by_identity: HashMap<Vec<u8>, usize>,
+}
+
+impl Pending {
+    fn record(&mut self, route: &Route, change: Change) {
+        let key = identity_key(&route.identity_of(&change.image));
+        match self.by_identity.get(&key) {
+            Some(&index) => self.changes[index] = change,
+            None => {
+                self.by_identity.insert(key, self.changes.len());
+                self.changes.push(change);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    fn take(&mut self) -> Vec<Change> {
+        self.by_identity.clear();
+        std::mem::take(&mut self.changes)
+    }
+}
+
 /// Streams from the direction's position (non-blocking: the server ends the stream at the
-/// current end of the binlog) until the end, or until `until` is reached, applying changes
-/// through `writer`. Advances the position to the last transaction boundary seen; on an
-/// error it stays where it was (the next call replays, which is harmless).
+/// current end of the binlog) to `bound`, applying changes through `writer`. Advances the
+/// position to the last transaction boundary seen; on an error it stays where it was (the
+/// next call replays, which is harmless).
 pub(crate) async fn apply(
     ddl: &OnlineDdl,
     state: &mut OnlineDdlState,
     direction: Direction,
-    writer: &mut Conn,
-    until: Option<&BinlogPosition>,
+    writer: &mut Writer,
+    bound: Bound,
 ) -> OnlineDdlResult<u64> {
+    let route = Route::new(state, direction)?;
     let from = direction.position(state)?;
     let mut conn = ddl.dedicated_conn().await?;
     // Bound every call (under constant writes the end of the binlog keeps moving), and only
     // to changes every later read sees: a copy chunk after this call must not read a row as
     // it was before a change this call applied (a deleted row would come back).
-    let until = match until {
-        Some(until) => until.clone(),
-        None => sql::snapshot_position(&mut conn).await?,
+    let (until, drain) = match &bound {
+        Bound::Drain(until) => (until.clone(), true),
+        Bound::CatchUp => (sql::snapshot_position(&mut conn).await?, false),
     };
     if until <= from {
+        if !drain {
+            writer.resync(&route, direction.deferred(state)).await?;
+        }
         return Ok(0);
     }
+    writer.prepare(&route).await?;
     // Without it, MariaDB 10.x sends GTID events in place of some events the driver expects.
     conn.query_drop("SET @mariadb_slave_capability = 4").await?;
     let request = BinlogStreamRequest::new(stream_server_id())
@@ -119,11 +169,11 @@ pub(crate) async fn apply(
     let mut current_file = from.file.clone();
     let mut committed = from.clone();
     let mut table_id: Option<u64> = None;
-    let mut pending: Vec<Change> = Vec::new();
+    let mut pending = Pending::default();
     let mut applied = 0u64;
-    // Column indexes of the binlog image for `state.columns` / `state.key_columns`, per table
-    // map (recomputed when a new TABLE_MAP for the table arrives).
-    let mut column_map: Option<(Vec<usize>, Vec<usize>)> = None;
+    // Image positions of `route.source_columns`, per table map (recomputed when a new
+    // TABLE_MAP for the table arrives).
+    let mut column_map: Option<Vec<usize>> = None;
 
     loop {
         // A silent server (timeout): treat as the end of what is there now.
@@ -189,28 +239,47 @@ pub(crate) async fn apply(
                         OnlineDdlError::Binlog("rows event without row image".into())
                     })?;
                     if column_map.is_none() {
-                        column_map = Some(map_columns(state, image)?);
+                        column_map = Some(map_columns(&route, image)?);
                     }
-                    let (columns, keys) = column_map.as_ref().expect("just set");
+                    let columns = column_map.as_ref().expect("just set");
                     match (before, after) {
-                        (Some(before), None) if is_delete => {
-                            pending.push(Change::Delete(pick(&before, keys)?));
-                        }
+                        (Some(before), None) if is_delete => pending.record(
+                            &route,
+                            Change {
+                                delete: true,
+                                image: pick(&before, columns)?,
+                            },
+                        ),
                         (before, Some(after)) => {
-                            let new_key = pick(&after, keys)?;
+                            let image = pick(&after, columns)?;
                             if let Some(before) = before {
-                                let old_key = pick(&before, keys)?;
-                                if old_key != new_key {
-                                    pending.push(Change::Delete(old_key));
+                                let old = pick(&before, columns)?;
+                                if route.identity_of(&old) != route.identity_of(&image) {
+                                    pending.record(
+                                        &route,
+                                        Change {
+                                            delete: true,
+                                            image: old,
+                                        },
+                                    );
                                 }
                             }
-                            pending.push(Change::Upsert(pick(&after, columns)?));
+                            pending.record(
+                                &route,
+                                Change {
+                                    delete: false,
+                                    image,
+                                },
+                            );
                         }
                         _ => {}
                     }
                 }
-                if pending.len() >= BATCH {
-                    applied += flush(state, direction, writer, &mut pending).await?;
+                // The drain is one batch: only the state at its end is consistent.
+                if !drain && pending.len() >= BATCH {
+                    applied += writer
+                        .flush(&route, direction.deferred(state), pending.take(), true)
+                        .await?;
                 }
             }
             EventType::XID_EVENT | EventType::QUERY_EVENT => {
@@ -227,10 +296,15 @@ pub(crate) async fn apply(
             _ => {}
         }
     }
-    applied += flush(state, direction, writer, &mut pending).await?;
+    applied += writer
+        .flush(&route, direction.deferred(state), pending.take(), !drain)
+        .await?;
     drop(stream);
     tracing::debug!(?direction, ?from, to = ?committed, ?until, applied, "binlog applied");
-    direction.advance(state, committed, applied);
+    direction.advance(state, committed.clone(), applied);
+    if !drain && committed >= until {
+        writer.resync(&route, direction.deferred(state)).await?;
+    }
     Ok(applied)
 }
 
@@ -265,119 +339,55 @@ fn binlog_file_name(raw: &str) -> Option<String> {
 /// MariaDB numbers binlog files with six digits (`binlog.000001`).
 const FILE_NUMBER_DIGITS: usize = 6;
 
-async fn flush(
-    state: &OnlineDdlState,
-    direction: Direction,
-    writer: &mut Conn,
-    pending: &mut Vec<Change>,
-) -> OnlineDdlResult<u64> {
-    match direction {
-        Direction::Forward => flush_forward(state, writer, pending).await,
-        Direction::Reverse => reverse::flush(state, writer, pending).await,
-    }
-}
-
-/// Indexes of `state.columns` and `state.key_columns` in a binlog row image, by name (needs
-/// `binlog_row_metadata=FULL`).
-fn map_columns(
-    state: &OnlineDdlState,
-    image: &BinlogRow,
-) -> OnlineDdlResult<(Vec<usize>, Vec<usize>)> {
+/// Positions of `route.source_columns` in a binlog row image, by name (needs
+/// `binlog_row_metadata=FULL`; MariaDB compares column names without case).
+fn map_columns(route: &Route, image: &BinlogRow) -> OnlineDdlResult<Vec<usize>> {
     let names: Vec<String> = image
         .columns_ref()
         .iter()
         .map(|column| column.name_str().into_owned())
         .collect();
-    let find = |wanted: &String| {
-        names.iter().position(|name| name == wanted).ok_or_else(|| {
-            OnlineDdlError::Binlog(format!(
-                "column `{wanted}` is not in the binlog row image (is binlog_row_metadata=FULL \
-                 and binlog_row_image=FULL?); it has {names:?}"
-            ))
-        })
-    };
-    let columns = state.columns.iter().map(find).collect::<Result<_, _>>()?;
-    let keys = state
-        .key_columns
+    route
+        .source_columns
         .iter()
-        .map(find)
-        .collect::<Result<_, _>>()?;
-    Ok((columns, keys))
-}
-
-fn pick(row: &BinlogRow, indexes: &[usize]) -> OnlineDdlResult<Vec<Value>> {
-    indexes
-        .iter()
-        .map(|&index| match row.as_ref(index) {
-            Some(BinlogValue::Value(value)) => Ok(value.clone()),
-            Some(other) => Value::try_from(other.clone())
-                .map_err(|error| OnlineDdlError::Binlog(error.to_string())),
-            None => Err(OnlineDdlError::Binlog(format!(
-                "column {index} is missing from the row image (binlog_row_image must be FULL)"
-            ))),
+        .map(|wanted| {
+            names
+                .iter()
+                .position(|name| name == wanted)
+                .or_else(|| names.iter().position(|name| same_name(name, wanted)))
+                .ok_or_else(|| {
+                    OnlineDdlError::Binlog(format!(
+                        "column `{wanted}` is not in the binlog row image (is \
+                         binlog_row_metadata=FULL and binlog_row_image=FULL?); it has {names:?}"
+                    ))
+                })
         })
         .collect()
 }
 
-/// Writes the buffered changes to the shadow in order: runs of upserts as one multi-row
-/// `REPLACE`, runs of deletes as one `DELETE ... WHERE key IN (...)`.
-async fn flush_forward(
-    state: &OnlineDdlState,
-    writer: &mut Conn,
-    pending: &mut Vec<Change>,
-) -> OnlineDdlResult<u64> {
-    let count = pending.len() as u64;
-    let shadow = sql::qualified(&state.database, &state.shadow_table);
-    let columns = sql::column_list(&state.columns);
-    let key = sql::key_tuple(&state.key_columns);
-    let mut changes = std::mem::take(pending).into_iter().peekable();
-    while let Some(first) = changes.next() {
-        match first {
-            Change::Upsert(values) => {
-                let mut params = values;
-                let mut rows = 1;
-                while let Some(Change::Upsert(_)) = changes.peek() {
-                    let Some(Change::Upsert(values)) = changes.next() else {
-                        unreachable!()
-                    };
-                    params.extend(values);
-                    rows += 1;
-                }
-                let row = sql::placeholders(state.columns.len());
-                writer
-                    .exec_drop(
-                        format!(
-                            "REPLACE INTO {shadow} ({columns}) VALUES {}",
-                            vec![row; rows].join(", ")
-                        ),
-                        params,
-                    )
-                    .await?;
-            }
-            Change::Delete(values) => {
-                let mut params = values;
-                let mut rows = 1;
-                while let Some(Change::Delete(_)) = changes.peek() {
-                    let Some(Change::Delete(values)) = changes.next() else {
-                        unreachable!()
-                    };
-                    params.extend(values);
-                    rows += 1;
-                }
-                let row = sql::placeholders(state.key_columns.len());
-                writer
-                    .exec_drop(
-                        format!(
-                            "DELETE FROM {shadow} WHERE {key} IN ({})",
-                            vec![row; rows].join(", ")
-                        ),
-                        params,
-                    )
-                    .await?;
-            }
-        }
-    }
-    Ok(count)
+/// The values at `indexes`, each as its column stores it (`values.rs`).
+fn pick(row: &BinlogRow, indexes: &[usize]) -> OnlineDdlResult<Vec<Value>> {
+    indexes
+        .iter()
+        .map(|&index| {
+            let value = row.as_ref(index).ok_or_else(|| {
+                OnlineDdlError::Binlog(format!(
+                    "column {index} is missing from the row image (binlog_row_image must be FULL)"
+                ))
+            })?;
+            let column = &row.columns_ref()[index];
+            let unsigned = column
+                .flags()
+                .contains(mysql_common::constants::ColumnFlags::UNSIGNED_FLAG);
+            values::insertable(value, column.column_type(), unsigned).map_err(|unsupported| {
+                OnlineDdlError::Binlog(format!(
+                    "column `{}` holds {}",
+                    row.columns_ref()[index].name_str(),
+                    unsupported.0
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The transaction boundary just before the cutover's `RENAME TABLE` (found by the shadow's

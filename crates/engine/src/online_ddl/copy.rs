@@ -7,6 +7,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Row, Value};
 
 use super::sql::{self, KeyValue};
+use super::warnings::{self, MAX_WARNINGS, Warnings};
 use super::{OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, Phase};
 
 pub(crate) const INITIAL_CHUNK_SIZE: u64 = 1000;
@@ -140,38 +141,56 @@ impl OnlineDdl {
             .await?;
         let end: Vec<KeyValue> = end.map(sql::row_key).unwrap_or_else(|| upper.clone());
 
-        let columns = sql::column_list(&state.columns);
+        // IGNORE is for rows the binlog already put in the shadow (same identity, newer
+        // data). It would also silently truncate values or skip duplicates of a new unique
+        // key, so the chunk commits only when its warnings are all harmless (see
+        // `warnings.rs`).
+        let insert = format!(
+            "INSERT IGNORE INTO {} ({}) SELECT {} FROM {source} WHERE {lower_clause}{key} <= {}",
+            sql::qualified(&state.database, &state.shadow_table),
+            sql::column_list(state.target_columns()),
+            sql::column_list(&state.columns),
+            sql::placeholders(width),
+        );
         let mut copy_params = params;
         copy_params.extend(end.iter().map(Value::from));
-        // IGNORE is for rows the binlog already put in the shadow (same primary key, newer
-        // data). It would also silently truncate values or skip duplicates of a new unique
-        // key, so the chunk commits only when its warnings are all primary-key duplicates.
-        conn.query_drop(format!("SET SESSION max_error_count = {MAX_WARNINGS}"))
-            .await?;
-        // Rolled back when dropped on any early return.
-        let mut chunk = conn
-            .start_transaction(mysql_async::TxOpts::default())
-            .await?;
-        chunk
-            .exec_drop(
-                format!(
-                    "INSERT IGNORE INTO {} ({columns}) SELECT {columns} FROM {source} \
-                 WHERE {lower_clause}{key} <= {}",
-                    sql::qualified(&state.database, &state.shadow_table),
-                    sql::placeholders(width),
-                ),
-                copy_params,
-            )
-            .await?;
-        let rows = chunk.affected_rows();
-        if let Some(reason) = lossy_warning(&mut chunk).await? {
-            chunk.rollback().await?;
-            return Err(OnlineDdlError::WouldLoseData {
-                table: state.table.clone(),
-                reason,
-            });
-        }
-        chunk.commit().await?;
+        let mode = self.copy_mode(&mut conn).await?;
+        conn.query_drop(format!(
+            "SET SESSION max_error_count = {MAX_WARNINGS}, SESSION sql_mode = {}",
+            sql::literal(&mode)
+        ))
+        .await?;
+        let implied = state.implied_target_keys();
+        let mut retries = 0;
+        let rows = loop {
+            // Rolled back when dropped on any early return.
+            let mut chunk = conn
+                .start_transaction(mysql_async::TxOpts::default())
+                .await?;
+            chunk.exec_drop(&insert, copy_params.clone()).await?;
+            let rows = chunk.affected_rows();
+            match warnings::judge(&mut chunk, &implied).await? {
+                Warnings::Harmless => {
+                    chunk.commit().await?;
+                    break rows;
+                }
+                Warnings::NewKeyDuplicate(reason) if retries < NEW_KEY_RETRIES => {
+                    // The other row may be stale (the stream is behind the copy's read):
+                    // catch the stream up and copy the chunk again.
+                    chunk.rollback().await?;
+                    retries += 1;
+                    tracing::debug!(table = %state.table, %reason, retries, "chunk collides on a new unique key; catching up");
+                    self.apply_changes(state).await?;
+                }
+                Warnings::NewKeyDuplicate(reason) | Warnings::Lossy(reason) => {
+                    chunk.rollback().await?;
+                    return Err(OnlineDdlError::WouldLoseData {
+                        table: state.table.clone(),
+                        reason,
+                    });
+                }
+            }
+        };
         drop(conn);
         let elapsed = started.elapsed();
 
@@ -191,38 +210,8 @@ impl OnlineDdl {
     }
 }
 
-/// The most warnings a session keeps (MariaDB's upper limit for `max_error_count`).
-const MAX_WARNINGS: u32 = 65_535;
-/// `ER_DUP_ENTRY`.
-const DUPLICATE_ENTRY: u32 = 1062;
-
-/// The first warning of the last statement that means a row was changed or dropped: any
-/// but a duplicate of the primary key. When warnings were cut at [`MAX_WARNINGS`] the
-/// chunk cannot be vouched for, which counts as a loss too.
-async fn lossy_warning(conn: &mut impl Queryable) -> OnlineDdlResult<Option<String>> {
-    let total: u64 = conn
-        .query_first("SELECT @@warning_count")
-        .await?
-        .unwrap_or(0);
-    if total == 0 {
-        return Ok(None);
-    }
-    let warnings: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS").await?;
-    if (warnings.len() as u64) < total {
-        return Ok(Some(format!(
-            "{total} warnings in one chunk, more than can be checked"
-        )));
-    }
-    Ok(warnings
-        .into_iter()
-        .find(|(_, code, message)| !(*code == DUPLICATE_ENTRY && is_primary_key_duplicate(message)))
-        .map(|(_, code, message)| format!("{message} (MariaDB warning {code})")))
-}
-
-/// `Duplicate entry '5' for key 'PRIMARY'` (MariaDB) or `... for key 't.PRIMARY'`.
-fn is_primary_key_duplicate(message: &str) -> bool {
-    message.ends_with("'PRIMARY'") || message.ends_with(".PRIMARY'")
-}
+/// Catch-ups before a duplicate on a new unique key counts as real.
+const NEW_KEY_RETRIES: u32 = 3;
 
 /// The rest after a chunk that took `elapsed`, so that the copy works `100 - ratio` % of the
 /// time: `elapsed × ratio / (100 − ratio)`, the ratio capped at 95.

@@ -7,6 +7,8 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
 use super::binlog::{self, Direction};
+use super::route::Route;
+use super::stage::Writer;
 use super::swap::{self, SwapNames};
 use super::{OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, Phase, sql};
 
@@ -142,8 +144,16 @@ impl OnlineDdl {
                     }
                 };
             }
-            if lag <= options.max_lag_bytes {
-                match self.locked_swap(states, direction, options).await {
+            let deferred: usize = states.iter_mut().map(|s| direction.deferred(s).len()).sum();
+            if deferred > 0 {
+                last = format!("{deferred} rows wait to be written again from the source");
+            } else if lag <= options.max_lag_bytes {
+                let mut writer = Writer::open(self).await?;
+                let swapped = self
+                    .prepared_swap(states, direction, options, &mut writer)
+                    .await;
+                writer.close().await;
+                match swapped {
                     Ok(swapped) => {
                         for state in states.iter_mut() {
                             state.phase = target;
@@ -155,7 +165,10 @@ impl OnlineDdl {
                             already_done: false,
                         });
                     }
-                    Err(error @ OnlineDdlError::RevertIncompatible { .. }) => return Err(error),
+                    Err(
+                        error @ (OnlineDdlError::RevertIncompatible { .. }
+                        | OnlineDdlError::WouldLoseData { .. }),
+                    ) => return Err(error),
                     Err(error) => {
                         if direction == Direction::Forward {
                             for state in states.iter_mut() {
@@ -181,6 +194,27 @@ impl OnlineDdl {
             attempts: options.attempts.max(1),
             last,
         })
+    }
+
+    /// Readies `writer` and the incoming tables, then swaps under the locks.
+    async fn prepared_swap(
+        &self,
+        states: &mut [OnlineDdlState],
+        direction: Direction,
+        options: &CutoverOptions,
+        writer: &mut Writer,
+    ) -> OnlineDdlResult<swap::Swapped> {
+        let mut conn = self.conn().await?;
+        for state in states.iter() {
+            writer.prepare(&Route::new(state, direction)?).await?;
+            let names = match direction {
+                Direction::Forward => SwapNames::forward(state),
+                Direction::Reverse => SwapNames::reverse(state),
+            };
+            carry_auto_increment(&mut conn, &state.database, &names.live, &names.incoming).await?;
+        }
+        drop(conn);
+        self.locked_swap(states, direction, options, writer).await
     }
 
     /// Detects a swap that happened but was not recorded (a crash right after the RENAME).
@@ -273,6 +307,39 @@ impl OnlineDdl {
         }
         Ok(())
     }
+}
+
+/// Raises `incoming`'s AUTO_INCREMENT to `live`'s, so that the ids of rows deleted before
+/// the swap are not handed out again. Rows the drain brings in later raise it further.
+async fn carry_auto_increment(
+    conn: &mut Conn,
+    db: &str,
+    live: &str,
+    incoming: &str,
+) -> OnlineDdlResult<()> {
+    let counters: Vec<(String, Option<u64>)> = conn
+        .exec(
+            "SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?)",
+            (db, live, incoming),
+        )
+        .await?;
+    let counter = |name: &str| {
+        counters
+            .iter()
+            .find(|(table, _)| table == name)
+            .and_then(|(_, counter)| *counter)
+    };
+    if let (Some(live_next), Some(incoming_next)) = (counter(live), counter(incoming))
+        && live_next > incoming_next
+    {
+        conn.query_drop(format!(
+            "ALTER TABLE {} AUTO_INCREMENT = {live_next}",
+            sql::qualified(db, incoming)
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 async fn is_sentry(conn: &mut Conn, db: &str, table: &str) -> OnlineDdlResult<bool> {

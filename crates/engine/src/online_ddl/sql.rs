@@ -54,6 +54,66 @@ pub(crate) fn ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// A MariaDB string literal of any text, whatever `NO_BACKSLASH_ESCAPES` says: `'it''s'`.
+/// A backslash is doubled only where the mode reads it as an escape, so it is never needed:
+/// the literal holds no backslash escapes and quotes are doubled.
+pub(crate) fn literal(text: &str) -> String {
+    if text.contains('\\') {
+        // `0x…` hex literals are text in a string context in either mode.
+        format!("CONVERT(0x{} USING utf8mb4)", hex::encode(text))
+    } else {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+}
+
+/// The SQL modes the copy and the change stream convert rows under: the server's own,
+/// minus what refuses values a table may legitimately hold (zero dates, zero date parts),
+/// what changes how rows read (`PAD_CHAR_TO_FULL_LENGTH`, `EMPTY_STRING_IS_NULL`) or how our
+/// statements parse, plus `NO_AUTO_VALUE_ON_ZERO` (a key of 0 is copied as 0, not as the next
+/// auto-increment value). `strict`: refuse a value that would not fit (the stream);
+/// otherwise the copy's `INSERT IGNORE` reports it as a warning.
+pub(crate) async fn conversion_mode(conn: &mut Conn, strict: bool) -> OnlineDdlResult<String> {
+    let global: String = conn
+        .query_first("SELECT @@GLOBAL.sql_mode")
+        .await?
+        .unwrap_or_default();
+    Ok(conversion_mode_from(&global, strict))
+}
+
+const DROPPED_MODES: &[&str] = &[
+    "STRICT_TRANS_TABLES",
+    "STRICT_ALL_TABLES",
+    "NO_ZERO_DATE",
+    "NO_ZERO_IN_DATE",
+    "PAD_CHAR_TO_FULL_LENGTH",
+    "EMPTY_STRING_IS_NULL",
+    "ANSI_QUOTES",
+    "NO_BACKSLASH_ESCAPES",
+    "ORACLE",
+    "ANSI",
+    "TRADITIONAL",
+    "MSSQL",
+    "DB2",
+    "POSTGRESQL",
+    "MAXDB",
+    "SIMULTANEOUS_ASSIGNMENT",
+];
+
+pub fn conversion_mode_from(global: &str, strict: bool) -> String {
+    let mut modes: Vec<&str> = global
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && !DROPPED_MODES.iter().any(|d| d.eq_ignore_ascii_case(m)))
+        .collect();
+    modes.push("NO_AUTO_VALUE_ON_ZERO");
+    if strict {
+        modes.push("STRICT_ALL_TABLES");
+    }
+    modes.sort_unstable();
+    modes.dedup();
+    modes.join(",")
+}
+
 pub(crate) fn qualified(db: &str, table: &str) -> String {
     format!("{}.{}", ident(db), ident(table))
 }
@@ -74,71 +134,6 @@ pub(crate) fn key_tuple(columns: &[String]) -> String {
 /// `(?, ?)` for a key of `n` columns.
 pub(crate) fn placeholders(n: usize) -> String {
     format!("({})", vec!["?"; n].join(", "))
-}
-
-pub(crate) struct ColumnInfo {
-    pub name: String,
-    pub generated: bool,
-}
-
-pub(crate) async fn table_columns(
-    conn: &mut Conn,
-    db: &str,
-    table: &str,
-) -> OnlineDdlResult<Vec<ColumnInfo>> {
-    let rows: Vec<(String, String)> = conn
-        .exec(
-            "SELECT COLUMN_NAME, IS_GENERATED FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-            (db, table),
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, generated)| ColumnInfo {
-            name,
-            generated: generated != "NEVER",
-        })
-        .collect())
-}
-
-pub(crate) async fn primary_key(
-    conn: &mut Conn,
-    db: &str,
-    table: &str,
-) -> OnlineDdlResult<Vec<String>> {
-    Ok(conn
-        .exec(
-            "SELECT COLUMN_NAME FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' \
-             ORDER BY SEQ_IN_INDEX",
-            (db, table),
-        )
-        .await?)
-}
-
-/// Columns of each unique key other than the primary key, in key order.
-pub(crate) async fn unique_keys(
-    conn: &mut Conn,
-    db: &str,
-    table: &str,
-) -> OnlineDdlResult<Vec<Vec<String>>> {
-    let rows: Vec<(String, String)> = conn
-        .exec(
-            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
-             AND INDEX_NAME <> 'PRIMARY' ORDER BY INDEX_NAME, SEQ_IN_INDEX",
-            (db, table),
-        )
-        .await?;
-    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
-    for (index, column) in rows {
-        match keys.last_mut() {
-            Some((name, columns)) if *name == index => columns.push(column),
-            _ => keys.push((index, vec![column])),
-        }
-    }
-    Ok(keys.into_iter().map(|(_, columns)| columns).collect())
 }
 
 pub(crate) async fn table_exists(conn: &mut Conn, db: &str, table: &str) -> OnlineDdlResult<bool> {
@@ -298,6 +293,28 @@ mod tests {
             Some("CREATE TABLE s (id int)")
         );
         assert_eq!(rename_create_table("CREATE VIEW v AS SELECT 1", "s"), None);
+    }
+
+    #[test]
+    fn conversion_modes_keep_zero_dates_and_zero_keys() {
+        assert_eq!(
+            conversion_mode_from(
+                "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION",
+                true
+            ),
+            "ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,STRICT_ALL_TABLES"
+        );
+        assert_eq!(
+            conversion_mode_from("NO_ZERO_DATE,TIME_ROUND_FRACTIONAL,ANSI_QUOTES", false),
+            "NO_AUTO_VALUE_ON_ZERO,TIME_ROUND_FRACTIONAL"
+        );
+        assert_eq!(conversion_mode_from("", false), "NO_AUTO_VALUE_ON_ZERO");
+    }
+
+    #[test]
+    fn literals_survive_either_escape_mode() {
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal("a\\b"), "CONVERT(0x615c62 USING utf8mb4)");
     }
 
     #[test]

@@ -36,8 +36,9 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use tokio::task::JoinHandle;
 
-use super::binlog::{self, Direction};
-use super::{CutoverOptions, OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, reverse};
+use super::binlog::{self, Bound, Direction};
+use super::stage::Writer;
+use super::{CutoverOptions, OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState};
 use super::{Phase, sql};
 
 /// MariaDB's `ER_LOCK_WAIT_TIMEOUT`.
@@ -75,12 +76,14 @@ pub(crate) struct Swapped {
 }
 
 impl OnlineDdl {
-    /// One attempt of the protocol above over `states` (all in one database).
+    /// One attempt of the protocol above over `states` (all in one database). `writer`
+    /// has its staging tables ready (they cannot be created once the tables are locked).
     pub(crate) async fn locked_swap(
         &self,
         states: &mut [OnlineDdlState],
         direction: Direction,
         options: &CutoverOptions,
+        writer: &mut Writer,
     ) -> OnlineDdlResult<Swapped> {
         let db = states[0].database.clone();
         let names: Vec<SwapNames> = states
@@ -109,7 +112,7 @@ impl OnlineDdl {
 
         // 2. Drain to P, 3. queue the RENAME.
         let prepared = self
-            .drain_and_queue(states, direction, options, &names, &mut admin)
+            .drain_and_queue(states, direction, options, &names, &mut admin, writer)
             .await;
         let (drained, renamer_id, rename) = match prepared {
             Ok(prepared) => prepared,
@@ -197,19 +200,13 @@ impl OnlineDdl {
         options: &CutoverOptions,
         names: &[SwapNames],
         admin: &mut Conn,
+        writer: &mut Writer,
     ) -> OnlineDdlResult<(u64, u32, JoinHandle<OnlineDdlResult<()>>)> {
         let until = sql::master_position(admin).await?;
         let mut drained = 0;
-        let mut reverse_writer = match direction {
-            Direction::Reverse => Some(reverse::writer(self).await?),
-            Direction::Forward => None,
-        };
         for state in states.iter_mut() {
-            let writer = match reverse_writer.as_mut() {
-                Some(writer) => writer,
-                None => &mut *admin,
-            };
-            drained += binlog::apply(self, state, direction, writer, Some(&until)).await?;
+            drained +=
+                binlog::apply(self, state, direction, writer, Bound::Drain(until.clone())).await?;
             let reached = match direction {
                 Direction::Forward => Some(&state.applied_position),
                 Direction::Reverse => state.reverse_applied_position.as_ref(),
@@ -224,10 +221,6 @@ impl OnlineDdl {
                 state.cutover_position = Some(until.clone());
             }
         }
-        if let Some(writer) = reverse_writer {
-            let _ = writer.disconnect().await;
-        }
-
         let mut renamer = self.dedicated_conn().await?;
         renamer
             .query_drop(format!(

@@ -144,12 +144,20 @@ pub(super) fn alter_table(
             continue;
         };
         let (old_effective, new_effective) = (effective(old, from), effective(column, to));
-        if old_effective == new_effective && placement.is_none() {
+        let renamed_from = table_diff
+            .renamed_columns
+            .iter()
+            .find(|(_, new)| *new == column.name)
+            .map(|(old, _)| old.as_str());
+        if old_effective == new_effective && placement.is_none() && renamed_from.is_none() {
             continue;
         }
         // SET DEFAULT would also drop an ON UPDATE clause: such columns are modified.
-        let default_only =
-            placement.is_none() && column.on_update.is_none() && old.on_update.is_none() && {
+        let default_only = placement.is_none()
+            && renamed_from.is_none()
+            && column.on_update.is_none()
+            && old.on_update.is_none()
+            && {
                 let mut probe = old_effective.clone();
                 probe.default = new_effective.default.clone();
                 probe == new_effective
@@ -172,7 +180,10 @@ pub(super) fn alter_table(
             } else {
                 column_definition(column)
             };
-        clauses.push(format!("MODIFY COLUMN {definition}{position}"));
+        clauses.push(match renamed_from {
+            Some(old_name) => format!("CHANGE COLUMN {} {definition}{position}", ident(old_name)),
+            None => format!("MODIFY COLUMN {definition}{position}"),
+        });
         class = class.and(classify_modify(&old_effective, &new_effective, modern));
     }
 
@@ -251,6 +262,7 @@ pub(super) fn alter_table(
             class,
         );
         main.can_drop_data = can_drop_data;
+        main.renamed_columns = table_diff.renamed_columns.clone();
         main.removed_foreign_keys = removed
             .iter()
             .filter(|name| !split.drop_before.contains(*name))

@@ -34,6 +34,12 @@ pub(crate) struct SplitForeignKeys {
 }
 
 pub(super) fn plan(from: &Schema, to: &Schema, dialect: Dialect, version: ServerVersion) -> Diff {
+    // MariaDB: renamed columns are compared under their new names (see `renames.rs`).
+    let (renamed_from, renames) = match dialect {
+        Dialect::Mariadb => super::renames::reconcile(from, to),
+        Dialect::Postgres => (from.clone(), BTreeMap::new()),
+    };
+    let from = &renamed_from;
     let mut diff = Diff::default();
     let new_tables: Vec<&String> = to
         .tables
@@ -69,8 +75,10 @@ pub(super) fn plan(from: &Schema, to: &Schema, dialect: Dialect, version: Server
                         .any(|c| retyped.contains(&(fk.referenced_table.clone(), c.clone())))
             })
             .collect();
-        if old != new || !bounce.is_empty() {
+        let renamed = renames.get(name).cloned().unwrap_or_default();
+        if old != new || !bounce.is_empty() || !renamed.is_empty() {
             let mut table_diff = TableDiff::compute(old, new);
+            table_diff.renamed_columns = renamed;
             for fk in &bounce {
                 table_diff.dropped_foreign_keys.push(fk);
                 table_diff.added_foreign_keys.push(fk);
@@ -416,5 +424,6 @@ pub(super) fn simple(object: ObjectRef, kind: StatementKind, sql: String) -> Dif
         removed_foreign_keys: Vec::new(),
         instant_eligible: instant,
         needs_rebuild: false,
+        renamed_columns: Vec::new(),
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct TableDiff<'a> {
     pub(crate) added_checks: Vec<&'a CheckConstraint>,
     pub(crate) options_changed: bool,
     pub(crate) partitioning_changed: bool,
+    /// `(old, new)` names of renamed columns (`from` already calls them by the new name).
+    pub(crate) renamed_columns: super::ColumnRenames,
 }
 
 impl<'a> TableDiff<'a> {
@@ -75,6 +77,7 @@ impl<'a> TableDiff<'a> {
             added_checks,
             options_changed: from.options != to.options,
             partitioning_changed: from.partitioning != to.partitioning,
+            renamed_columns: Vec::new(),
         }
     }
 
