@@ -3,7 +3,9 @@
 //! deploy request; the migrated table must equal what MariaDB's own `ALTER TABLE` makes of
 //! the same rows, or the deploy must refuse or fail exactly when that `ALTER` does.
 //!
-//! `OSC_CASES=name,other` runs only the cases whose names contain one of the parts.
+//! `OSC_CASES=name,other` runs only the cases whose names contain one of the parts;
+//! `OSC_BINARY=path` runs the corpus against another build of `dbplane` (an older one, to
+//! see which cases it fails).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -36,8 +38,10 @@ async fn every_case_converts_exactly_like_alter_table() {
         })
         .collect();
 
+    let binary =
+        std::env::var("OSC_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_dbplane").into());
     let server = TestServer::start_with(
-        env!("CARGO_BIN_EXE_dbplane"),
+        &binary,
         TestOptions {
             clusters: true,
             extra_config:
