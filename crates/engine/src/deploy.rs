@@ -5,6 +5,7 @@
 //! and before saving runs it again and must find it done. The row copy and the cutover of
 //! changed tables are [`crate::online_ddl`].
 
+use dbplane_schema::quote::mariadb_ident;
 use dbplane_schema::{Dialect, Schema};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool};
@@ -83,10 +84,6 @@ pub fn alter_clauses(statement: &str) -> Option<&str> {
     None
 }
 
-fn quoted(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 /// Runs deploy steps on one MariaDB server through its admin account.
 pub struct DeployEngine {
     pool: Pool,
@@ -107,7 +104,7 @@ impl DeployEngine {
 
     async fn conn_in(&self, db: &PhysicalName) -> DeployResult<Conn> {
         let mut conn = self.pool.get_conn().await?;
-        conn.query_drop(format!("USE {}", quoted(db.as_str())))
+        conn.query_drop(format!("USE {}", mariadb_ident(db.as_str())))
             .await?;
         Ok(conn)
     }
@@ -147,7 +144,7 @@ impl DeployEngine {
         statement: &str,
     ) -> DeployResult<()> {
         let mut conn = self.conn_in(db).await?;
-        conn.query_drop(format!("DROP VIEW IF EXISTS {}", quoted(view)))
+        conn.query_drop(format!("DROP VIEW IF EXISTS {}", mariadb_ident(view)))
             .await?;
         conn.query_drop(statement).await?;
         Ok(())
@@ -155,7 +152,7 @@ impl DeployEngine {
 
     pub async fn drop_view(&self, db: &PhysicalName, view: &str) -> DeployResult<()> {
         let mut conn = self.conn_in(db).await?;
-        conn.query_drop(format!("DROP VIEW IF EXISTS {}", quoted(view)))
+        conn.query_drop(format!("DROP VIEW IF EXISTS {}", mariadb_ident(view)))
             .await?;
         Ok(())
     }
@@ -168,8 +165,12 @@ impl DeployEngine {
             (false, true) => Ok(()),
             (true, false) => {
                 let mut conn = self.conn_in(db).await?;
-                conn.query_drop(format!("RENAME TABLE {} TO {}", quoted(from), quoted(to)))
-                    .await?;
+                conn.query_drop(format!(
+                    "RENAME TABLE {} TO {}",
+                    mariadb_ident(from),
+                    mariadb_ident(to)
+                ))
+                .await?;
                 Ok(())
             }
             (true, true) => Err(DeployError::Invalid(format!(
@@ -195,7 +196,7 @@ impl DeployEngine {
 
     pub async fn drop_table_if_exists(&self, db: &PhysicalName, table: &str) -> DeployResult<()> {
         let mut conn = self.conn_in(db).await?;
-        conn.query_drop(format!("DROP TABLE IF EXISTS {}", quoted(table)))
+        conn.query_drop(format!("DROP TABLE IF EXISTS {}", mariadb_ident(table)))
             .await?;
         Ok(())
     }
@@ -237,11 +238,14 @@ impl DeployEngine {
         statements: &[String],
     ) -> DeployResult<Schema> {
         let mut conn = self.pool.get_conn().await?;
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quoted(db.as_str())))
-            .await?;
+        conn.query_drop(format!(
+            "DROP DATABASE IF EXISTS {}",
+            mariadb_ident(db.as_str())
+        ))
+        .await?;
         conn.query_drop(format!(
             "CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-            quoted(db.as_str())
+            mariadb_ident(db.as_str())
         ))
         .await?;
         drop(conn);
@@ -257,8 +261,11 @@ impl DeployEngine {
         }
         .await;
         let mut conn = self.pool.get_conn().await?;
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quoted(db.as_str())))
-            .await?;
+        conn.query_drop(format!(
+            "DROP DATABASE IF EXISTS {}",
+            mariadb_ident(db.as_str())
+        ))
+        .await?;
         built
     }
 

@@ -26,6 +26,7 @@ pub mod model;
 mod normalize;
 pub mod object_diff;
 pub mod online;
+pub mod quote;
 mod sql_text;
 mod view_refs;
 

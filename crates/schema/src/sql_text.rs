@@ -417,12 +417,12 @@ fn is_function_keyword(word: &str) -> bool {
 /// PostgreSQL.
 pub(crate) fn quote_identifier(name: &str, dialect: Dialect) -> String {
     match dialect {
-        Dialect::Mariadb => format!("`{}`", name.replace('`', "``")),
+        Dialect::Mariadb => crate::quote::mariadb_ident(name),
         Dialect::Postgres => {
             if can_unquote(name, dialect) {
                 name.to_owned()
             } else {
-                format!("\"{}\"", name.replace('"', "\"\""))
+                crate::quote::postgres_ident(name)
             }
         }
     }
@@ -430,11 +430,10 @@ pub(crate) fn quote_identifier(name: &str, dialect: Dialect) -> String {
 
 /// A string literal for `dialect` (MariaDB also escapes backslashes).
 pub(crate) fn quote_string(value: &str, dialect: Dialect) -> String {
-    let mut escaped = value.replace('\'', "''");
-    if dialect == Dialect::Mariadb {
-        escaped = value.replace('\\', "\\\\").replace('\'', "''");
+    match dialect {
+        Dialect::Mariadb => crate::quote::mariadb_string(value),
+        Dialect::Postgres => crate::quote::postgres_string(value),
     }
-    format!("'{escaped}'")
 }
 
 /// The value of a quoted string literal (`'it''s'` → `it's`), or `None` if `raw` is not

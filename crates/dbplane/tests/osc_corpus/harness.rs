@@ -463,6 +463,4 @@ async fn password(client: &ApiClient, path: &str, branch: &str, role: &str) -> L
     Login::from_password(&created.body)
 }
 
-pub fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
+pub use dbplane_schema::quote::mariadb_ident as ident;

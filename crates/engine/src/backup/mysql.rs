@@ -29,9 +29,7 @@ fn sql(error: impl std::error::Error + Send + Sync + 'static) -> BackupError {
     BackupError::sql(KIND, error)
 }
 
-fn quote(identifier: &str) -> String {
-    format!("`{}`", identifier.replace('`', "``"))
-}
+use dbplane_schema::quote::mariadb_ident as quote;
 
 /// Every session's character set and time zone (TIMESTAMPs read and written in UTC).
 const SESSION_SETTINGS: &str = "SET NAMES utf8mb4, SESSION time_zone = '+00:00'";

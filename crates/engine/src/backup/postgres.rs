@@ -44,9 +44,7 @@ fn sql(error: tokio_postgres::Error) -> BackupError {
     BackupError::sql(KIND, error)
 }
 
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
-}
+use dbplane_schema::quote::postgres_ident as quote;
 
 async fn connect(config: &Config, db: &str) -> Result<Client, BackupError> {
     let (client, connection) = config

@@ -157,7 +157,7 @@ impl OnlineDdl {
         let mode = self.copy_mode(&mut conn).await?;
         conn.query_drop(format!(
             "SET SESSION max_error_count = {MAX_WARNINGS}, SESSION sql_mode = {}",
-            sql::literal(&mode)
+            dbplane_schema::quote::mariadb_string(&mode)
         ))
         .await?;
         let implied = state.implied_target_keys();

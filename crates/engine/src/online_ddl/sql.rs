@@ -49,22 +49,7 @@ impl From<&KeyValue> for Value {
     }
 }
 
-/// Quotes any string as a MariaDB identifier: `` `a``b` ``.
-pub(crate) fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-/// A MariaDB string literal of any text, whatever `NO_BACKSLASH_ESCAPES` says: `'it''s'`.
-/// A backslash is doubled only where the mode reads it as an escape, so it is never needed:
-/// the literal holds no backslash escapes and quotes are doubled.
-pub(crate) fn literal(text: &str) -> String {
-    if text.contains('\\') {
-        // `0x…` hex literals are text in a string context in either mode.
-        format!("CONVERT(0x{} USING utf8mb4)", hex::encode(text))
-    } else {
-        format!("'{}'", text.replace('\'', "''"))
-    }
-}
+pub(crate) use dbplane_schema::quote::{mariadb_ident as ident, mariadb_qualified as qualified};
 
 /// The SQL modes the copy and the change stream convert rows under: the server's own,
 /// minus what refuses values a table may legitimately hold (zero dates, zero date parts),
@@ -112,10 +97,6 @@ pub fn conversion_mode_from(global: &str, strict: bool) -> String {
     modes.sort_unstable();
     modes.dedup();
     modes.join(",")
-}
-
-pub(crate) fn qualified(db: &str, table: &str) -> String {
-    format!("{}.{}", ident(db), ident(table))
 }
 
 pub(crate) fn column_list(columns: &[String]) -> String {
@@ -309,12 +290,6 @@ mod tests {
             "NO_AUTO_VALUE_ON_ZERO,TIME_ROUND_FRACTIONAL"
         );
         assert_eq!(conversion_mode_from("", false), "NO_AUTO_VALUE_ON_ZERO");
-    }
-
-    #[test]
-    fn literals_survive_either_escape_mode() {
-        assert_eq!(literal("it's"), "'it''s'");
-        assert_eq!(literal("a\\b"), "CONVERT(0x615c62 USING utf8mb4)");
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl Writer {
         let mode = sql::conversion_mode(&mut conn, false).await?;
         conn.query_drop(format!(
             "SET NAMES binary, SESSION sql_mode = {}, SESSION max_error_count = {MAX_WARNINGS}",
-            sql::literal(&mode)
+            dbplane_schema::quote::mariadb_string(&mode)
         ))
         .await?;
         Ok(Writer {

@@ -265,10 +265,16 @@ async fn wait_until_queued(
     rename: &JoinHandle<OnlineDdlResult<()>>,
     deadline: Instant,
 ) -> OnlineDdlResult<()> {
-    let statement = format!("SELECT 1 FROM {}", sql::qualified(db, table)).replace('\'', "''");
+    // The statement is bound, not spliced into the PREPARE: any table name is safe.
+    probe
+        .exec_drop(
+            "SET @dbp_swap_probe = ?",
+            (format!("SELECT 1 FROM {}", sql::qualified(db, table)),),
+        )
+        .await?;
     loop {
         match probe
-            .query_drop(format!("PREPARE dbp_swap_probe FROM '{statement}'"))
+            .query_drop("PREPARE dbp_swap_probe FROM @dbp_swap_probe")
             .await
         {
             Err(mysql_async::Error::Server(error)) if error.code == LOCK_WAIT_TIMEOUT => {

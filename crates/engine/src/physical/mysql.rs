@@ -11,10 +11,11 @@ mod schema;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 
-use super::names::{mysql_account, mysql_grant_database, mysql_identifier};
+use super::names::{mysql_account, mysql_grant_database};
 use super::{CredentialRole, CredentialSpec, PhysicalName, SchemaObject, validate_password};
 use crate::cluster::ClusterKind;
 use crate::error::{EngineError, EngineResult};
+use dbplane_schema::quote::{mariadb_ident, mariadb_string};
 
 const KIND: ClusterKind = ClusterKind::Mysql;
 /// Credentials may connect from anywhere; reaching the server is the network's business.
@@ -155,7 +156,7 @@ impl MysqlAdmin {
         for statement in [
             format!(
                 "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-                mysql_identifier(db.as_str())
+                mariadb_ident(db.as_str())
             ),
             format!("CREATE USER IF NOT EXISTS {owner} ACCOUNT LOCK"),
             format!(
@@ -187,7 +188,7 @@ impl MysqlAdmin {
         connection
             .query_drop(format!(
                 "DROP DATABASE IF EXISTS {}",
-                mysql_identifier(db.as_str())
+                mariadb_ident(db.as_str())
             ))
             .await
             .map_err(sql)?;
@@ -232,8 +233,14 @@ impl MysqlAdmin {
         // IF NOT EXISTS then ALTER: the same two statements whether this is the first
         // run, a repeat, or a resume after a crash between them.
         for statement in [
-            format!("CREATE USER IF NOT EXISTS {account} IDENTIFIED BY PASSWORD '{hash}'"),
-            format!("ALTER USER {account} IDENTIFIED BY PASSWORD '{hash}'"),
+            format!(
+                "CREATE USER IF NOT EXISTS {account} IDENTIFIED BY PASSWORD {}",
+                mariadb_string(&hash)
+            ),
+            format!(
+                "ALTER USER {account} IDENTIFIED BY PASSWORD {}",
+                mariadb_string(&hash)
+            ),
         ] {
             connection.query_drop(statement).await.map_err(sql)?;
         }
@@ -291,7 +298,8 @@ impl MysqlAdmin {
         let account = mysql_account(username, CREDENTIAL_HOST);
         connection
             .query_drop(format!(
-                "ALTER USER {account} IDENTIFIED BY PASSWORD '{hash}'"
+                "ALTER USER {account} IDENTIFIED BY PASSWORD {}",
+                mariadb_string(&hash)
             ))
             .await
             .map_err(sql)
@@ -448,7 +456,10 @@ async fn account_exists(connection: &mut Conn, username: &PhysicalName) -> Engin
 /// Kills every session of `username` (MariaDB's `KILL CONNECTION USER`).
 async fn kill_user_sessions(connection: &mut Conn, username: &PhysicalName) -> EngineResult<()> {
     connection
-        .query_drop(format!("KILL CONNECTION USER '{username}'"))
+        .query_drop(format!(
+            "KILL CONNECTION USER {}",
+            mariadb_string(username.as_str())
+        ))
         .await
         .map_err(sql)
 }

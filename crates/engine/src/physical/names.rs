@@ -84,11 +84,6 @@ impl AsRef<str> for PhysicalName {
     }
 }
 
-/// Quotes any string as a MariaDB identifier: `` `a``b` ``.
-pub(crate) fn mysql_identifier(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 /// The database part of a MariaDB `GRANT ... ON db.*`, where `_` and `%` are wildcards
 /// unless escaped: unescaped, a grant on `dbp_a` would also cover `dbpxa`.
 pub(crate) fn mysql_grant_database(name: &PhysicalName) -> String {
@@ -96,15 +91,13 @@ pub(crate) fn mysql_grant_database(name: &PhysicalName) -> String {
     format!("`{}`", name.as_str().replace('_', "\\_"))
 }
 
-/// A MariaDB account `'user'@'host'` for a validated user and a fixed host.
+/// A MariaDB account `'user'@'host'`.
 pub(crate) fn mysql_account(user: &PhysicalName, host: &'static str) -> String {
-    // Neither part can hold a quote: the user is validated, the host is ours.
-    format!("'{user}'@'{host}'")
-}
-
-/// Quotes any string as a PostgreSQL identifier: `"a""b"`.
-pub(crate) fn postgres_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    format!(
+        "{}@{}",
+        dbplane_schema::quote::mariadb_string(user.as_str()),
+        dbplane_schema::quote::mariadb_string(host)
+    )
 }
 
 #[cfg(test)]
@@ -162,9 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn quoting_escapes_quotes() {
-        assert_eq!(mysql_identifier("a`b"), "`a``b`");
-        assert_eq!(postgres_identifier("a\"b"), "\"a\"\"b\"");
+    fn grants_escape_wildcards() {
         let database = PhysicalName::new("dbp_a_b").unwrap();
         assert_eq!(mysql_grant_database(&database), "`dbp\\_a\\_b`");
     }

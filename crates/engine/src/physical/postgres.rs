@@ -18,10 +18,10 @@ use std::sync::{Arc, OnceLock};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 
-use super::names::postgres_identifier;
 use super::{PhysicalName, SchemaObject};
 use crate::cluster::ClusterKind;
 use crate::error::{EngineError, EngineResult};
+use dbplane_schema::quote::postgres_ident;
 
 const KIND: ClusterKind = ClusterKind::Postgresql;
 /// The database that `initdb` makes and that a DSN without one means.
@@ -177,8 +177,8 @@ impl PostgresAdmin {
             // template0: a branch starts clean even if someone changed template1.
             let create = format!(
                 "CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'",
-                postgres_identifier(db.as_str()),
-                postgres_identifier(owner.as_str())
+                postgres_ident(db.as_str()),
+                postgres_ident(owner.as_str())
             );
             match client.batch_execute(&create).await {
                 // Created concurrently by another run of the same step: done.
@@ -201,14 +201,14 @@ impl PostgresAdmin {
         client
             .batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                postgres_identifier(db.as_str())
+                postgres_ident(db.as_str())
             ))
             .await
             .map_err(sql)?;
         client
             .batch_execute(&format!(
                 "DROP ROLE IF EXISTS {}",
-                postgres_identifier(owner.as_str())
+                postgres_ident(owner.as_str())
             ))
             .await
             .map_err(sql)
@@ -304,17 +304,16 @@ async fn close_to_public(
         .batch_execute(&format!(
             "REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC;
              REVOKE CONNECT, TEMPORARY ON DATABASE {}, {} FROM PUBLIC;",
-            postgres_identifier(db.as_str()),
-            postgres_identifier(&admin.maintenance_database),
-            postgres_identifier(TEMPLATE_DATABASE),
+            postgres_ident(db.as_str()),
+            postgres_ident(&admin.maintenance_database),
+            postgres_ident(TEMPLATE_DATABASE),
         ))
         .await
         .map_err(sql)?;
     // PostgreSQL 15+ already has this layout (public owned by pg_database_owner,
     // no CREATE for PUBLIC); older servers give PUBLIC CREATE on a public schema
     // owned by the bootstrap superuser.
-    // A validated name holds no quote, so it is a safe literal as it is.
-    let owner_literal = format!("'{owner}'");
+    let owner_literal = dbplane_schema::quote::postgres_string(owner.as_str());
     inside
         .batch_execute(&format!(
             "REVOKE CREATE ON SCHEMA public FROM PUBLIC;
@@ -324,7 +323,7 @@ async fn close_to_public(
                  ALTER SCHEMA public OWNER TO {owner};
                END IF;
              END $$;",
-            owner = postgres_identifier(owner.as_str()),
+            owner = postgres_ident(owner.as_str()),
         ))
         .await
         .map_err(sql)
@@ -357,10 +356,7 @@ async fn ensure_owner_role(client: &Client, owner: &PhysicalName) -> EngineResul
     if role_exists(client, owner).await? {
         return Ok(());
     }
-    let create = format!(
-        "CREATE ROLE {} NOLOGIN",
-        postgres_identifier(owner.as_str())
-    );
+    let create = format!("CREATE ROLE {} NOLOGIN", postgres_ident(owner.as_str()));
     match client.batch_execute(&create).await {
         Err(error) if is_state(&error, &SqlState::DUPLICATE_OBJECT) => Ok(()),
         result => result.map_err(sql),

@@ -118,7 +118,7 @@ pub(crate) fn identity_clause(identity: Identity) -> &'static str {
 }
 
 pub(crate) fn quote_collation(collation: &str) -> String {
-    format!("\"{}\"", collation.replace('"', "\"\""))
+    crate::quote::postgres_ident(collation)
 }
 
 pub(crate) fn default_value(default: &ColumnDefault, data_type: &DataType) -> String {

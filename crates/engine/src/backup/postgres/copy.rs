@@ -102,8 +102,8 @@ pub(super) async fn dump(
                 client
                     .batch_execute(&format!(
                         "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
-                     SET TRANSACTION SNAPSHOT '{}'",
-                        snapshot.replace('\'', "''")
+                     SET TRANSACTION SNAPSHOT {}",
+                        dbplane_schema::quote::postgres_string(snapshot)
                     ))
                     .await
                     .map_err(sql)?;

@@ -13,8 +13,9 @@ use mysql_async::{Conn, Pool};
 
 use super::{CREDENTIAL_HOST, KIND, OWNER_HOST, database_exists, missing_database, sql};
 use crate::error::{EngineError, EngineResult};
-use crate::physical::names::{mysql_account, mysql_identifier};
+use crate::physical::names::mysql_account;
 use crate::physical::{PhysicalName, SchemaObject, SchemaObjectKind};
+use dbplane_schema::quote::mariadb_ident;
 
 /// How many sessions create tables side by side during a copy.
 const COPY_CONNECTIONS: usize = 4;
@@ -252,7 +253,7 @@ pub(super) async fn schema(
 
 async fn use_database(connection: &mut Conn, db: &PhysicalName) -> EngineResult<()> {
     connection
-        .query_drop(format!("USE {}", mysql_identifier(db.as_str())))
+        .query_drop(format!("USE {}", mariadb_ident(db.as_str())))
         .await
         .map_err(sql)
 }
@@ -267,7 +268,7 @@ async fn show_create(connection: &mut Conn, object: &Object) -> EngineResult<Str
     let row: Option<mysql_async::Row> = connection
         .query_first(format!(
             "SHOW CREATE {what} {}",
-            mysql_identifier(&object.name)
+            mariadb_ident(&object.name)
         ))
         .await
         .map_err(sql)?;

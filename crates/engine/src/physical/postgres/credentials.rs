@@ -23,18 +23,21 @@ use tokio_postgres::error::SqlState;
 
 use super::{PostgresAdmin, database_exists, is_state, missing_credential, role_exists, sql};
 use crate::error::{EngineError, EngineResult};
-use crate::physical::names::postgres_identifier;
 use crate::physical::{CredentialRole, CredentialSpec, PhysicalName, validate_password};
+use dbplane_schema::quote::{postgres_ident, postgres_string};
 
 impl PostgresAdmin {
     /// Creates the LOGIN role or brings it to the spec (password, privileges).
     pub async fn create_credential(&self, spec: &CredentialSpec) -> EngineResult<()> {
         spec.validate()?;
         let client = self.maintenance().await?;
-        let role = postgres_identifier(spec.username.as_str());
+        let role = postgres_ident(spec.username.as_str());
         let verifier = scram_verifier(&spec.password)?;
         if !role_exists(&client, &spec.username).await? {
-            let create = format!("CREATE ROLE {role} LOGIN PASSWORD '{verifier}'");
+            let create = format!(
+                "CREATE ROLE {role} LOGIN PASSWORD {}",
+                postgres_string(&verifier)
+            );
             match client.batch_execute(&create).await {
                 // Created concurrently: the ALTER below sets it up all the same.
                 Err(error) if is_state(&error, &SqlState::DUPLICATE_OBJECT) => {}
@@ -43,7 +46,10 @@ impl PostgresAdmin {
         }
         // Also undoes the NOLOGIN of a drop that was interrupted.
         client
-            .batch_execute(&format!("ALTER ROLE {role} LOGIN PASSWORD '{verifier}'"))
+            .batch_execute(&format!(
+                "ALTER ROLE {role} LOGIN PASSWORD {}",
+                postgres_string(&verifier)
+            ))
             .await
             .map_err(sql)?;
         self.apply_privileges(&client, spec).await
@@ -60,7 +66,7 @@ impl PostgresAdmin {
         if !role_exists(&client, username).await? {
             return Ok(());
         }
-        let role = postgres_identifier(username.as_str());
+        let role = postgres_ident(username.as_str());
         // No new sessions from here on; then end the open ones.
         client
             .batch_execute(&format!("ALTER ROLE {role} NOLOGIN"))
@@ -74,7 +80,7 @@ impl PostgresAdmin {
             inside
                 .batch_execute(&format!(
                     "REASSIGN OWNED BY {role} TO {owner}; DROP OWNED BY {role};",
-                    owner = postgres_identifier(db.owner()?.as_str())
+                    owner = postgres_ident(db.owner()?.as_str())
                 ))
                 .await
                 .map_err(sql)?;
@@ -117,8 +123,9 @@ impl PostgresAdmin {
         let verifier = scram_verifier(password)?;
         client
             .batch_execute(&format!(
-                "ALTER ROLE {} PASSWORD '{verifier}'",
-                postgres_identifier(username.as_str())
+                "ALTER ROLE {} PASSWORD {}",
+                postgres_ident(username.as_str()),
+                postgres_string(&verifier)
             ))
             .await
             .map_err(sql)
@@ -135,7 +142,7 @@ impl PostgresAdmin {
         if !role_exists(&client, username).await? {
             return Err(missing_credential(username));
         }
-        let role = postgres_identifier(username.as_str());
+        let role = postgres_ident(username.as_str());
         let login = if enabled { "LOGIN" } else { "NOLOGIN" };
         client
             .batch_execute(&format!("ALTER ROLE {role} {login}"))
@@ -157,18 +164,18 @@ impl PostgresAdmin {
     /// connection, then the ones inside the database in one transaction (revoke all, grant
     /// the role's set), so no session ever sees a partial set.
     async fn apply_privileges(&self, client: &Client, spec: &CredentialSpec) -> EngineResult<()> {
-        let role = postgres_identifier(spec.username.as_str());
-        let db = postgres_identifier(spec.database.as_str());
+        let role = postgres_ident(spec.username.as_str());
+        let db = postgres_ident(spec.database.as_str());
         let owner_name = spec.database.owner()?;
-        let owner = postgres_identifier(owner_name.as_str());
+        let owner = postgres_ident(owner_name.as_str());
         if !database_exists(client, &spec.database).await? {
             return Err(super::missing_database(&spec.database));
         }
         let membership = if spec.has_ddl() {
-            // The owner name is validated: a safe literal as it is.
             format!(
                 "GRANT {owner} TO {role};
-                 ALTER ROLE {role} IN DATABASE {db} SET role = '{owner_name}';"
+                 ALTER ROLE {role} IN DATABASE {db} SET role = {};",
+                postgres_string(owner_name.as_str())
             )
         } else {
             // The setting goes first: it would name a role the user may no longer assume.

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::error::EngineResult;
 use crate::physical::PhysicalName;
-use crate::physical::names::postgres_identifier;
+use dbplane_schema::quote::{postgres_ident, postgres_string};
 
 /// Appended to a parent's database name to name its template.
 const TEMPLATE_SUFFIX: &str = "_tmpl";
@@ -62,14 +62,14 @@ pub(super) async fn copy_schema(
     let _serialized = admin.template_lock.lock().await;
     let (template, timing) = ensure_template(admin, &client, from).await?;
     let started = Instant::now();
-    let target = postgres_identifier(to.as_str());
+    let target = postgres_ident(to.as_str());
     // Each its own statement: neither may run inside a (multi-statement) transaction.
     for statement in [
         format!("DROP DATABASE IF EXISTS {target} WITH (FORCE)"),
         format!(
             "CREATE DATABASE {target} OWNER {} TEMPLATE {}",
-            postgres_identifier(owner.as_str()),
-            postgres_identifier(template.as_str()),
+            postgres_ident(owner.as_str()),
+            postgres_ident(template.as_str()),
         ),
     ] {
         client.batch_execute(&statement).await.map_err(sql)?;
@@ -83,10 +83,11 @@ pub(super) async fn copy_schema(
             "BEGIN;
              REASSIGN OWNED BY {template_owner} TO {owner_role};
              DROP OWNED BY {template_owner};
-             COMMENT ON DATABASE {target} IS '{marker}';
+             COMMENT ON DATABASE {target} IS {marker};
              COMMIT;",
-            template_owner = postgres_identifier(template_owner.as_str()),
-            owner_role = postgres_identifier(owner.as_str()),
+            marker = postgres_string(&marker),
+            template_owner = postgres_ident(template_owner.as_str()),
+            owner_role = postgres_ident(owner.as_str()),
         ))
         .await
         .map_err(sql)?;
@@ -129,7 +130,7 @@ async fn ensure_template(
 
     let template_owner = template.owner()?;
     ensure_owner_role(client, &template_owner).await?;
-    let name = postgres_identifier(template.as_str());
+    let name = postgres_ident(template.as_str());
     for statement in [
         format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"),
@@ -137,7 +138,7 @@ async fn ensure_template(
     ] {
         client.batch_execute(&statement).await.map_err(sql)?;
     }
-    let owner_role = postgres_identifier(template_owner.as_str());
+    let owner_role = postgres_ident(template_owner.as_str());
     let inside = admin.open(template.as_str()).await?;
     // The marker goes last, in the replay's transaction: a template without it is rebuilt.
     inside
@@ -147,8 +148,9 @@ async fn ensure_template(
              SET LOCAL ROLE {owner_role};
              {script}
              RESET ROLE;
-             COMMENT ON DATABASE {name} IS '{marker}';
-             COMMIT;"
+             COMMENT ON DATABASE {name} IS {marker};
+             COMMIT;",
+            marker = postgres_string(&marker),
         ))
         .await
         .map_err(sql)?;
@@ -163,11 +165,11 @@ pub(super) async fn drop_template_of(client: &Client, db: &PhysicalName) -> Engi
     for statement in [
         format!(
             "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            postgres_identifier(template.as_str())
+            postgres_ident(template.as_str())
         ),
         format!(
             "DROP ROLE IF EXISTS {}",
-            postgres_identifier(template.owner()?.as_str())
+            postgres_ident(template.owner()?.as_str())
         ),
     ] {
         client.batch_execute(&statement).await.map_err(sql)?;
