@@ -277,6 +277,20 @@ async fn mysql_backup_under_writes_restores_the_snapshot() {
         unqualified(&restored_schema, &restored_login.database)
     );
     assert_eq!(source_schema.tables, restored_schema.tables);
+    // The restored view runs with the restored database's owner rights, not the admin's.
+    let mut root = mysql_root(port).await;
+    let definer: Option<String> = root
+        .exec_first(
+            "SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'paid_orders'",
+            (restored_login.database.clone(),),
+        )
+        .await
+        .unwrap();
+    let _ = root.disconnect().await;
+    assert_eq!(
+        definer,
+        Some(format!("{}_owner@localhost", restored_login.database))
+    );
 
     // The source's credentials do not reach the restored branch.
     let intruder = main_login.with_database(&restored_login.database);

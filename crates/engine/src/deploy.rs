@@ -136,13 +136,16 @@ impl DeployEngine {
         Ok(())
     }
 
-    /// (Re)creates a view: views hold no data, so dropping first is harmless.
+    /// (Re)creates a view with the database's owner as definer (`crate::views`): views
+    /// hold no data, so dropping first is harmless.
     pub async fn create_view(
         &self,
         db: &PhysicalName,
         view: &str,
         statement: &str,
     ) -> DeployResult<()> {
+        let statement = crate::views::owned_by(statement, db)
+            .map_err(|error| DeployError::Invalid(error.to_string()))?;
         let mut conn = self.conn_in(db).await?;
         conn.query_drop(format!("DROP VIEW IF EXISTS {}", mariadb_ident(view)))
             .await?;

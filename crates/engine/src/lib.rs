@@ -16,6 +16,7 @@ pub mod deploy;
 mod error;
 pub mod online_ddl;
 pub mod physical;
+pub mod views;
 
 pub use cluster::{
     ClusterKind, LocalCluster, LocalClusterConfig, LocalClusters, start_local_clusters,

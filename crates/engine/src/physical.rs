@@ -21,6 +21,7 @@ mod names;
 mod postgres;
 
 pub use mysql::MysqlAdmin;
+pub(crate) use mysql::owner_account;
 pub use names::PhysicalName;
 pub use postgres::PostgresAdmin;
 

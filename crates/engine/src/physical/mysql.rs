@@ -23,6 +23,11 @@ const CREDENTIAL_HOST: &str = "%";
 /// Owner accounts are locked and never log in; `localhost` keeps them apart from
 /// credentials, which are all `'...'@'%'`.
 const OWNER_HOST: &str = "localhost";
+
+/// `db`'s owner account, `'<db>_owner'@'localhost'`: the definer of its views.
+pub(crate) fn owner_account(db: &PhysicalName) -> EngineResult<String> {
+    Ok(mysql_account(&db.owner()?, OWNER_HOST))
+}
 /// Admin connections kept open (idle) and allowed at most.
 const POOL_CONSTRAINTS: PoolConstraints = match PoolConstraints::new(1, 8) {
     Some(constraints) => constraints,

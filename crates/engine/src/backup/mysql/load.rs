@@ -134,7 +134,8 @@ pub(in crate::backup) async fn restore(
         let mut failed = Vec::new();
         let mut last_error = None;
         for view in &views {
-            if let Err(error) = conn.query_drop(&view.definition).await {
+            let statement = crate::views::owned_by(&view.definition, target)?;
+            if let Err(error) = conn.query_drop(&statement).await {
                 failed.push(*view);
                 last_error = Some(error);
             }

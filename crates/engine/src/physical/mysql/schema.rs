@@ -11,9 +11,8 @@ use std::sync::Arc;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
 
-use super::{CREDENTIAL_HOST, KIND, OWNER_HOST, database_exists, missing_database, sql};
+use super::{CREDENTIAL_HOST, KIND, database_exists, missing_database, sql};
 use crate::error::{EngineError, EngineResult};
-use crate::physical::names::mysql_account;
 use crate::physical::{PhysicalName, SchemaObject, SchemaObjectKind};
 use dbplane_schema::quote::mariadb_ident;
 
@@ -112,11 +111,10 @@ pub(super) async fn copy_schema(
 
     create_tables(pool, to, tables).await?;
     use_database(&mut connection, to).await?;
-    let definer = mysql_account(&to.owner()?, OWNER_HOST);
     let views = views
         .iter()
-        .map(|view| replace_definer(view, Some(&definer)))
-        .collect();
+        .map(|view| crate::views::owned_by(view, to))
+        .collect::<EngineResult<Vec<_>>>()?;
     create_views(&mut connection, views).await
 }
 
@@ -178,13 +176,12 @@ pub(super) async fn reassign_views(
         return Ok(());
     }
     use_database(connection, db).await?;
-    let definer = mysql_account(&db.owner()?, OWNER_HOST);
     for name in views {
         let object = Object {
             name,
             kind: ObjectKind::View,
         };
-        let definition = replace_definer(&show_create(connection, &object).await?, Some(&definer));
+        let definition = crate::views::owned_by(&show_create(connection, &object).await?, db)?;
         // SHOW CREATE VIEW starts with `CREATE `; OR REPLACE swaps the view atomically.
         let Some(rest) = definition.strip_prefix("CREATE ") else {
             continue;
@@ -238,7 +235,10 @@ pub(super) async fn schema(
     for object in objects(connection, db.as_str()).await? {
         let definition = show_create(connection, &object).await?;
         let (kind, definition) = match object.kind {
-            ObjectKind::View => (SchemaObjectKind::View, replace_definer(&definition, None)),
+            ObjectKind::View => (
+                SchemaObjectKind::View,
+                crate::views::without_definer(&definition),
+            ),
             ObjectKind::Table => (SchemaObjectKind::Table, strip_auto_increment(&definition)),
             ObjectKind::Sequence => (SchemaObjectKind::Table, definition),
         };
@@ -299,63 +299,6 @@ fn strip_auto_increment(definition: &str) -> String {
     format!("{columns}{}{}", &options[..start], &options[end..])
 }
 
-/// Replaces the `` DEFINER=`user`@`host` `` clause of a CREATE VIEW header with
-/// `DEFINER=<definer>`, or removes it when `definer` is `None` (the server then uses the
-/// current user when the statement is replayed).
-fn replace_definer(definition: &str, definer: Option<&str>) -> String {
-    const CLAUSE: &str = "DEFINER=";
-    // The clause is in the header, which ends where the view's name starts.
-    let header_end = definition.find(" VIEW ").unwrap_or(definition.len());
-    let Some(start) = definition[..header_end].find(CLAUSE) else {
-        return definition.to_owned();
-    };
-    let account_start = start + CLAUSE.len();
-    let Some(account_length) = quoted_account_length(&definition[account_start..]) else {
-        return definition.to_owned();
-    };
-    // Also swallow the space after the account.
-    let mut end = account_start + account_length;
-    if definition[end..].starts_with(' ') {
-        end += 1;
-    }
-    let replacement = definer
-        .map(|definer| format!("{CLAUSE}{definer} "))
-        .unwrap_or_default();
-    format!(
-        "{}{replacement}{}",
-        &definition[..start],
-        &definition[end..]
-    )
-}
-
-/// The length of `` `user`@`host` `` at the start of `text` (backticks doubled inside).
-fn quoted_account_length(text: &str) -> Option<usize> {
-    let user = quoted_identifier_length(text)?;
-    let rest = text[user..].strip_prefix('@')?;
-    let host = quoted_identifier_length(rest)?;
-    Some(user + 1 + host)
-}
-
-/// The length of a backtick-quoted identifier at the start of `text`.
-fn quoted_identifier_length(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    if bytes.first() != Some(&b'`') {
-        return None;
-    }
-    let mut index = 1;
-    while index < bytes.len() {
-        if bytes[index] == b'`' {
-            if bytes.get(index + 1) == Some(&b'`') {
-                index += 2;
-                continue;
-            }
-            return Some(index + 1);
-        }
-        index += 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,18 +312,5 @@ mod tests {
         );
         let without = "CREATE TABLE `t` (\n  `id` int(11)\n) ENGINE=InnoDB";
         assert_eq!(strip_auto_increment(without), without);
-    }
-
-    #[test]
-    fn definer_is_replaced_or_removed() {
-        let definition = "CREATE ALGORITHM=UNDEFINED DEFINER=`u``x`@`%` SQL SECURITY DEFINER VIEW `v` AS select 'DEFINER=`a`@`b`' AS `c`";
-        assert_eq!(
-            replace_definer(definition, Some("'d_owner'@'localhost'")),
-            "CREATE ALGORITHM=UNDEFINED DEFINER='d_owner'@'localhost' SQL SECURITY DEFINER VIEW `v` AS select 'DEFINER=`a`@`b`' AS `c`"
-        );
-        assert_eq!(
-            replace_definer(definition, None),
-            "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 'DEFINER=`a`@`b`' AS `c`"
-        );
     }
 }
