@@ -6,6 +6,8 @@
 //! changed tables are [`crate::online_ddl`].
 
 use dbplane_schema::quote::mariadb_ident;
+
+use crate::locks::{DEFAULT_BUDGET, bounded_ddl};
 use dbplane_schema::{Dialect, Schema};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool};
@@ -132,7 +134,7 @@ impl DeployEngine {
             return Ok(());
         }
         let mut conn = self.conn_in(db).await?;
-        conn.query_drop(statement).await?;
+        bounded_ddl(&mut conn, statement, DEFAULT_BUDGET).await?;
         Ok(())
     }
 
@@ -147,16 +149,16 @@ impl DeployEngine {
         let statement = crate::views::owned_by(statement, db)
             .map_err(|error| DeployError::Invalid(error.to_string()))?;
         let mut conn = self.conn_in(db).await?;
-        conn.query_drop(format!("DROP VIEW IF EXISTS {}", mariadb_ident(view)))
-            .await?;
-        conn.query_drop(statement).await?;
+        let drop = format!("DROP VIEW IF EXISTS {}", mariadb_ident(view));
+        bounded_ddl(&mut conn, &drop, DEFAULT_BUDGET).await?;
+        bounded_ddl(&mut conn, &statement, DEFAULT_BUDGET).await?;
         Ok(())
     }
 
     pub async fn drop_view(&self, db: &PhysicalName, view: &str) -> DeployResult<()> {
         let mut conn = self.conn_in(db).await?;
-        conn.query_drop(format!("DROP VIEW IF EXISTS {}", mariadb_ident(view)))
-            .await?;
+        let drop = format!("DROP VIEW IF EXISTS {}", mariadb_ident(view));
+        bounded_ddl(&mut conn, &drop, DEFAULT_BUDGET).await?;
         Ok(())
     }
 
@@ -168,12 +170,12 @@ impl DeployEngine {
             (false, true) => Ok(()),
             (true, false) => {
                 let mut conn = self.conn_in(db).await?;
-                conn.query_drop(format!(
+                let rename = format!(
                     "RENAME TABLE {} TO {}",
                     mariadb_ident(from),
                     mariadb_ident(to)
-                ))
-                .await?;
+                );
+                bounded_ddl(&mut conn, &rename, DEFAULT_BUDGET).await?;
                 Ok(())
             }
             (true, true) => Err(DeployError::Invalid(format!(
@@ -199,8 +201,8 @@ impl DeployEngine {
 
     pub async fn drop_table_if_exists(&self, db: &PhysicalName, table: &str) -> DeployResult<()> {
         let mut conn = self.conn_in(db).await?;
-        conn.query_drop(format!("DROP TABLE IF EXISTS {}", mariadb_ident(table)))
-            .await?;
+        let drop = format!("DROP TABLE IF EXISTS {}", mariadb_ident(table));
+        bounded_ddl(&mut conn, &drop, DEFAULT_BUDGET).await?;
         Ok(())
     }
 
@@ -208,10 +210,8 @@ impl DeployEngine {
     /// refuses to do it instantly (nothing changed then).
     pub async fn instant_alter(&self, db: &PhysicalName, statement: &str) -> DeployResult<bool> {
         let mut conn = self.conn_in(db).await?;
-        match conn
-            .query_drop(format!("{statement}, ALGORITHM=INSTANT"))
-            .await
-        {
+        let instant = format!("{statement}, ALGORITHM=INSTANT");
+        match bounded_ddl(&mut conn, &instant, DEFAULT_BUDGET).await {
             Ok(()) => Ok(true),
             Err(mysql_async::Error::Server(error))
                 if error.code == ER_ALTER_OPERATION_NOT_SUPPORTED

@@ -14,6 +14,7 @@ pub mod backup;
 pub mod cluster;
 pub mod deploy;
 mod error;
+pub mod locks;
 pub mod online_ddl;
 pub mod physical;
 pub mod views;

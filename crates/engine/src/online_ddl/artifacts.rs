@@ -1,7 +1,5 @@
 //! Cleanup: cancel before cutover, drop what a finished (or abandoned) change leaves.
 
-use mysql_async::prelude::Queryable;
-
 use super::{OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, Phase, sql};
 
 impl OnlineDdl {
@@ -57,7 +55,11 @@ async fn drop_tables(
         .map(|t| sql::qualified(db, t))
         .collect::<Vec<_>>()
         .join(", ");
-    conn.query_drop(format!("DROP TABLE IF EXISTS {list}"))
-        .await?;
+    crate::locks::bounded_ddl(
+        conn,
+        &format!("DROP TABLE IF EXISTS {list}"),
+        crate::locks::DEFAULT_BUDGET,
+    )
+    .await?;
     Ok(())
 }

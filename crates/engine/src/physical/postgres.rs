@@ -97,12 +97,16 @@ impl PostgresAdmin {
         Ok(client)
     }
 
-    /// A new connection to database `db`, closed when dropped.
+    /// A new connection to database `db`, closed when dropped. Its lock waits are bounded
+    /// (`lock_timeout`): a statement of the platform's waiting behind a user's long
+    /// transaction would make every later session of that table queue behind it; it fails
+    /// instead and its job runs it again later.
     async fn open(&self, db: &str) -> EngineResult<Client> {
         let (client, connection) = self
             .config
             .clone()
             .dbname(db)
+            .options("-c lock_timeout=5s")
             .connect(NoTls)
             .await
             .map_err(sql)?;
