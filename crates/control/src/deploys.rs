@@ -10,6 +10,7 @@ mod head_change;
 pub mod job;
 mod online;
 mod revert;
+mod step;
 mod steps;
 
 use crate::error::{ControlError, ControlResult};

@@ -66,26 +66,6 @@ pub fn table_definition(schema: &Schema, table: &str) -> Option<String> {
     Some(dbplane_schema::ddl::create_statements(&single, Dialect::Mariadb).join(";\n"))
 }
 
-/// The clauses of an `ALTER TABLE <name> ...` statement (what follows the table name).
-pub fn alter_clauses(statement: &str) -> Option<&str> {
-    let rest = statement.strip_prefix("ALTER TABLE ")?;
-    let rest = rest.strip_prefix('`')?;
-    // Skip the quoted name; a doubled backtick is an escaped one.
-    let bytes = rest.as_bytes();
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'`' {
-            if bytes.get(index + 1) == Some(&b'`') {
-                index += 2;
-                continue;
-            }
-            return Some(rest[index + 1..].trim_start());
-        }
-        index += 1;
-    }
-    None
-}
-
 /// Runs deploy steps on one MariaDB server through its admin account.
 pub struct DeployEngine {
     pool: Pool,
@@ -327,19 +307,6 @@ impl DeployEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn alter_clauses_skip_the_quoted_name() {
-        assert_eq!(
-            alter_clauses("ALTER TABLE `t` ADD COLUMN `c` int"),
-            Some("ADD COLUMN `c` int")
-        );
-        assert_eq!(
-            alter_clauses("ALTER TABLE `a``b` DROP INDEX `i`"),
-            Some("DROP INDEX `i`")
-        );
-        assert_eq!(alter_clauses("CREATE TABLE `t` (a int)"), None);
-    }
 
     #[test]
     fn artifact_names() {

@@ -92,6 +92,35 @@ pub struct DiffStatement {
     pub needs_rebuild: bool,
     /// Columns the statement renames, `(old, new)`: their values follow them (MariaDB).
     pub renamed_columns: ColumnRenames,
+    /// For an `ALTER TABLE` of a table: its clauses, what follows the table's name (the
+    /// online schema change applies them to a copy of the table).
+    pub alter_clauses: Option<String>,
+}
+
+impl DiffStatement {
+    fn new(object: ObjectRef, kind: StatementKind, sql: String) -> Self {
+        let alter_clauses = (kind == StatementKind::Alter && object.kind == ObjectKind::Table)
+            .then(|| {
+                // Every table ALTER this crate writes starts with this prefix.
+                let prefix = format!(
+                    "ALTER TABLE {} ",
+                    crate::sql_text::quote_identifier(&object.name, Dialect::Mariadb)
+                );
+                sql.strip_prefix(&prefix).map(str::to_string)
+            })
+            .flatten();
+        DiffStatement {
+            object,
+            kind,
+            sql,
+            can_drop_data: false,
+            removed_foreign_keys: Vec::new(),
+            instant_eligible: true,
+            needs_rebuild: false,
+            renamed_columns: Vec::new(),
+            alter_clauses,
+        }
+    }
 }
 
 /// A change the dialect cannot express as DDL; the diff leaves it out.
@@ -196,14 +225,9 @@ pub(crate) fn statement(
     classification: Classification,
 ) -> DiffStatement {
     DiffStatement {
-        object,
-        kind,
-        sql,
-        can_drop_data: false,
-        removed_foreign_keys: Vec::new(),
         instant_eligible: classification.instant,
         needs_rebuild: classification.rebuild,
-        renamed_columns: Vec::new(),
+        ..DiffStatement::new(object, kind, sql)
     }
 }
 
@@ -220,5 +244,38 @@ pub(crate) fn drop_foreign_key_sql(table: &str, name: &str, dialect: Dialect) ->
             crate::ddl::postgres::ident(table),
             crate::ddl::postgres::ident(name)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Column, DataType, Index, IndexKind, PrimaryKey, Table};
+
+    #[test]
+    fn table_alters_carry_their_clauses() {
+        let mut old = Table::new("a;\n`t'");
+        old.columns = vec![
+            Column::new("id", DataType::INT),
+            Column::new("v", DataType::INT),
+        ];
+        old.primary_key = Some(PrimaryKey::on(&["id"]));
+        let mut new = old.clone();
+        new.columns.push(Column::new("w;\n", DataType::INT));
+        new.indexes.push(Index::on("k", IndexKind::Plain, &["v"]));
+        let (mut from, mut to) = (Schema::new(), Schema::new());
+        from.add_table(old);
+        to.add_table(new);
+        let diff = diff(&from, &to, Dialect::Mariadb, ServerVersion::MARIADB_10_11);
+        let alters: Vec<&DiffStatement> = diff
+            .statements
+            .iter()
+            .filter(|s| s.kind == StatementKind::Alter)
+            .collect();
+        assert!(!alters.is_empty());
+        for alter in alters {
+            let clauses = alter.alter_clauses.as_deref().expect("clauses");
+            assert_eq!(alter.sql, format!("ALTER TABLE `a;\n``t'` {clauses}"));
+        }
     }
 }

@@ -55,7 +55,7 @@ fn run_job(request: &DeployRequest) -> Job {
     Job::new(
         JobKind::RunDeployment,
         request.id.as_str(),
-        "wait_turn",
+        super::step::Step::WaitTurn.as_str(),
         "{}".into(),
     )
 }

@@ -38,6 +38,18 @@ pub struct CheckResult {
     pub base_views: BTreeMap<String, String>,
     /// Per altered table, the columns its change renames (their values follow them).
     pub renamed_columns: BTreeMap<String, ColumnRenames>,
+    /// Per altered table, its `ALTER TABLE` statements in order, as the diff wrote them:
+    /// what the deployment runs (`ddl_statement` only shows them).
+    pub alters: BTreeMap<String, Vec<TableAlter>>,
+}
+
+/// One `ALTER TABLE` of a deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableAlter {
+    /// The statement.
+    pub sql: String,
+    /// Its clauses (what follows the table's name).
+    pub clauses: String,
 }
 
 impl CheckResult {
@@ -190,7 +202,17 @@ fn evaluate(
     let mut operations: Vec<DeployOperation> = Vec::new();
     let mut target_tables = BTreeMap::new();
     let mut renamed_columns: BTreeMap<String, ColumnRenames> = BTreeMap::new();
+    let mut alters: BTreeMap<String, Vec<TableAlter>> = BTreeMap::new();
     for statement in &planned.statements {
+        if let Some(clauses) = &statement.alter_clauses {
+            alters
+                .entry(statement.object.name.clone())
+                .or_default()
+                .push(TableAlter {
+                    sql: statement.sql.clone(),
+                    clauses: clauses.clone(),
+                });
+        }
         if !statement.renamed_columns.is_empty() {
             renamed_columns
                 .entry(statement.object.name.clone())
@@ -309,6 +331,7 @@ fn evaluate(
         diff,
         head_statements: Vec::new(),
         renamed_columns,
+        alters,
         base_views: base
             .views
             .values()

@@ -4,6 +4,7 @@
 
 use super::check::{CheckResult, CheckedBy, canonical_schema, run_checks};
 use super::job::{Context, DeployJobs, Failure, RunData, StepResult, next};
+use super::step::Step;
 use super::steps::record_check;
 use dbplane_domain::data_plane::Branch;
 use dbplane_domain::deploys::DeploymentState;
@@ -73,7 +74,7 @@ impl DeployJobs {
         Ok(Some(match saved {
             Ok(Some(_)) => Ok(StepOutcome::Finished),
             // Cancelled or closed meanwhile: `wait_turn` sees to it.
-            Ok(None) => next("wait_turn", &RunData::default()),
+            Ok(None) => next(Step::WaitTurn, &RunData::default()),
             Err(error) => Err(error),
         }))
     }

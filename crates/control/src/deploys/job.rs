@@ -9,8 +9,9 @@
 //! applied, reverted) and is idempotent against the real server; the job's data holds the
 //! plan and the online schema change states, saved after every step.
 
-use super::check::{CheckedBy, canonical_schema, run_checks};
+use super::check::{CheckResult, CheckedBy, TableAlter, canonical_schema, run_checks};
 pub(super) use super::failure::Failure;
+use super::step::Step;
 use super::steps::{finish_successfully, record_check};
 use crate::clusters::ClusterRegistry;
 use crate::config::DeploysConfig;
@@ -22,7 +23,7 @@ use dbplane_domain::deploys::{
     DeploymentEvent, DeploymentState,
 };
 use dbplane_domain::jobs::{Job, JobKind};
-use dbplane_engine::deploy::{DeployEngine, alter_clauses};
+use dbplane_engine::deploy::DeployEngine;
 use dbplane_engine::online_ddl::{ColumnRename, OnlineDdlState};
 use dbplane_engine::physical::PhysicalName;
 pub(super) use dbplane_jobs::retry;
@@ -76,6 +77,15 @@ pub(super) struct RunData {
     pub cutover_started_at: Option<Timestamp>,
 }
 
+/// The `ALTER TABLE`s of `table` the checks planned.
+fn table_alters<'a>(check: &'a CheckResult, table: &str) -> Result<&'a [TableAlter], Failure> {
+    check
+        .alters
+        .get(table)
+        .map(Vec::as_slice)
+        .ok_or_else(|| Failure::Permanent(format!("no ALTER planned for `{table}`")))
+}
+
 /// Whether the checks may (re)compute a deployment: pending (just opened), not deployed
 /// yet, or waiting in the queue (a head change takes it out, semantics.md §8.1).
 pub(crate) fn checkable(state: DeploymentState) -> bool {
@@ -99,9 +109,9 @@ pub struct DeployJobs {
 
 pub(super) type StepResult = Result<StepOutcome, JobError>;
 
-pub(super) fn next(step: &str, data: &RunData) -> StepResult {
+pub(super) fn next(step: Step, data: &RunData) -> StepResult {
     Ok(StepOutcome::Next {
-        step: step.to_string(),
+        step: step.as_str().to_string(),
         data: serde_json::to_string(data).map_err(retry)?,
     })
 }
@@ -305,11 +315,14 @@ impl DeployJobs {
         } else {
             serde_json::from_str(&job.data).map_err(retry)?
         };
-        let outcome = match job.step.as_str() {
-            "wait_turn" => self.wait_turn(job, &context).await,
-            "submit" => self.submit(job, &context).await,
-            "create" => self.create(job, &context, data.clone()).await,
-            "instant" => self.instant(job, &context, data.clone()).await,
+        let Some(step) = Step::parse(&job.step) else {
+            return Err(retry(format!("unknown deployment step {}", job.step)));
+        };
+        let outcome = match step {
+            Step::WaitTurn => self.wait_turn(job, &context).await,
+            Step::Submit => self.submit(job, &context).await,
+            Step::Create => self.create(job, &context, data.clone()).await,
+            Step::Instant => self.instant(job, &context, data.clone()).await,
             step => self.online_step(step, job, &context, data.clone()).await,
         };
         match outcome {
@@ -325,7 +338,7 @@ impl DeployJobs {
         match request.deployment.state {
             DeploymentState::Queued => {}
             // Submitted by a run that crashed before saving its step.
-            DeploymentState::Submitting => return Ok(next("submit", &RunData::default())),
+            DeploymentState::Submitting => return Ok(next(Step::Submit, &RunData::default())),
             // Cancelled (or closed) while waiting.
             _ => return Ok(self.finish(job).await),
         }
@@ -365,8 +378,8 @@ impl DeployJobs {
             })
             .await;
         Ok(match saved {
-            Ok(Some(_)) => next("submit", &RunData::default()),
-            Ok(None) => next("wait_turn", &RunData::default()),
+            Ok(Some(_)) => next(Step::Submit, &RunData::default()),
+            Ok(None) => next(Step::WaitTurn, &RunData::default()),
             Err(error) => Err(error),
         })
     }
@@ -379,7 +392,9 @@ impl DeployJobs {
         // again (the operations are the same: the head and base are checked again).
         match request.deployment.state {
             DeploymentState::Submitting | DeploymentState::InProgress => {}
-            DeploymentState::InProgressCancel => return Ok(next("cancel", &RunData::default())),
+            DeploymentState::InProgressCancel => {
+                return Ok(next(Step::Cancel, &RunData::default()));
+            }
             _ => return Ok(self.finish(job).await),
         }
         let head = self
@@ -407,17 +422,16 @@ impl DeployJobs {
                 (DeployOperationKind::Drop, false) => Action::DropTable,
                 (DeployOperationKind::Drop, true) => Action::DropView,
                 (DeployOperationKind::Alter, false) if instant => Action::AlterInstant {
-                    statements: operation
-                        .ddl_statement
-                        .split(";\n")
-                        .map(str::to_string)
+                    statements: table_alters(&check, &operation.table_name)?
+                        .iter()
+                        .map(|alter| alter.sql.clone())
                         .collect(),
                 },
                 (DeployOperationKind::Alter, false) => Action::AlterOnline {
-                    clauses: operation
-                        .ddl_statement
-                        .split(";\n")
-                        .filter_map(alter_clauses)
+                    // One ALTER of the shadow carries every clause of the table's change.
+                    clauses: table_alters(&check, &operation.table_name)?
+                        .iter()
+                        .map(|alter| alter.clauses.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),
                     renamed_columns: check
@@ -467,8 +481,8 @@ impl DeployJobs {
             ..RunData::default()
         };
         Ok(match saved {
-            Ok(Some(_)) => next("create", &data),
-            Ok(None) => next("submit", &RunData::default()),
+            Ok(Some(_)) => next(Step::Create, &data),
+            Ok(None) => next(Step::Submit, &RunData::default()),
             Err(error) => Err(error),
         })
     }
@@ -481,7 +495,7 @@ impl DeployJobs {
         data: RunData,
     ) -> Result<StepResult, Failure> {
         if context.request.deployment.state == DeploymentState::InProgressCancel {
-            return Ok(next("cancel", &data));
+            return Ok(next(Step::Cancel, &data));
         }
         for planned in &data.plan {
             if let Action::CreateTable { statement } = &planned.action {
@@ -492,9 +506,9 @@ impl DeployJobs {
             }
         }
         let step = if context.request.deployment.instant_ddl {
-            "instant"
+            Step::Instant
         } else {
-            "prepare"
+            Step::Prepare
         };
         Ok(next(step, &data))
     }
@@ -552,7 +566,7 @@ impl DeployJobs {
             .await;
         Ok(match saved {
             Ok(Some(_)) => Ok(StepOutcome::Finished),
-            Ok(None) => next("instant", &data),
+            Ok(None) => next(Step::Instant, &data),
             Err(error) => Err(error),
         })
     }

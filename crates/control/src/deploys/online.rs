@@ -3,6 +3,7 @@
 //! revert window, then clean up, revert or cancel.
 
 use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next, retry};
+use super::step::Step;
 use super::steps::finish_successfully;
 use dbplane_domain::Timestamp;
 use dbplane_domain::deploys::{
@@ -34,7 +35,7 @@ pub(super) fn wait(data: &RunData, millis: u64) -> Stepped {
 impl DeployJobs {
     pub(super) async fn online_step(
         &self,
-        step: &str,
+        step: Step,
         job: &Job,
         context: &Context,
         data: RunData,
@@ -42,20 +43,20 @@ impl DeployJobs {
         let state = context.request.deployment.state;
         let cancelling = state == DeploymentState::InProgressCancel;
         match step {
-            "cancel" => self.cancel(job, context, data).await,
-            _ if cancelling && matches!(step, "prepare" | "copy" | "ready" | "gated") => {
-                Ok(next("cancel", &data))
-            }
-            "prepare" => self.prepare(context, data).await,
-            "copy" => self.copy(job, context, data).await,
-            "ready" => self.ready(job, context, data).await,
-            "gated" => self.gated(job, context, data).await,
-            "cutover" => self.cutover(job, context, data).await,
-            "revert_window" => self.revert_window(job, context, data).await,
-            "cleanup" => self.cleanup(job, context, data).await,
-            "revert" => self.revert(job, context, data).await,
-            "revert_cleanup" => self.revert_cleanup(job, context, data).await,
-            other => Err(Failure::Retry(format!("unknown step {other}"))),
+            Step::Cancel => self.cancel(job, context, data).await,
+            step if cancelling && step.cancellable() => Ok(next(Step::Cancel, &data)),
+            Step::Prepare => self.prepare(context, data).await,
+            Step::Copy => self.copy(job, context, data).await,
+            Step::Ready => self.ready(job, context, data).await,
+            Step::Gated => self.gated(job, context, data).await,
+            Step::Cutover => self.cutover(job, context, data).await,
+            Step::RevertWindow => self.revert_window(job, context, data).await,
+            Step::Cleanup => self.cleanup(job, context, data).await,
+            Step::Revert => self.revert(job, context, data).await,
+            Step::RevertCleanup => self.revert_cleanup(job, context, data).await,
+            other @ (Step::WaitTurn | Step::Submit | Step::Create | Step::Instant) => Err(
+                Failure::Retry(format!("{} is not an online step", other.as_str())),
+            ),
         }
     }
 
@@ -67,7 +68,7 @@ impl DeployJobs {
         });
         let Some(planned) = pending else {
             data.copy_started_at = Some(Timestamp::now());
-            return Ok(next("copy", &data));
+            return Ok(next(Step::Copy, &data));
         };
         let Action::AlterOnline {
             clauses,
@@ -87,7 +88,7 @@ impl DeployJobs {
             )
             .await?;
         data.online.push(state);
-        Ok(next("prepare", &data))
+        Ok(next(Step::Prepare, &data))
     }
 
     /// Copies chunks (replaying the binlog every [`APPLY_EVERY`]) for up to `copy_step_millis`,
@@ -124,7 +125,7 @@ impl DeployJobs {
         self.save_progress(job, &context.request, &data, throttled)
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;
-        Ok(next(if all_done { "ready" } else { "copy" }, &data))
+        Ok(next(if all_done { Step::Ready } else { Step::Copy }, &data))
     }
 
     async fn save_progress(
@@ -173,8 +174,8 @@ impl DeployJobs {
     async fn ready(&self, job: &Job, context: &Context, data: RunData) -> Stepped {
         match context.request.deployment.state {
             DeploymentState::InProgress => {}
-            DeploymentState::PendingCutover => return Ok(next("gated", &data)),
-            DeploymentState::InProgressCutover => return Ok(next("cutover", &data)),
+            DeploymentState::PendingCutover => return Ok(next(Step::Gated, &data)),
+            DeploymentState::InProgressCutover => return Ok(next(Step::Cutover, &data)),
             other => return Err(Failure::Retry(format!("unexpected state {other}"))),
         }
         let auto = context.request.deployment.auto_cutover;
@@ -200,10 +201,10 @@ impl DeployJobs {
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;
         Ok(match saved {
-            Some(_) if auto => next("cutover", &data),
-            Some(_) => next("gated", &data),
+            Some(_) if auto => next(Step::Cutover, &data),
+            Some(_) => next(Step::Gated, &data),
             // The user acted (cancel, or auto-apply changed): look again.
-            None => next("ready", &data),
+            None => next(Step::Ready, &data),
         })
     }
 
@@ -212,7 +213,7 @@ impl DeployJobs {
     async fn gated(&self, job: &Job, context: &Context, mut data: RunData) -> Stepped {
         let deployment = &context.request.deployment;
         match deployment.state {
-            DeploymentState::InProgressCutover => return Ok(next("cutover", &data)),
+            DeploymentState::InProgressCutover => return Ok(next(Step::Cutover, &data)),
             DeploymentState::PendingCutover if deployment.auto_cutover => {
                 let saved = self
                     .update(job, context.request.clone(), false, |request| {
@@ -221,19 +222,23 @@ impl DeployJobs {
                     .await
                     .map_err(|e| Failure::Retry(e.to_string()))?;
                 return Ok(next(
-                    if saved.is_some() { "cutover" } else { "gated" },
+                    if saved.is_some() {
+                        Step::Cutover
+                    } else {
+                        Step::Gated
+                    },
                     &data,
                 ));
             }
             DeploymentState::PendingCutover => {}
-            _ => return Ok(next("ready", &data)),
+            _ => return Ok(next(Step::Ready, &data)),
         }
         for state in &mut data.online {
             context.engine.online.apply_changes(state).await?;
         }
         // Save the applied positions, then wait without holding a worker.
         let until = Timestamp::now().plus_millis(self.config.poll_millis as i64);
-        self.save_and_wait(job, "gated", &data, until).await
+        self.save_and_wait(job, Step::Gated, &data, until).await
     }
 
     /// Swaps every changed table, then lazily drops, then views; opens the revert window.
@@ -252,7 +257,7 @@ impl DeployJobs {
                         .cutover_many(&mut data.online, &CutoverOptions::default())
                         .await?;
                 }
-                return Ok(next("revert_window", &data));
+                return Ok(next(Step::RevertWindow, &data));
             }
             other => return Err(Failure::Retry(format!("unexpected state {other}"))),
         }
@@ -296,7 +301,7 @@ impl DeployJobs {
                     .save_job_step(
                         &job.id,
                         job.lease_epoch,
-                        "cutover",
+                        Step::Cutover.as_str(),
                         &serde_json::to_string(&data).unwrap_or_default(),
                         60_000,
                     )
@@ -336,9 +341,9 @@ impl DeployJobs {
             .map_err(|e| Failure::Retry(e.to_string()))?;
         Ok(next(
             if saved.is_some() {
-                "revert_window"
+                Step::RevertWindow
             } else {
-                "cutover"
+                Step::Cutover
             },
             &data,
         ))
@@ -408,7 +413,7 @@ impl DeployJobs {
             .map_err(|e| Failure::Retry(e.to_string()))?;
         Ok(match saved {
             Some(_) => Ok(StepOutcome::Finished),
-            None => next("cleanup", &data),
+            None => next(Step::Cleanup, &data),
         })
     }
 

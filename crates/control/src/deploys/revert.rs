@@ -4,6 +4,7 @@
 
 use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next};
 use super::online::wait;
+use super::step::Step;
 use super::steps::close_revert_window;
 use dbplane_domain::Timestamp;
 use dbplane_domain::deploys::{DeployRequestState, DeploymentEvent, DeploymentState};
@@ -24,8 +25,8 @@ impl DeployJobs {
     ) -> Stepped {
         let deployment = &context.request.deployment;
         match deployment.state {
-            DeploymentState::Complete => return Ok(next("cleanup", &data)),
-            DeploymentState::InProgressRevert => return Ok(next("revert", &data)),
+            DeploymentState::Complete => return Ok(next(Step::Cleanup, &data)),
+            DeploymentState::InProgressRevert => return Ok(next(Step::Revert, &data)),
             DeploymentState::CompletePendingRevert => {}
             other => return Err(Failure::Retry(format!("unexpected state {other}"))),
         }
@@ -40,7 +41,7 @@ impl DeployJobs {
             })
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;
-            return Ok(next("revert_window", &data));
+            return Ok(next(Step::RevertWindow, &data));
         }
         let mut incompatible = None;
         for state in &mut data.online {
@@ -67,21 +68,22 @@ impl DeployJobs {
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;
         }
-        self.save_and_wait(job, "revert_window", &data, end).await
+        self.save_and_wait(job, Step::RevertWindow, &data, end)
+            .await
     }
 
     /// Saves the job's data (stream positions), then waits until the next look.
     pub(super) async fn save_and_wait(
         &self,
         job: &Job,
-        step: &str,
+        step: Step,
         data: &RunData,
         until: Timestamp,
     ) -> Stepped {
         let text = serde_json::to_string(data).map_err(|e| Failure::Retry(e.to_string()))?;
         let saved = self
             .store
-            .save_job_step(&job.id, job.lease_epoch, step, &text, 60_000)
+            .save_job_step(&job.id, job.lease_epoch, step.as_str(), &text, 60_000)
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;
         if !saved {
@@ -106,9 +108,9 @@ impl DeployJobs {
                         .revert_many(&mut data.online, &CutoverOptions::default())
                         .await?;
                 }
-                return Ok(next("revert_cleanup", &data));
+                return Ok(next(Step::RevertCleanup, &data));
             }
-            _ => return Ok(next("revert_window", &data)),
+            _ => return Ok(next(Step::RevertWindow, &data)),
         }
         if !data.online.is_empty() {
             match context
@@ -175,9 +177,9 @@ impl DeployJobs {
             .map_err(|e| Failure::Retry(e.to_string()))?;
         Ok(next(
             if saved.is_some() {
-                "revert_cleanup"
+                Step::RevertCleanup
             } else {
-                "revert"
+                Step::Revert
             },
             &data,
         ))

@@ -124,6 +124,7 @@ mod tests {
             head_statements: vec![head.into()],
             base_views: Default::default(),
             renamed_columns: Default::default(),
+            alters: Default::default(),
         }
     }
 

@@ -417,13 +417,7 @@ fn drop_tables(from: &Schema, dropped: &[&String], dialect: Dialect, diff: &mut 
 pub(super) fn simple(object: ObjectRef, kind: StatementKind, sql: String) -> DiffStatement {
     let instant = !matches!(object.kind, ObjectKind::Table) || kind != StatementKind::Alter;
     DiffStatement {
-        object,
-        kind,
-        sql,
-        can_drop_data: false,
-        removed_foreign_keys: Vec::new(),
         instant_eligible: instant,
-        needs_rebuild: false,
-        renamed_columns: Vec::new(),
+        ..DiffStatement::new(object, kind, sql)
     }
 }
