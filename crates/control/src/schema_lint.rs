@@ -46,6 +46,12 @@ impl ControlPlane {
         };
         let mut options = LintOptions::new(dialect, database.name.clone());
         options.foreign_keys_allowed = database.settings.foreign_keys_enabled;
+        // Deployments leave their artifacts only on branches with safe migrations (the
+        // only ones they deploy into, where users run no DDL): elsewhere a table named
+        // like one is the user's.
+        if dialect == Dialect::Mariadb && !branch.safe_migrations {
+            options.reserved = Some(dbplane_engine::deploy::is_deploy_artifact);
+        }
         let errors = lint(&schema, &options);
         Ok(Paged {
             total: errors.len() as u64,

@@ -43,19 +43,11 @@ pub fn transient_sql(error: &mysql_async::Error) -> bool {
     }
 }
 
+pub use crate::artifacts::is_deploy_artifact;
+
 /// The artifact a lazily dropped table is renamed to.
 pub fn dropped_table_name(table: &str) -> String {
-    format!("_{table}_dbp_drop")
-}
-
-/// Whether `name` is one of a deployment's artifacts (`_<table>_dbp_{new,old,rev,drop}`:
-/// shadow, kept old table, reverse shadow, lazy drop). They are the platform's, not the
-/// user's schema: deploy checks and branch schema copies leave them out.
-pub fn is_deploy_artifact(name: &str) -> bool {
-    name.starts_with('_')
-        && ["_dbp_new", "_dbp_old", "_dbp_rev", "_dbp_drop"]
-            .iter()
-            .any(|suffix| name.len() > suffix.len() + 1 && name.ends_with(suffix))
+    crate::artifacts::artifact_name(table, crate::artifacts::Artifact::Dropped)
 }
 
 /// The canonical `CREATE` of one table of `schema` (what two equal tables share).
@@ -205,12 +197,19 @@ impl DeployEngine {
 
     /// The schema of `db`, without the artifacts of deployments.
     pub async fn introspect(&self, db: &PhysicalName) -> DeployResult<Schema> {
-        let mut conn = self.pool.get_conn().await?;
-        let mut schema = dbplane_schema::introspect::mariadb(&mut conn, db.as_str())
-            .await
-            .map_err(|e| DeployError::Introspect(e.to_string()))?;
+        let mut schema = self.introspect_all(db).await?;
         schema.tables.retain(|name, _| !is_deploy_artifact(name));
         Ok(schema)
+    }
+
+    /// The schema of `db` with every table, artifacts' names included: a head branch,
+    /// where no deployment runs, so a table named like an artifact is the user's (and
+    /// lint reports it).
+    pub async fn introspect_all(&self, db: &PhysicalName) -> DeployResult<Schema> {
+        let mut conn = self.pool.get_conn().await?;
+        dbplane_schema::introspect::mariadb(&mut conn, db.as_str())
+            .await
+            .map_err(|e| DeployError::Introspect(e.to_string()))
     }
 
     /// Builds `statements` into a fresh scratch database `db` and reads its schema back
@@ -301,32 +300,5 @@ impl DeployEngine {
         self.pool.disconnect().await?;
         self.online.disconnect().await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn artifact_names() {
-        assert_eq!(dropped_table_name("users"), "_users_dbp_drop");
-        for artifact in [
-            "_users_dbp_drop",
-            "_users_dbp_new",
-            "_users_dbp_old",
-            "_a_dbp_rev",
-        ] {
-            assert!(is_deploy_artifact(artifact), "{artifact}");
-        }
-        for table in [
-            "users",
-            "_users",
-            "users_dbp_old",
-            "__dbp_old",
-            "_users_dbp_older",
-        ] {
-            assert!(!is_deploy_artifact(table), "{table}");
-        }
     }
 }

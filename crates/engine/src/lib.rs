@@ -10,6 +10,7 @@
 //! for databases (branches), schema copies and credentials. Engine drivers (online
 //! schema change, replication, dumps) will follow behind per-capability traits.
 
+pub mod artifacts;
 pub mod backup;
 pub mod cluster;
 pub mod deploy;

@@ -76,6 +76,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Pool};
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::{Artifact, artifact_name};
 use crate::physical::PhysicalName;
 use dbplane_schema::online;
 use shape::read_shape;
@@ -251,7 +252,7 @@ pub struct OnlineDdlState {
 impl OnlineDdlState {
     /// `_<table>_dbp_rev`: the new-schema table after a revert.
     pub fn reverted_table(&self) -> String {
-        format!("_{}_dbp_rev", self.table)
+        crate::artifacts::artifact_name(&self.table, crate::artifacts::Artifact::Reverted)
     }
 
     /// The shadow's names of [`OnlineDdlState::columns`].
@@ -345,14 +346,8 @@ impl OnlineDdl {
         renames: &[ColumnRename],
     ) -> OnlineDdlResult<OnlineDdlState> {
         let db = database.as_str();
-        let shadow_table = format!("_{table}_dbp_new");
-        let old_table = format!("_{table}_dbp_old");
-        if shadow_table.len() > 64 {
-            return Err(OnlineDdlError::Unsupported {
-                table: table.into(),
-                reason: "the table name is too long for its shadow table".into(),
-            });
-        }
+        let shadow_table = artifact_name(table, Artifact::Shadow);
+        let old_table = artifact_name(table, Artifact::Old);
         let mut conn = self.conn().await?;
         let source = read_shape(&mut conn, db, table).await?;
         if source.columns.is_empty() {

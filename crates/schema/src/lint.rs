@@ -47,6 +47,8 @@ pub enum LintCode {
     UnsupportedFeature,
     /// Partitioning other than RANGE, HASH or KEY, or subpartitioning.
     UnsupportedPartitioningFeature,
+    /// A table named like one of the platform's own objects (`LintOptions::reserved`).
+    ReservedTableName,
 }
 
 impl LintCode {
@@ -67,6 +69,7 @@ impl LintCode {
             LintCode::DuplicateEnumValue => "DUPLICATE_ENUM_VALUE",
             LintCode::UnsupportedFeature => "UNSUPPORTED_FEATURE",
             LintCode::UnsupportedPartitioningFeature => "UNSUPPORTED_PARTITIONING_FEATURE",
+            LintCode::ReservedTableName => "RESERVED_TABLE_NAME",
         }
     }
 }
@@ -161,6 +164,9 @@ pub struct LintOptions {
     pub allowed_charsets: Vec<String>,
     /// The most columns a table may have (InnoDB's limit).
     pub max_columns: usize,
+    /// Table names the platform keeps for its own objects (a deployment's artifacts): a
+    /// user table named so would be taken for one, so it is reported.
+    pub reserved: Option<fn(&str) -> bool>,
 }
 
 impl LintOptions {
@@ -174,6 +180,7 @@ impl LintOptions {
                 .map(str::to_owned)
                 .to_vec(),
             max_columns: 1017,
+            reserved: None,
         }
     }
 }
@@ -185,6 +192,19 @@ pub fn lint(schema: &Schema, options: &LintOptions) -> Vec<LintError> {
     keys::check(&schema, options, &mut errors);
     references::check(&schema, options, &mut errors);
     features::check(&schema, options, &mut errors);
+    if let Some(reserved) = options.reserved {
+        for name in schema.tables.keys().filter(|name| reserved(name)) {
+            errors.push(LintError::new(
+                LintCode::ReservedTableName,
+                options,
+                name,
+                format!(
+                    "table {name} is named like the platform's deploy artifacts \
+                     (`_<table>_dbp_new`, `_dbp_old`, `_dbp_rev`, `_dbp_drop`): rename it"
+                ),
+            ));
+        }
+    }
     errors.sort_by(|a, b| {
         (
             &a.table_name,

@@ -146,7 +146,7 @@ pub async fn run_checks(
         .await
         .map_err(|e| e.to_string())?;
     let head_schema = engine
-        .introspect(&physical(head.physical_name())?)
+        .introspect_all(&physical(head.physical_name())?)
         .await
         .map_err(|e| e.to_string())?;
     let base_statements = dbplane_schema::ddl::create_statements(&base_schema, Dialect::Mariadb);
@@ -290,6 +290,7 @@ fn evaluate(
     }
     let mut options = LintOptions::new(Dialect::Mariadb, database.name.clone());
     options.foreign_keys_allowed = database.settings.foreign_keys_enabled;
+    options.reserved = Some(dbplane_engine::deploy::is_deploy_artifact);
     // Only what the deployment touches: an old problem elsewhere does not block it.
     let lint_errors: Vec<Value> = lint(target, &options)
         .into_iter()
