@@ -68,6 +68,8 @@ pub(in crate::backup) struct WireSession {
 pub(in crate::backup) struct RowStream<'a> {
     session: &'a mut WireSession,
     done: bool,
+    /// Fields every row must have.
+    columns: u64,
 }
 
 impl WireSession {
@@ -186,6 +188,7 @@ impl WireSession {
                 return Ok(RowStream {
                     session: self,
                     done: true,
+                    columns: 0,
                 });
             }
             Some(0xff) => return Err(server_error(first)),
@@ -204,6 +207,7 @@ impl WireSession {
         Ok(RowStream {
             session: self,
             done: false,
+            columns,
         })
     }
 
@@ -299,7 +303,16 @@ impl RowStream<'_> {
             self.done = true;
             return Err(server_error(packet));
         }
-        Ok(Some(TextRow(packet)))
+        let row = TextRow(packet);
+        // A row that is not exactly one field per column would shift every value after
+        // the gap into the wrong column of the backup: stop loudly instead.
+        if row.field_count() != Some(self.columns) {
+            self.done = true;
+            return Err(WireError::Protocol(
+                "a row does not hold exactly one field per column",
+            ));
+        }
+        Ok(Some(row))
     }
 }
 
@@ -307,6 +320,18 @@ impl RowStream<'_> {
 pub(in crate::backup) struct TextRow<'a>(&'a [u8]);
 
 impl<'a> TextRow<'a> {
+    /// How many fields the row holds, when they fill it exactly (no truncated field, no
+    /// bytes after the last).
+    fn field_count(&self) -> Option<u64> {
+        let mut rest = LengthEncoded(self.0);
+        let mut count = 0;
+        while !rest.0.is_empty() {
+            rest.field()?;
+            count += 1;
+        }
+        Some(count)
+    }
+
     /// Each field's bytes, `None` for NULL.
     pub(in crate::backup) fn fields(&self) -> impl Iterator<Item = Option<&'a [u8]>> {
         let mut rest = LengthEncoded(self.0);
@@ -416,7 +441,8 @@ fn server_error(packet: &[u8]) -> WireError {
 #[cfg(test)]
 mod tests {
     use super::{
-        LengthEncoded, MAX_PAYLOAD, READ_SIZE, TextRow, WireSession, is_eof, server_error,
+        LengthEncoded, MAX_PAYLOAD, READ_SIZE, TextRow, WireResult, WireSession, is_eof,
+        server_error,
     };
     use tokio::io::AsyncWriteExt;
 
@@ -490,8 +516,88 @@ mod tests {
             fields,
             vec![Some(&b"abc"[..]), None, Some(&b""[..]), Some(&long[..])]
         );
-        // A truncated field ends the row instead of reading past it.
+        assert_eq!(TextRow(&packet).field_count(), Some(4));
+        // A truncated field ends the row instead of reading past it, and makes it invalid.
         assert_eq!(TextRow(&[5, b'a']).fields().count(), 0);
+        assert_eq!(TextRow(&[5, b'a']).field_count(), None);
+        assert_eq!(TextRow(&[1, b'a', 0xff]).field_count(), None);
+    }
+
+    /// A session over an in-memory pipe whose server side sends `reply` to any query.
+    async fn answering(reply: Vec<u8>) -> WireResult<Vec<Vec<Option<Vec<u8>>>>> {
+        let (client, mut server) = tokio::io::duplex(64 << 10);
+        let mut session = WireSession {
+            io: Box::new(client),
+            buffer: Vec::with_capacity(READ_SIZE),
+            start: 0,
+            joined: Vec::new(),
+            sequence: 0,
+        };
+        let writer = tokio::spawn(async move {
+            let _ = server.write_all(&reply).await;
+            // Closing the pipe ends what the client can read.
+        });
+        let rows = session.query_rows("SELECT 1").await;
+        writer.await.unwrap();
+        rows
+    }
+
+    #[tokio::test]
+    async fn a_row_missing_a_field_is_an_error() {
+        let mut sequence = 1;
+        let mut reply = Vec::new();
+        for payload in [
+            &[2][..],
+            b"\x03def\0\0\0\x011\0",
+            b"\x03def\0\0\0\x012\0",
+            &[0xfe, 0, 0, 2, 0],
+            &[1, b'7'],
+            &[0xfe, 0, 0, 2, 0],
+        ] {
+            reply.extend(packets(payload, &mut sequence));
+        }
+        let error = answering(reply).await.unwrap_err();
+        assert!(
+            error.to_string().contains("one field per column"),
+            "{error}"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The parsers of length-encoded values, rows, greetings and errors take any
+        /// bytes without panicking.
+        #[test]
+        fn parsers_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = LengthEncoded(&bytes).integer();
+            let _ = TextRow(&bytes).fields().count();
+            let _ = TextRow(&bytes).field_count();
+            let _ = super::Greeting::parse(&bytes);
+            let _ = server_error(&bytes);
+            let _ = is_eof(&bytes);
+        }
+
+        /// A session reading any byte stream from the server ends with rows or an error:
+        /// no panic, no hang (the stream ends).
+        #[test]
+        fn sessions_never_panic_or_hang(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            framed in proptest::bool::ANY,
+        ) {
+            // Half the cases frame the bytes as packets, so they get past the headers.
+            let reply = if framed {
+                let mut sequence = 1;
+                bytes.chunks(17).flat_map(|c| packets(c, &mut sequence)).collect()
+            } else {
+                bytes
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let outcome = runtime.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(5), answering(reply)).await
+            });
+            proptest::prop_assert!(outcome.is_ok(), "the session hung");
+        }
     }
 
     #[test]
