@@ -207,7 +207,7 @@ pub async fn start_local_clusters(config: LocalClusterConfig) -> EngineResult<Lo
     std::fs::create_dir_all(&mysql_directory)?;
     std::fs::create_dir_all(&postgres_directory)?;
 
-    let postgres_user = postgres::prepare_user(&postgres_directory).await?;
+    let (postgres_directory, postgres_user) = postgres::place(&postgres_directory).await?;
 
     let mut reservation = PortReservation::default();
     let mysql_port = reservation.resolve(&mysql_directory, config.mysql_port)?;

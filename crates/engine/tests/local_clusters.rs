@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dbplane_engine::{
-    ClusterKind, EngineError, LocalCluster, LocalClusterConfig, LocalClusters, start_local_clusters,
+    ClusterKind, LocalCluster, LocalClusterConfig, LocalClusters, start_local_clusters,
 };
 use mysql_async::prelude::Queryable;
 
@@ -380,30 +380,53 @@ fn servers_left_by_a_killed_run_are_replaced() {
     });
 }
 
-/// As root, PostgreSQL runs as `postgres`, which cannot enter a 0700 directory of root's:
-/// the start must fail naming that directory, before any server starts.
+/// As root, PostgreSQL runs as `postgres`, which cannot enter a 0700 directory of root's
+/// (a clone in `/root`): the clusters start anyway, PostgreSQL's files in a directory of
+/// their own that `postgres` reaches, linked from the data dir, whose permissions stay
+/// 0700; a second start finds them again.
 #[tokio::test]
-async fn an_unreachable_directory_is_named() {
+async fn a_private_data_dir_works_as_root() {
     if !nix::unistd::Uid::current().is_root() {
         return;
     }
+    init_logging();
     let private = tempfile::tempdir().expect("create temp dir");
     std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700))
         .expect("make temp dir private");
-    let error = start_local_clusters(test_config(private.path()))
-        .await
-        .expect_err("postgres cannot reach a 0700 dir");
-    match &error {
-        EngineError::NotTraversable { path, user, .. } => {
-            assert_eq!(path, &std::fs::canonicalize(private.path()).unwrap());
-            assert_eq!(user, "postgres");
-        }
-        other => panic!("unexpected error: {other}"),
-    }
-    let message = error.to_string();
-    assert!(message.contains("chmod o+x"), "{message}");
+    let clusters = timed_start(test_config(private.path()), "private, first").await;
+    let link = private.path().join("clusters/postgresql");
+    assert!(link.is_symlink(), "{}", link.display());
+    let place = std::fs::canonicalize(&link).unwrap();
     assert!(
-        !private.path().join("clusters/mysql/data").exists(),
-        "mariadb was initialized"
+        place.starts_with("/var/lib/dbplane/clusters"),
+        "{}",
+        place.display()
     );
+    clusters
+        .postgresql()
+        .version()
+        .await
+        .expect("postgres answers");
+    let root = postgres_client(clusters.postgresql()).await;
+    root.batch_execute("CREATE TABLE kept (id int)")
+        .await
+        .unwrap();
+    drop(root);
+    clusters.shutdown().await.expect("shut down");
+    let mode = std::fs::metadata(private.path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700, "the private directory was opened up");
+
+    let clusters = timed_start(test_config(private.path()), "private, again").await;
+    assert_eq!(std::fs::canonicalize(&link).unwrap(), place);
+    let root = postgres_client(clusters.postgresql()).await;
+    root.batch_execute("SELECT * FROM kept")
+        .await
+        .expect("the data is still there");
+    drop(root);
+    clusters.shutdown().await.expect("shut down");
+    let _ = std::fs::remove_dir_all(place.parent().unwrap());
 }

@@ -71,16 +71,59 @@ pub(super) struct Options {
     pub(super) fast_unsafe: bool,
 }
 
-/// As root: makes sure the `postgres` OS user exists, owns `directory` (it holds the
-/// socket and lock files) and can reach it. As anyone else: nothing to do.
-pub(super) async fn prepare_user(directory: &Path) -> EngineResult<Option<RunAs>> {
+/// Where a root dbplane keeps PostgreSQL's files when the `postgres` user cannot reach
+/// the data dir (one directory per data dir, linked from it).
+const REACHABLE_ROOT: &str = "/var/lib/dbplane/clusters";
+
+/// Where the cluster's files live and who runs it. As anyone but root: `directory`, run as
+/// ourselves. As root: the `postgres` OS user (created if missing) runs it and must reach
+/// its directory. When the data dir sits under a private directory (a 0700 home, where
+/// `git clone` puts it), its permissions stay as they are: the cluster's files go to a
+/// directory of their own under [`REACHABLE_ROOT`], and `directory` becomes a link to it.
+pub(super) async fn place(directory: &Path) -> EngineResult<(PathBuf, Option<RunAs>)> {
     if !Uid::current().is_root() {
-        return Ok(None);
+        return Ok((directory.to_path_buf(), None));
     }
     let run_as = os_user::ensure_system_user(KIND, OS_USER, Path::new(OS_USER_HOME)).await?;
-    run_as.take_ownership(directory)?;
-    os_user::check_traversable(KIND, directory, &run_as)?;
-    Ok(Some(run_as))
+    let place = if directory.is_symlink() {
+        std::fs::canonicalize(directory)?
+    } else if os_user::check_traversable(KIND, directory, &run_as).is_ok() {
+        directory.to_path_buf()
+    } else if std::fs::read_dir(directory)?.next().is_none() {
+        relocate(directory)?
+    } else {
+        // A cluster already initialized there: moving it is the operator's call.
+        os_user::check_traversable(KIND, directory, &run_as)?;
+        directory.to_path_buf()
+    };
+    run_as.take_ownership(&place)?;
+    os_user::check_traversable(KIND, &place, &run_as)?;
+    Ok((place, Some(run_as)))
+}
+
+/// Moves the (empty) cluster directory to a new directory under [`REACHABLE_ROOT`] and
+/// links it from where it was. The new directory's name is unique, so a data dir deleted
+/// and made again never finds an older cluster there.
+fn relocate(directory: &Path) -> EngineResult<PathBuf> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::DirBuilderExt;
+    let seed = format!(
+        "{}:{}:{:?}",
+        directory.display(),
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
+    let id = hex::encode(&Sha256::digest(seed.as_bytes())[..8]);
+    let place = Path::new(REACHABLE_ROOT).join(id).join(KIND.as_str());
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&place)?;
+    std::fs::remove_dir(directory)?;
+    std::os::unix::fs::symlink(&place, directory)?;
+    tracing::info!(kind = %KIND, link = %directory.display(), to = %place.display(),
+        "the data dir is private to its owner: the cluster's files live outside it");
+    Ok(place)
 }
 
 /// Stops a stale server, initializes on first start, launches and supervises `postgres`.
