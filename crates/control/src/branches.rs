@@ -450,13 +450,8 @@ impl ControlPlane {
         database: &Database,
     ) -> ControlResult<&crate::clusters::ClusterEndpoint> {
         self.clusters
-            .get(&database.region, database.kind)
-            .ok_or_else(|| {
-                ControlError::Unavailable(format!(
-                    "no {} cluster serves region {}",
-                    database.kind, database.region
-                ))
-            })
+            .for_database(database)
+            .map_err(|error| ControlError::Unavailable(error.to_string()))
     }
 
     pub(crate) async fn branch_details(

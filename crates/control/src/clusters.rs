@@ -1,6 +1,6 @@
 //! Which cluster serves each (region, kind), and how clients reach it.
 
-use dbplane_domain::data_plane::DatabaseKind;
+use dbplane_domain::data_plane::{Database, DatabaseKind};
 use dbplane_engine::physical::ClusterAdmin;
 use std::sync::Arc;
 
@@ -24,6 +24,14 @@ impl ClusterEndpoint {
     }
 }
 
+/// No configured cluster serves a database's region and kind.
+#[derive(Debug, thiserror::Error)]
+#[error("no {kind} cluster serves region {region}")]
+pub struct NoCluster {
+    pub kind: DatabaseKind,
+    pub region: String,
+}
+
 /// Every cluster of this deployment.
 #[derive(Default)]
 pub struct ClusterRegistry {
@@ -40,6 +48,16 @@ impl ClusterRegistry {
         self.endpoints
             .iter()
             .find(|endpoint| endpoint.region == region && endpoint.kind == kind)
+    }
+
+    /// The cluster serving `database`, or why there is none (configuration changed under
+    /// an existing database).
+    pub fn for_database(&self, database: &Database) -> Result<&ClusterEndpoint, NoCluster> {
+        self.get(&database.region, database.kind)
+            .ok_or_else(|| NoCluster {
+                kind: database.kind,
+                region: database.region.clone(),
+            })
     }
 
     pub fn serves(&self, region: &str) -> bool {

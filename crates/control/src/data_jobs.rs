@@ -109,14 +109,7 @@ impl DataPlaneJobs {
     }
 
     fn endpoint(&self, database: &Database) -> Result<&ClusterEndpoint, JobError> {
-        self.clusters
-            .get(&database.region, database.kind)
-            .ok_or_else(|| {
-                retry(format!(
-                    "no {} cluster serves region {}",
-                    database.kind, database.region
-                ))
-            })
+        self.clusters.for_database(database).map_err(retry)
     }
 
     /// The branch and its database, even if deleted; `None` when forgotten.
@@ -419,13 +412,8 @@ pub async fn apply_ddl_rights(
     branch: &Branch,
 ) -> Result<(), String> {
     let endpoint = clusters
-        .get(&database.region, database.kind)
-        .ok_or_else(|| {
-            format!(
-                "no {} cluster serves region {}",
-                database.kind, database.region
-            )
-        })?;
+        .for_database(database)
+        .map_err(|error| error.to_string())?;
     for credential in store
         .all_credentials(&branch.id)
         .await

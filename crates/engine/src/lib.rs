@@ -17,6 +17,7 @@ pub mod deploy;
 mod error;
 pub mod locks;
 pub mod online_ddl;
+mod pg_tool;
 pub mod physical;
 pub mod views;
 

@@ -143,14 +143,7 @@ impl BackupJobs {
     }
 
     fn endpoint(&self, database: &Database) -> Result<&ClusterEndpoint, JobError> {
-        self.clusters
-            .get(&database.region, database.kind)
-            .ok_or_else(|| {
-                retry(format!(
-                    "no {} cluster serves region {}",
-                    database.kind, database.region
-                ))
-            })
+        self.clusters.for_database(database).map_err(retry)
     }
 
     /// The live branch and its database; `None` when deleted or forgotten.

@@ -144,10 +144,7 @@ impl DeployJobs {
     }
 
     fn engine(&self, database: &Database) -> Result<Arc<DeployEngine>, JobError> {
-        let endpoint = self
-            .clusters
-            .get(&database.region, database.kind)
-            .ok_or_else(|| retry(format!("no cluster serves region {}", database.region)))?;
+        let endpoint = self.clusters.for_database(database).map_err(retry)?;
         let mut engines = self
             .engines
             .lock()

@@ -17,7 +17,6 @@ mod copy;
 mod post_data;
 
 use std::collections::HashSet;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
@@ -26,7 +25,6 @@ use futures_util::stream::FuturesUnordered;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::{Semaphore, mpsc};
-use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::{
@@ -72,32 +70,7 @@ fn tool(name: &str) -> Result<PathBuf, BackupError> {
 
 /// A client tool command connected like the admin.
 fn command(program: &Path, config: &Config) -> Command {
-    let mut command = Command::new(program);
-    command
-        .arg("--no-password")
-        .env("PGCONNECT_TIMEOUT", "10")
-        .env_remove("PGSERVICE")
-        .env_remove("PGOPTIONS")
-        .kill_on_drop(true);
-    match config.get_hosts().first() {
-        Some(Host::Tcp(host)) => {
-            command.arg(format!("--host={host}"));
-        }
-        Some(Host::Unix(directory)) => {
-            command.arg("--host").arg(directory);
-        }
-        None => {}
-    }
-    if let Some(port) = config.get_ports().first() {
-        command.arg(format!("--port={port}"));
-    }
-    if let Some(user) = config.get_user() {
-        command.arg(format!("--username={user}"));
-    }
-    if let Some(password) = config.get_password() {
-        command.env("PGPASSWORD", std::ffi::OsStr::from_bytes(password));
-    }
-    command
+    crate::pg_tool::command(program, config)
 }
 
 fn tail(stderr: &[u8]) -> String {

@@ -4,11 +4,7 @@
 //! value, so identity and serial columns of a copy start from 1. The schema copy that
 //! replays it is in [`super::template`].
 
-use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
-
-use tokio::process::Command;
-use tokio_postgres::config::Host;
 
 use super::{KIND, PostgresAdmin};
 use crate::cluster::find_pg_dump;
@@ -18,8 +14,6 @@ use crate::physical::PhysicalName;
 /// How long pg_dump waits for its ACCESS SHARE locks on the parent's tables (a running
 /// ALTER TABLE holds an exclusive one) before giving up.
 const LOCK_WAIT_TIMEOUT: &str = "30s";
-/// How long pg_dump may take to connect.
-const CONNECT_TIMEOUT_SECONDS: &str = "10";
 /// The most of pg_dump's stderr an error message carries.
 const STDERR_TAIL: usize = 2048;
 
@@ -33,43 +27,17 @@ pub(super) async fn run_pg_dump(admin: &PostgresAdmin, db: &PhysicalName) -> Eng
             admin.pg_dump.get_or_init(|| found).clone()
         }
     };
-    let config = &admin.config;
-    let mut command = Command::new(&program);
+    let mut command = crate::pg_tool::command(&program, &admin.config);
     command
         .args([
             "--schema-only",
             "--no-owner",
             "--no-privileges",
-            "--no-password",
             &format!("--lock-wait-timeout={LOCK_WAIT_TIMEOUT}"),
         ])
         // A physical name has no `=`, so pg_dump takes it as a name, not a conninfo.
         .arg(format!("--dbname={db}"))
-        .env("PGCONNECT_TIMEOUT", CONNECT_TIMEOUT_SECONDS)
-        // Settings meant for other connections must not redirect this one.
-        .env_remove("PGSERVICE")
-        .env_remove("PGOPTIONS")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    match config.get_hosts().first() {
-        Some(Host::Tcp(host)) => {
-            command.arg(format!("--host={host}"));
-        }
-        Some(Host::Unix(directory)) => {
-            command.arg("--host").arg(directory);
-        }
-        None => {}
-    }
-    if let Some(port) = config.get_ports().first() {
-        command.arg(format!("--port={port}"));
-    }
-    if let Some(user) = config.get_user() {
-        command.arg(format!("--username={user}"));
-    }
-    // In the environment rather than on the command line, where `ps` would show it.
-    if let Some(password) = config.get_password() {
-        command.env("PGPASSWORD", std::ffi::OsStr::from_bytes(password));
-    }
+        .stdin(Stdio::null());
     let output = command
         .output()
         .await
