@@ -76,14 +76,7 @@ async fn an_open_transaction_delays_the_deploy_not_the_table() {
     let progress = Arc::new(Progress::default());
     let writer = tokio::spawn(write_until(writer_login, stop.clone(), progress.clone()));
 
-    let deployed = fixture
-        .client
-        .post(
-            &format!("{}/deploy", DeployFixture::path(number)),
-            json!({"instant_ddl": true}),
-        )
-        .await;
-    assert_eq!(deployed.status, 200, "{}", deployed.body);
+    fixture.deploy_instant(number).await;
     // While the transaction stays open the deploy waits in its instant step, and the table
     // keeps serving: a few seconds' worth of statements, none stuck behind the DDL.
     fixture.wait_for(number, &["in_progress"]).await;

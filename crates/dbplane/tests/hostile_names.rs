@@ -236,14 +236,7 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
     let number = fixture.open("instant", json!({})).await["number"]
         .as_u64()
         .unwrap();
-    let deployed = fixture
-        .client
-        .post(
-            &format!("{}/deploy", DeployFixture::path(number)),
-            json!({"instant_ddl": true}),
-        )
-        .await;
-    assert_eq!(deployed.status, 200, "{}", deployed.body);
+    fixture.deploy_instant(number).await;
     let done = fixture
         .wait_for(number, &["complete", "complete_error"])
         .await;

@@ -135,6 +135,18 @@ impl DeployFixture {
             .await
     }
 
+    /// Deploys request `number` with `instant_ddl`.
+    pub async fn deploy_instant(&self, number: u64) {
+        let deployed = self
+            .client
+            .post(
+                &format!("{}/deploy", Self::path(number)),
+                json!({"instant_ddl": true}),
+            )
+            .await;
+        assert_eq!(deployed.status, 200, "{}", deployed.body);
+    }
+
     pub fn path(number: u64) -> String {
         format!("{DB_PATH}/deploy-requests/{number}")
     }

@@ -462,16 +462,20 @@ mod tests {
         out
     }
 
-    #[tokio::test]
-    async fn a_result_streams_rows_split_over_packets_and_reads() {
-        let (client, mut server) = tokio::io::duplex(64 << 10);
-        let mut session = WireSession {
+    fn session_over(client: tokio::io::DuplexStream) -> WireSession {
+        WireSession {
             io: Box::new(client),
             buffer: Vec::with_capacity(READ_SIZE),
             start: 0,
             joined: Vec::new(),
             sequence: 0,
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_result_streams_rows_split_over_packets_and_reads() {
+        let (client, mut server) = tokio::io::duplex(64 << 10);
+        let mut session = session_over(client);
         // A row longer than one packet (a 17 MB value), then a short one.
         let big = vec![b'z'; MAX_PAYLOAD + 10];
         // (Its length takes 8 bytes after 0xfe: the row starts like an EOF packet.)
@@ -526,13 +530,7 @@ mod tests {
     /// A session over an in-memory pipe whose server side sends `reply` to any query.
     async fn answering(reply: Vec<u8>) -> WireResult<Vec<Vec<Option<Vec<u8>>>>> {
         let (client, mut server) = tokio::io::duplex(64 << 10);
-        let mut session = WireSession {
-            io: Box::new(client),
-            buffer: Vec::with_capacity(READ_SIZE),
-            start: 0,
-            joined: Vec::new(),
-            sequence: 0,
-        };
+        let mut session = session_over(client);
         let writer = tokio::spawn(async move {
             let _ = server.write_all(&reply).await;
             // Closing the pipe ends what the client can read.
