@@ -6,6 +6,25 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dbplane_control::ControlError;
 use serde::Serialize;
+use std::time::Duration;
+
+/// The messages of 5xx answers: fixed sentences that say what a client can do, never
+/// the error's detail (which is logged).
+pub mod server_error_message {
+    /// A bug or a failing metadata store.
+    pub const INTERNAL: &str = "internal server error";
+    /// A database server refused or failed the work; it may work later.
+    pub const UNAVAILABLE: &str = "a database server is unavailable, retry later";
+    /// A database server did not answer within `[api] cluster_timeout_seconds`.
+    pub const CLUSTER_TIMEOUT: &str = "a database server did not answer in time, retry later";
+    /// The request outlived `[api] request_timeout_seconds`.
+    pub const REQUEST_TIMEOUT: &str = "the request did not finish in time, retry later";
+    /// Every message above.
+    pub const ALL: &[&str] = &[INTERNAL, UNAVAILABLE, CLUSTER_TIMEOUT, REQUEST_TIMEOUT];
+}
+
+/// Seconds a client is asked to wait after a 503.
+const RETRY_AFTER_UNAVAILABLE: u64 = 1;
 
 /// The closed set of error codes the API answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -92,7 +111,27 @@ impl ApiError {
     pub fn internal(detail: impl Into<String>) -> Self {
         Self {
             internal_detail: Some(detail.into()),
-            ..Self::new(ErrorCode::Internal, "internal server error")
+            ..Self::new(ErrorCode::Internal, server_error_message::INTERNAL)
+        }
+    }
+    /// A 503 with `Retry-After`: `message` for the client, `detail` for the log.
+    fn unavailable(message: &'static str, detail: String) -> Self {
+        Self {
+            retry_after_seconds: Some(RETRY_AFTER_UNAVAILABLE),
+            internal_detail: Some(detail),
+            ..Self::new(ErrorCode::Unavailable, message)
+        }
+    }
+    /// What a request that failed outside its handler answers: 503 when it outlived
+    /// its `deadline` (the tower timeout layer), 500 otherwise.
+    pub fn request_failed(error: &axum::BoxError, deadline: Duration) -> Self {
+        if error.is::<tower::timeout::error::Elapsed>() {
+            Self::unavailable(
+                server_error_message::REQUEST_TIMEOUT,
+                format!("the request outlived its deadline of {deadline:?}"),
+            )
+        } else {
+            Self::internal(error_chain(error.as_ref()))
         }
     }
     pub fn code(&self) -> ErrorCode {
@@ -122,12 +161,12 @@ impl From<ControlError> for ApiError {
                 retry_after_seconds: Some(retry_after_seconds),
                 ..ApiError::new(ErrorCode::RateLimited, "rate limit exceeded, retry later")
             },
-            ControlError::Unavailable(detail) => ApiError {
-                code: ErrorCode::Unavailable,
-                message: "internal server error".to_string(),
-                retry_after_seconds: Some(1),
-                internal_detail: Some(detail),
-            },
+            ControlError::Unavailable(detail) => {
+                ApiError::unavailable(server_error_message::UNAVAILABLE, detail)
+            }
+            error @ ControlError::ClusterTimeout { .. } => {
+                ApiError::unavailable(server_error_message::CLUSTER_TIMEOUT, error.to_string())
+            }
             ControlError::Store(store_error) => ApiError::internal(error_chain(&store_error)),
         }
     }
@@ -168,5 +207,66 @@ impl IntoResponse for ApiError {
                 .insert(InternalErrorDetail(detail));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+
+    async fn answer(error: ApiError) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|value| value.to_str().unwrap().to_string());
+        let body = to_bytes(response.into_body(), 4096).await.unwrap();
+        (status, retry_after, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[test]
+    fn server_error_messages_are_the_ones_tests_accept() {
+        assert_eq!(
+            server_error_message::ALL,
+            dbplane_testkit::client::SERVER_ERROR_MESSAGES
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cluster_timeout_is_a_503_without_details() {
+        let error = ControlError::ClusterTimeout {
+            action: "create the account",
+            after: Duration::from_secs(10),
+        };
+        let (status, retry_after, body) = answer(error.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        assert_eq!(body["code"], "internal");
+        assert_eq!(body["message"], server_error_message::CLUSTER_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_cluster_hides_the_driver_error() {
+        let error =
+            ControlError::Unavailable("cannot create the account: Access denied for root".into());
+        let (status, _, body) = answer(error.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["message"], server_error_message::UNAVAILABLE);
+        assert!(!body.to_string().contains("root"));
+    }
+
+    #[tokio::test]
+    async fn an_elapsed_request_deadline_is_a_503() {
+        let elapsed: axum::BoxError = Box::new(tower::timeout::error::Elapsed::new());
+        let error = ApiError::request_failed(&elapsed, Duration::from_secs(30));
+        let (status, _, body) = answer(error).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["message"], server_error_message::REQUEST_TIMEOUT);
+        let other: axum::BoxError = "boom".into();
+        let (status, _, body) = answer(ApiError::request_failed(&other, Duration::ZERO)).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["message"], server_error_message::INTERNAL);
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP API of dbplane: PlanetScale's `/v1` surface plus `/healthz` and `/metrics`.
-//! Handlers are thin: extract, one control-plane call, render.
+//! Handlers are thin: extract, one control-plane call, render. Every request has a
+//! deadline (`[api] request_timeout_seconds`); past it the API answers 503.
 
 pub mod error;
 pub mod extract;
@@ -9,16 +10,17 @@ pub mod openapi;
 pub mod routes;
 pub mod wire;
 
-use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{BoxError, Router};
 use dbplane_control::ControlPlane;
 use error::{ApiError, ErrorCode};
-use metrics::HttpMetrics;
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
+use tower::ServiceBuilder;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -27,7 +29,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub control: Arc<ControlPlane>,
-    pub metrics: Arc<HttpMetrics>,
     route_templates: Arc<HashSet<&'static str>>,
     openapi: Arc<OnceLock<String>>,
 }
@@ -52,9 +53,9 @@ pub fn router(control: Arc<ControlPlane>) -> Router {
     let table = routes::table();
     let mut templates: HashSet<&'static str> = table.iter().map(|(spec, _)| spec.path).collect();
     templates.extend(["/healthz", "/metrics", "/v1/openapi.json"]);
+    let deadline = control.config().api.request_timeout();
     let state = AppState {
         control,
-        metrics: Arc::new(HttpMetrics::default()),
         route_templates: Arc::new(templates),
         openapi: Arc::new(OnceLock::new()),
     };
@@ -69,6 +70,14 @@ pub fn router(control: Arc<ControlPlane>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Inside `observe`, so a request cut off here is still counted and logged.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(move |error: BoxError| async move {
+                    ApiError::request_failed(&error, deadline)
+                }))
+                .timeout(deadline),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,
@@ -83,8 +92,8 @@ async fn healthz() -> impl IntoResponse {
     )
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
-    let mut response = state.metrics.render().into_response();
+async fn metrics_text() -> Response {
+    let mut response = metrics::render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

@@ -45,9 +45,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
     let elapsed = started.elapsed();
-    state
-        .metrics
-        .record(method.as_str(), route, status.as_u16(), elapsed);
+    crate::metrics::record_request(&method, route, status.as_u16(), elapsed);
     let _entered = span.enter();
     if let Some(InternalErrorDetail(detail)) =
         response.extensions_mut().remove::<InternalErrorDetail>()

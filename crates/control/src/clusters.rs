@@ -1,7 +1,12 @@
-//! Which cluster serves each (region, kind), and how clients reach it.
+//! Which cluster serves each (region, kind), how clients reach it, and the deadline of
+//! every call a request makes to one.
 
+use crate::ControlPlane;
+use crate::error::{ControlError, ControlResult};
 use dbplane_domain::data_plane::{Database, DatabaseKind};
 use dbplane_engine::physical::ClusterAdmin;
+use std::fmt::Display;
+use std::future::Future;
 use std::sync::Arc;
 
 /// One cluster dbplane administers.
@@ -68,5 +73,28 @@ impl ClusterRegistry {
 
     pub fn endpoints(&self) -> &[ClusterEndpoint] {
         &self.endpoints
+    }
+}
+
+impl ControlPlane {
+    /// Runs `call`, work on a database server done while serving a request, within
+    /// `[api] cluster_timeout_seconds` (connecting included), so a slow or unreachable
+    /// server gives a prompt 503 rather than a hung request. `action` ("create the
+    /// account") names the work in the logged detail. A call cut off at its deadline is
+    /// dropped; every such call is one a client may repeat (accounts left half-made are
+    /// reaped by their cleanup jobs).
+    pub(crate) async fn on_cluster<T, E: Display>(
+        &self,
+        action: &'static str,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> ControlResult<T> {
+        let after = self.config.api.cluster_timeout();
+        match tokio::time::timeout(after, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(ControlError::Unavailable(format!(
+                "cannot {action}: {error}"
+            ))),
+            Err(_elapsed) => Err(ControlError::ClusterTimeout { action, after }),
+        }
     }
 }

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The whole configuration of a `dbplane serve` process.
 #[derive(Clone, Debug, Deserialize)]
@@ -16,6 +17,7 @@ pub struct Config {
     /// Base URL clients reach the API at, used in `next_page_url` and resource URLs.
     /// Defaults to `http://<listen>`.
     pub public_url: Option<String>,
+    pub api: ApiConfig,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub clusters: ClustersConfig,
@@ -26,6 +28,38 @@ pub struct Config {
     pub cluster_sizes: Vec<ClusterSizeConfig>,
     /// Regions offered to databases. The default is one enabled region, `us-east`.
     pub regions: Vec<RegionConfig>,
+}
+
+/// Deadlines of the HTTP API: a slow or unreachable database server turns into a
+/// prompt 503, never a hung request.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Longest a request may take, whatever it waits for; past it the API answers 503.
+    /// Long work (backups, deploys, branch creation) runs as jobs, not in requests.
+    pub request_timeout_seconds: u64,
+    /// Longest one call to a database server may take while serving a request
+    /// (connecting included). Shorter than the request's deadline, so the answer names
+    /// the database server as the cause.
+    pub cluster_timeout_seconds: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_seconds: 30,
+            cluster_timeout_seconds: 10,
+        }
+    }
+}
+
+impl ApiConfig {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+    pub fn cluster_timeout(&self) -> Duration {
+        Duration::from_secs(self.cluster_timeout_seconds)
+    }
 }
 
 /// Authentication tuning.
@@ -64,6 +98,9 @@ pub struct ClustersConfig {
     pub managed_postgres_port: Option<u16>,
     /// Turn off fsync on the managed clusters: for tests and throwaway CI only.
     pub experimental_unsafe_no_fsync: bool,
+    /// Longest opening an admin connection to a cluster may take (TCP and handshake):
+    /// at start, in requests, and in the branch and account jobs.
+    pub connect_timeout_seconds: u64,
     /// Servers dbplane administers but does not run.
     pub external: Vec<ExternalClusterConfig>,
 }
@@ -199,8 +236,15 @@ impl Default for ClustersConfig {
             managed_mysql_port: None,
             managed_postgres_port: None,
             experimental_unsafe_no_fsync: false,
+            connect_timeout_seconds: 5,
             external: Vec::new(),
         }
+    }
+}
+
+impl ClustersConfig {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_seconds)
     }
 }
 
@@ -278,6 +322,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./dbplane-data"),
             public_url: None,
+            api: ApiConfig::default(),
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
             clusters: ClustersConfig::default(),
@@ -393,6 +438,16 @@ impl Config {
                 "backups.scheduler_interval_ms and backups.max_attempts must be positive".into(),
             ));
         }
+        if self.api.request_timeout_seconds == 0
+            || self.api.cluster_timeout_seconds == 0
+            || self.clusters.connect_timeout_seconds == 0
+        {
+            return Err(ConfigError::Invalid(
+                "api.request_timeout_seconds, api.cluster_timeout_seconds and \
+                 clusters.connect_timeout_seconds must be positive"
+                    .into(),
+            ));
+        }
         if self.rate_limit.enabled && self.rate_limit.requests_per_minute == 0 {
             return Err(ConfigError::Invalid(
                 "rate_limit.requests_per_minute must be positive".into(),
@@ -421,6 +476,16 @@ mod tests {
         config.validate().expect("config.example.toml is valid");
         assert_eq!(config.backups.scheduler_interval_ms, 60_000);
         assert!(!config.backups.allow_short_units);
+        assert_eq!(config.api.request_timeout_seconds, 30);
+        assert_eq!(config.api.cluster_timeout_seconds, 10);
+        assert_eq!(config.clusters.connect_timeout_seconds, 5);
+    }
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        let mut config = Config::default();
+        config.api.cluster_timeout_seconds = 0;
+        assert!(config.validate().is_err());
     }
 
     #[test]

@@ -247,11 +247,11 @@ impl ControlPlane {
         jobs.extend(expiry_job(&credential));
         self.store.insert_credential(&credential, &jobs).await?;
         let endpoint = self.endpoint_of(&details.database)?;
-        endpoint
-            .admin
-            .create_credential(&spec)
-            .await
-            .map_err(|e| ControlError::Unavailable(format!("cannot create the account: {e}")))?;
+        self.on_cluster(
+            "create the account",
+            endpoint.admin.create_credential(&spec),
+        )
+        .await?;
         dbplane_jobs::failpoint("create_credential.after_account").await;
         credential.state = CredentialState::Active;
         self.store.update_credential(&credential).await?;
@@ -412,11 +412,11 @@ impl ControlPlane {
         let endpoint = self.endpoint_of(&details.branch.database)?;
         let username = PhysicalName::new(details.credential.username())
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
-        endpoint
-            .admin
-            .set_login_enabled(&username, true)
-            .await
-            .map_err(|e| ControlError::Unavailable(format!("cannot unlock the account: {e}")))?;
+        self.on_cluster(
+            "unlock the account",
+            endpoint.admin.set_login_enabled(&username, true),
+        )
+        .await?;
         Ok(details)
     }
 
@@ -458,11 +458,11 @@ impl ControlPlane {
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
         let database = PhysicalName::new(branch.branch.physical_name())
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
-        endpoint
-            .admin
-            .drop_credential(&username, &database)
-            .await
-            .map_err(|e| ControlError::Unavailable(format!("cannot drop the account: {e}")))?;
+        self.on_cluster(
+            "drop the account",
+            endpoint.admin.drop_credential(&username, &database),
+        )
+        .await?;
         self.store
             .delete_credential(&details.credential.id, None)
             .await?;

@@ -469,7 +469,10 @@ impl ControlPlane {
         let Ok(name) = dbplane_engine::physical::PhysicalName::new(branch.physical_name()) else {
             return 0;
         };
-        match endpoint.admin.table_names(&name).await {
+        match self
+            .on_cluster("count the tables", endpoint.admin.table_names(&name))
+            .await
+        {
             Ok(tables) => tables.len() as u64,
             Err(error) => {
                 tracing::warn!(branch = %branch.id, %error, "cannot count tables");

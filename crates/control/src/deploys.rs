@@ -226,12 +226,14 @@ impl ControlPlane {
         F: FnMut(&mut DeployRequest) -> ControlResult<Vec<Job>>,
     {
         for _ in 0..10 {
+            let before = request.deployment.state;
             let jobs = change(&mut request)?;
             if self
                 .store
                 .save_deploy_request(&mut request, &jobs, None)
                 .await?
             {
+                crate::metrics::deployment_changed(before, request.deployment.state);
                 if !jobs.is_empty() {
                     self.jobs.notify();
                 }

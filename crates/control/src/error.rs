@@ -2,6 +2,7 @@
 //! one place; `Store` and `Internal` become generic 500s whose detail is only logged.
 
 use dbplane_store::StoreError;
+use std::time::Duration;
 
 /// What a service call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,13 @@ pub enum ControlError {
     /// see a generic 503 and may retry).
     #[error("{0}")]
     Unavailable(String),
+    /// A database server did not answer within the time a request may wait for it
+    /// (`[api] cluster_timeout_seconds`); clients see a generic 503 and may retry.
+    #[error("no answer from the database server within {after:?} while trying to {action}")]
+    ClusterTimeout {
+        action: &'static str,
+        after: Duration,
+    },
     #[error("rate limit exceeded")]
     RateLimited { retry_after_seconds: u64 },
     #[error(transparent)]

@@ -13,6 +13,7 @@ pub mod data_jobs;
 pub mod databases;
 pub mod deploys;
 pub mod error;
+pub mod metrics;
 pub mod operations;
 pub mod organization_cache;
 pub mod organizations;

@@ -37,9 +37,9 @@ impl ControlPlane {
         let endpoint = self.endpoint_of(&database)?;
         let name = PhysicalName::new(branch.physical_name())
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
-        let schema = endpoint.admin.introspect(&name).await.map_err(|e| {
-            ControlError::Unavailable(format!("cannot read the branch schema: {e}"))
-        })?;
+        let schema = self
+            .on_cluster("read the branch schema", endpoint.admin.introspect(&name))
+            .await?;
         let dialect = match database.kind {
             DatabaseKind::Mysql => Dialect::Mariadb,
             DatabaseKind::Postgresql => Dialect::Postgres,

@@ -41,9 +41,13 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
             .context("start the managed clusters")?;
         for kind in [ClusterKind::Mysql, ClusterKind::Postgresql] {
             let cluster = clusters.get(kind);
-            let admin = ClusterAdmin::connect(kind, &cluster.admin_url())
-                .await
-                .with_context(|| format!("connect to the managed {kind} cluster"))?;
+            let admin = ClusterAdmin::connect_with_timeout(
+                kind,
+                &cluster.admin_url(),
+                config.clusters.connect_timeout(),
+            )
+            .await
+            .with_context(|| format!("connect to the managed {kind} cluster"))?;
             endpoints.push(ClusterEndpoint {
                 region: region.clone(),
                 kind: database_kind(kind),
@@ -69,14 +73,18 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
         } else {
             ClusterKind::Postgresql
         };
-        let admin = ClusterAdmin::connect(kind, &external.admin_url)
-            .await
-            .with_context(|| {
-                format!(
-                    "connect to the external {kind} cluster of region {}",
-                    external.region
-                )
-            })?;
+        let admin = ClusterAdmin::connect_with_timeout(
+            kind,
+            &external.admin_url,
+            config.clusters.connect_timeout(),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "connect to the external {kind} cluster of region {}",
+                external.region
+            )
+        })?;
         admin.ping().await.with_context(|| {
             format!(
                 "check the external {kind} cluster of region {}",

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     crate::logging::init(args.log_format);
+    // First, so the managed clusters' start and every later event are counted.
+    dbplane_api::metrics::install().context("install the metrics recorder")?;
+    dbplane_control::metrics::describe();
+    dbplane_engine::cluster::metrics::describe();
     let config = layered_config(&args)?;
     dbplane_jobs::check_failpoints().context("read the failpoints")?;
     std::fs::create_dir_all(&config.data_dir)

@@ -20,6 +20,7 @@
 
 mod binaries;
 mod mariadb;
+pub mod metrics;
 mod os_user;
 mod ports;
 mod postgres;

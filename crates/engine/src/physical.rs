@@ -26,6 +26,7 @@ pub use names::PhysicalName;
 pub use postgres::PostgresAdmin;
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::cluster::ClusterKind;
 use crate::error::{EngineError, EngineResult};
@@ -147,14 +148,31 @@ macro_rules! dispatch {
     };
 }
 
+/// How long opening a connection to a cluster may take unless configured otherwise
+/// (`[clusters] connect_timeout_seconds`).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl ClusterAdmin {
     /// Connects to the cluster with its admin DSN (`mysql://...` or `postgres://...`)
-    /// and checks that it answers.
+    /// and checks that it answers, with [`DEFAULT_CONNECT_TIMEOUT`].
     pub async fn connect(kind: ClusterKind, admin_url: &str) -> EngineResult<Self> {
+        Self::connect_with_timeout(kind, admin_url, DEFAULT_CONNECT_TIMEOUT).await
+    }
+
+    /// Connects as [`ClusterAdmin::connect`] does; every connection it opens, now or
+    /// later, must be ready within `connect_timeout` or fails with
+    /// [`EngineError::Timeout`].
+    pub async fn connect_with_timeout(
+        kind: ClusterKind,
+        admin_url: &str,
+        connect_timeout: Duration,
+    ) -> EngineResult<Self> {
         Ok(match kind {
-            ClusterKind::Mysql => ClusterAdmin::Mysql(MysqlAdmin::connect(admin_url).await?),
+            ClusterKind::Mysql => {
+                ClusterAdmin::Mysql(MysqlAdmin::connect(admin_url, connect_timeout).await?)
+            }
             ClusterKind::Postgresql => {
-                ClusterAdmin::Postgres(PostgresAdmin::connect(admin_url).await?)
+                ClusterAdmin::Postgres(PostgresAdmin::connect(admin_url, connect_timeout).await?)
             }
         })
     }

@@ -28,8 +28,11 @@ impl BootstrapToken {
 pub struct TestOptions {
     /// Start managed MariaDB and PostgreSQL clusters (fsync off) for the data plane.
     pub clusters: bool,
-    /// More TOML for the configuration file.
+    /// More TOML for the configuration file, before its `[clusters]` table.
     pub extra_config: String,
+    /// More keys of the `[clusters]` table (`key = value` lines), which the harness
+    /// writes itself; `[[clusters.external]]` tables go here too, after those keys.
+    pub cluster_config: String,
     /// Extra environment (e.g. `DBPLANE_FAILPOINTS`).
     pub env: Vec<(String, String)>,
 }
@@ -91,7 +94,10 @@ impl TestServer {
         let config_file = data_dir.join("config.toml");
         std::fs::write(
             &config_file,
-            format!("{}\n{clusters}", options.extra_config),
+            format!(
+                "{}\n{clusters}{}\n",
+                options.extra_config, options.cluster_config
+            ),
         )
         .expect("write the config file");
         let mut server = Self {

@@ -189,6 +189,7 @@ impl BackupJobs {
             .await
             .map_err(retry)?
         {
+            crate::metrics::backup_ended(&backup);
             Ok(StepOutcome::Finished)
         } else {
             Err(JobError::LeaseLost)

@@ -116,18 +116,16 @@ impl ControlPlane {
             )
             .due_at(Timestamp::now().plus_seconds(SAFE_MIGRATIONS_SAFETY_NET_SECONDS));
             self.store.update_branch_with_job(&branch, &job).await?;
-            crate::data_jobs::apply_ddl_rights(
-                self.store.as_ref(),
-                &self.clusters,
-                &database,
-                &branch,
+            self.on_cluster(
+                "change grants (the job retries in the background)",
+                crate::data_jobs::apply_ddl_rights(
+                    self.store.as_ref(),
+                    &self.clusters,
+                    &database,
+                    &branch,
+                ),
             )
-            .await
-            .map_err(|error| {
-                ControlError::Unavailable(format!(
-                    "could not change grants yet: {error}; retrying in the background"
-                ))
-            })?;
+            .await?;
         }
         self.branch_details(organization, database, branch).await
     }

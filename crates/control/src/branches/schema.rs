@@ -97,11 +97,8 @@ impl ControlPlane {
         let endpoint = self.endpoint_of(database)?;
         let name = PhysicalName::new(branch.physical_name())
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
-        endpoint
-            .admin
-            .schema(&name)
+        self.on_cluster("read the branch schema", endpoint.admin.schema(&name))
             .await
-            .map_err(|e| ControlError::Unavailable(format!("cannot read the branch schema: {e}")))
     }
 
     /// The keyspace of a branch: one per branch, named after the database.

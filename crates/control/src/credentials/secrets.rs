@@ -127,11 +127,11 @@ impl ControlPlane {
         let endpoint = self.endpoint_of(&details.branch.database)?;
         let username = PhysicalName::new(details.credential.username())
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
-        endpoint
-            .admin
-            .set_password(&username, secret.expose())
-            .await
-            .map_err(|e| ControlError::Unavailable(format!("cannot reset the password: {e}")))?;
+        self.on_cluster(
+            "reset the password",
+            endpoint.admin.set_password(&username, secret.expose()),
+        )
+        .await?;
         let mut credential = details.credential.clone();
         credential.updated_at = Timestamp::now();
         self.store.update_credential(&credential).await?;

@@ -84,17 +84,19 @@ impl ControlPlane {
             return Err(refused("the branches of this deploy request are gone"));
         }
         let engine = self.deploy_engine(database)?;
-        let result = run_checks(
-            &engine,
-            self.store.as_ref(),
-            (database, &base, &head),
-            request,
-            CheckedBy::Deploy,
-        )
+        self.on_cluster("check the deploy request", async {
+            let result = run_checks(
+                &engine,
+                self.store.as_ref(),
+                (database, &base, &head),
+                request,
+                CheckedBy::Deploy,
+            )
+            .await;
+            let _ = engine.disconnect().await;
+            result
+        })
         .await
-        .map_err(ControlError::Unavailable);
-        let _ = engine.disconnect().await;
-        result
     }
 
     /// `queue_deploy_request` (`deploy`).
@@ -513,9 +515,13 @@ impl ControlPlane {
         let engine = self.deploy_engine(&database)?;
         let name = PhysicalName::new(base.physical_name())
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
-        let sizes = engine.table_sizes(&name, &copied).await;
-        let _ = engine.disconnect().await;
-        let tables = sizes.map_err(|e| ControlError::Unavailable(e.to_string()))?;
+        let tables = self
+            .on_cluster("read the table sizes", async {
+                let sizes = engine.table_sizes(&name, &copied).await;
+                let _ = engine.disconnect().await;
+                sizes
+            })
+            .await?;
         let needed: u64 = tables.iter().map(|(_, bytes)| bytes).sum();
         let disk = crate::deploys::steps::disk_space(&self.config().data_dir);
         Ok(StorageCheck {

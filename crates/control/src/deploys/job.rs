@@ -232,6 +232,7 @@ impl DeployJobs {
         F: FnMut(&mut DeployRequest) -> bool,
     {
         for _ in 0..10 {
+            let before = request.deployment.state;
             if !change(&mut request) {
                 return Ok(None);
             }
@@ -242,6 +243,7 @@ impl DeployJobs {
                 .await
                 .map_err(retry)?
             {
+                crate::metrics::deployment_changed(before, request.deployment.state);
                 return Ok(Some(request));
             }
             request = self.reload(&request.id).await?;

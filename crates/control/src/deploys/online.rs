@@ -107,10 +107,14 @@ impl DeployJobs {
             let Some(state) = data.online.iter_mut().find(|s| !s.copy.done) else {
                 break;
             };
-            if context.engine.online.copy_chunk(state, &options).await? == ChunkOutcome::Throttled {
-                throttled = true;
-                // The server is busy: look again a little later, not at once.
-                tokio::time::sleep(THROTTLED_PAUSE).await;
+            match context.engine.online.copy_chunk(state, &options).await? {
+                ChunkOutcome::Copied { rows, .. } => crate::metrics::rows_copied(rows),
+                ChunkOutcome::Throttled => {
+                    throttled = true;
+                    // The server is busy: look again a little later, not at once.
+                    tokio::time::sleep(THROTTLED_PAUSE).await;
+                }
+                ChunkOutcome::Done => {}
             }
             if applied_at.elapsed() >= APPLY_EVERY || state.copy.done {
                 context.engine.online.apply_changes(state).await?;
@@ -285,6 +289,11 @@ impl DeployJobs {
                     .online
                     .cutover_many(&mut data.online, &options)
                     .await;
+            }
+            if let Ok(outcome) = &result
+                && !outcome.already_done
+            {
+                crate::metrics::tables_swapped("cutover", outcome.write_block);
             }
             if let Err(error) = result {
                 let tables: Vec<String> = data.online.iter().map(|s| s.table.clone()).collect();

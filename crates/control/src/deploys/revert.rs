@@ -119,6 +119,9 @@ impl DeployJobs {
                 .revert_many(&mut data.online, &CutoverOptions::default())
                 .await
             {
+                Ok(outcome) if !outcome.already_done => {
+                    crate::metrics::tables_swapped("revert", outcome.write_block);
+                }
                 Ok(_) => {}
                 Err(error @ OnlineDdlError::RevertIncompatible { .. }) => {
                     return Err(Failure::Permanent(error.to_string()));

@@ -16,6 +16,7 @@ pub fn options(env: Vec<(String, String)>) -> TestOptions {
         extra_config: "[backups]\nscheduler_interval_ms = 200\nallow_short_units = true\n"
             .to_string(),
         env,
+        ..TestOptions::default()
     }
 }
 

@@ -48,6 +48,7 @@ async fn every_case_converts_exactly_like_alter_table() {
                 "[deploys]\npoll_millis = 50\nrecheck_after_millis = 300\ncopy_step_millis = 200\n"
                     .into(),
             env: Vec::new(),
+            cluster_config: String::new(),
         },
     )
     .await;

@@ -70,6 +70,7 @@ impl DeployFixture {
                 clusters: true,
                 extra_config: format!("[deploys]\n{FAST_POLL}{recheck}{step}{deploys}"),
                 env,
+                ..TestOptions::default()
             },
         )
         .await;

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::metrics;
 use super::os_user::RunAs;
 use super::{ClusterKind, log_tail, port_is_free, server_version};
 use crate::error::{EngineError, EngineResult};
@@ -164,6 +165,7 @@ impl Supervisor {
         let (stop_requested, stop_receiver) = watch::channel(false);
         let kind = spec.kind;
         let stop_signal = spec.stop_signal;
+        metrics::set_up(kind, true);
         let task = tokio::spawn(supervise(spec, child, Arc::clone(&shared), stop_receiver));
         Supervisor {
             kind,
@@ -226,10 +228,12 @@ async fn supervise(
             _ = stop_was_requested(&mut stop_requested) => {
                 let result = stop_child(&spec, &mut child).await;
                 shared.pid.store(0, Ordering::SeqCst);
+                metrics::set_up(spec.kind, false);
                 return result;
             }
         };
         shared.pid.store(0, Ordering::SeqCst);
+        metrics::set_up(spec.kind, false);
         let status = status?;
         if *stop_requested.borrow() {
             // Stopped by the drop path's signal: an exit we asked for.
@@ -245,6 +249,8 @@ async fn supervise(
         child = restarted;
         running_since = Instant::now();
         shared.pid.store(child.id().unwrap_or(0), Ordering::SeqCst);
+        metrics::set_up(spec.kind, true);
+        metrics::count_restart(spec.kind);
         tracing::info!(kind = %spec.kind, pid = child.id(), "server restarted");
     }
 }

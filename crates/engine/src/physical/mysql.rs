@@ -8,6 +8,8 @@
 
 mod schema;
 
+use std::time::Duration;
+
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 
@@ -64,6 +66,22 @@ const WRITE_PRIVILEGES: &[&str] = &["INSERT", "UPDATE", "DELETE"];
 #[derive(Debug)]
 pub struct MysqlAdmin {
     pool: Pool,
+    /// Longest wait for a connection (the driver has no connect timeout of its own).
+    connect_timeout: Duration,
+}
+
+/// A connection from `pool` within `timeout`: a server that accepts TCP and never
+/// answers the handshake, or a pool whose connections all hang, fails instead of
+/// waiting forever.
+pub(super) async fn checkout(pool: &Pool, timeout: Duration) -> EngineResult<Conn> {
+    match tokio::time::timeout(timeout, pool.get_conn()).await {
+        Ok(connection) => connection.map_err(sql),
+        Err(_elapsed) => Err(EngineError::Timeout {
+            kind: KIND,
+            action: "hand over a connection",
+            after: timeout,
+        }),
+    }
 }
 
 /// Maps a driver error.
@@ -73,7 +91,8 @@ fn sql(error: impl std::error::Error + Send + Sync + 'static) -> EngineError {
 
 impl MysqlAdmin {
     /// Opens the pool on `admin_url` (`mysql://root@host:port/`) and pings the server.
-    pub async fn connect(admin_url: &str) -> EngineResult<Self> {
+    /// Every connection the pool opens must be ready within `connect_timeout`.
+    pub async fn connect(admin_url: &str, connect_timeout: Duration) -> EngineResult<Self> {
         let options = Opts::from_url(admin_url).map_err(sql)?;
         let options = OptsBuilder::from_opts(options)
             // Otherwise the driver switches to the unix socket it finds in @@socket,
@@ -82,6 +101,7 @@ impl MysqlAdmin {
             .pool_opts(PoolOpts::default().with_constraints(POOL_CONSTRAINTS));
         let admin = MysqlAdmin {
             pool: Pool::new(options),
+            connect_timeout,
         };
         admin.ping().await?;
         Ok(admin)
@@ -93,7 +113,7 @@ impl MysqlAdmin {
     }
 
     async fn connection(&self) -> EngineResult<Conn> {
-        self.pool.get_conn().await.map_err(sql)
+        checkout(&self.pool, self.connect_timeout).await
     }
 
     /// Checks that the server answers.
@@ -206,7 +226,7 @@ impl MysqlAdmin {
     /// Copies the schema of `from` into `to`, creating only what `to` lacks, tables on
     /// several sessions at once, then views (see `schema::copy_schema`).
     pub async fn copy_schema(&self, from: &PhysicalName, to: &PhysicalName) -> EngineResult<()> {
-        schema::copy_schema(&self.pool, from, to).await
+        schema::copy_schema(&self.pool, self.connect_timeout, from, to).await
     }
 
     /// The tables and views of `db`, sorted by name.

@@ -14,6 +14,7 @@ mod template;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
@@ -34,6 +35,9 @@ pub struct PostgresAdmin {
     /// Boxed: it is large, and [`super::ClusterAdmin`] holds this or a small pool.
     config: Box<Config>,
     maintenance_database: String,
+    /// Longest a new connection may take, TCP and startup handshake together (the
+    /// driver's own `connect_timeout` covers only the TCP part).
+    connect_timeout: Duration,
     maintenance: tokio::sync::Mutex<Option<Arc<Client>>>,
     /// `pg_dump`, found on first use.
     pg_dump: OnceLock<std::path::PathBuf>,
@@ -62,8 +66,9 @@ fn is_state(error: &tokio_postgres::Error, state: &SqlState) -> bool {
 }
 
 impl PostgresAdmin {
-    /// Parses `admin_url` (`postgres://postgres@host:port/postgres`) and connects.
-    pub async fn connect(admin_url: &str) -> EngineResult<Self> {
+    /// Parses `admin_url` (`postgres://postgres@host:port/postgres`) and connects. Every
+    /// connection it opens must be ready within `connect_timeout`.
+    pub async fn connect(admin_url: &str, connect_timeout: Duration) -> EngineResult<Self> {
         let config: Config = admin_url.parse().map_err(sql)?;
         let maintenance_database = config
             .get_dbname()
@@ -72,6 +77,7 @@ impl PostgresAdmin {
         let admin = PostgresAdmin {
             config: Box::new(config),
             maintenance_database,
+            connect_timeout,
             maintenance: tokio::sync::Mutex::new(None),
             pg_dump: OnceLock::new(),
             template_lock: tokio::sync::Mutex::new(()),
@@ -102,14 +108,20 @@ impl PostgresAdmin {
     /// transaction would make every later session of that table queue behind it; it fails
     /// instead and its job runs it again later.
     async fn open(&self, db: &str) -> EngineResult<Client> {
-        let (client, connection) = self
-            .config
-            .clone()
+        let mut config = self.config.clone();
+        config
             .dbname(db)
             .options("-c lock_timeout=5s")
-            .connect(NoTls)
-            .await
-            .map_err(sql)?;
+            .connect_timeout(self.connect_timeout);
+        let (client, connection) =
+            tokio::time::timeout(self.connect_timeout, config.connect(NoTls))
+                .await
+                .map_err(|_elapsed| EngineError::Timeout {
+                    kind: KIND,
+                    action: "accept a connection",
+                    after: self.connect_timeout,
+                })?
+                .map_err(sql)?;
         // The connection future does the I/O; it ends when the client is dropped or the
         // server goes away, which the next user of the client will notice.
         tokio::spawn(async move {

@@ -7,11 +7,12 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
 
-use super::{CREDENTIAL_HOST, KIND, database_exists, missing_database, sql};
+use super::{CREDENTIAL_HOST, KIND, checkout, database_exists, missing_database, sql};
 use crate::error::{EngineError, EngineResult};
 use crate::physical::{PhysicalName, SchemaObject, SchemaObjectKind};
 use dbplane_schema::quote::mariadb_ident;
@@ -77,10 +78,11 @@ pub(super) async fn objects(connection: &mut Conn, db: &str) -> EngineResult<Vec
 /// the parent, which does not exist on the child.
 pub(super) async fn copy_schema(
     pool: &Pool,
+    connect_timeout: Duration,
     from: &PhysicalName,
     to: &PhysicalName,
 ) -> EngineResult<()> {
-    let mut connection = pool.get_conn().await.map_err(sql)?;
+    let mut connection = checkout(pool, connect_timeout).await?;
     for db in [from, to] {
         if !database_exists(&mut connection, db.as_str()).await? {
             return Err(missing_database(db));
@@ -109,7 +111,7 @@ pub(super) async fn copy_schema(
         return Ok(());
     }
 
-    create_tables(pool, to, tables).await?;
+    create_tables(pool, connect_timeout, to, tables).await?;
     use_database(&mut connection, to).await?;
     let views = views
         .iter()
@@ -122,7 +124,12 @@ pub(super) async fn copy_schema(
 /// foreign key checks off. A CREATE TABLE costs about ten fsyncs in MariaDB (DDL log,
 /// `.frm`, tablespace), so sessions waiting on the disk side by side make a wide schema
 /// copy several times faster than one session would.
-async fn create_tables(pool: &Pool, to: &PhysicalName, tables: Vec<String>) -> EngineResult<()> {
+async fn create_tables(
+    pool: &Pool,
+    connect_timeout: Duration,
+    to: &PhysicalName,
+    tables: Vec<String>,
+) -> EngineResult<()> {
     let sessions = COPY_CONNECTIONS.min(tables.len());
     let queue = Arc::new(std::sync::Mutex::new(tables));
     let mut workers: tokio::task::JoinSet<EngineResult<()>> = tokio::task::JoinSet::new();
@@ -131,7 +138,7 @@ async fn create_tables(pool: &Pool, to: &PhysicalName, tables: Vec<String>) -> E
         let queue = Arc::clone(&queue);
         let to = to.clone();
         workers.spawn(async move {
-            let mut connection = pool.get_conn().await.map_err(sql)?;
+            let mut connection = checkout(&pool, connect_timeout).await?;
             use_database(&mut connection, &to).await?;
             connection
                 .query_drop("SET SESSION FOREIGN_KEY_CHECKS = 0")
