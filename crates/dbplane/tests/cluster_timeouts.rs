@@ -196,6 +196,10 @@ async fn a_silent_cluster_gives_prompt_503s_and_other_requests_stay_fast() {
         } else {
             timed(client.get(path)).await
         };
+        eprintln!(
+            "{method} {path} (silent cluster): {} in {took:?}",
+            response.status
+        );
         assert_eq!(response.status, 503, "{method} {path}: {}", response.body);
         assert_eq!(response.code(), "internal");
         assert_eq!(
@@ -215,6 +219,7 @@ async fn a_silent_cluster_gives_prompt_503s_and_other_requests_stay_fast() {
         format!("{FAST}/branches/main/schema"),
     ] {
         let (response, took) = timed(client.get(&path)).await;
+        eprintln!("GET {path}: {} in {took:?}", response.status);
         assert_eq!(response.status, 200, "GET {path}: {}", response.body);
         assert!(took < fast_bound, "GET {path} took {took:?}");
     }
@@ -250,6 +255,10 @@ async fn a_request_past_its_deadline_answers_503() {
     fixture.proxy.fall_silent();
     let path = format!("{SLOW}/branches/main/schema");
     let (response, took) = timed(client.get(&path)).await;
+    eprintln!(
+        "GET {path} (silent cluster, 1 s deadline): {} in {took:?}",
+        response.status
+    );
     assert_eq!(response.status, 503, "{}", response.body);
     assert_eq!(response.code(), "internal");
     assert_eq!(
