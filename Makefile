@@ -5,7 +5,7 @@
 DATA_DIR ?= ./dbplane-data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc bench-backup
+.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc bench-backup bench-lists
 
 deps:
 	@scripts/install-deps.sh
@@ -34,6 +34,9 @@ bench-osc: deps
 
 bench-backup: deps
 	benches/backup_restore.sh
+
+bench-lists: deps
+	benches/list_latency.sh
 
 bench-schema:
 	cargo bench -p dbplane-schema --bench diff

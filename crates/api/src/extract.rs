@@ -9,10 +9,15 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use bytes::Bytes;
 use dbplane_control::{Caller, PageRequest};
+use objects_only::ObjectsOnly;
 use serde::de::DeserializeOwned;
 
-/// A JSON request body. An empty body reads as `{}` so calls whose fields are all
-/// optional may omit it. Type errors name the offending field.
+mod objects_only;
+
+/// A JSON request body: every handler reads its body through this one extractor. An
+/// empty body reads as `{}` so calls whose fields are all optional may omit it. Malformed
+/// JSON is a `bad_request`; a body (or an object in it) that is not a JSON object, or a
+/// field of the wrong type, is `invalid_params` naming the field (`body` for the whole).
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
@@ -38,18 +43,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         } else {
             &bytes
         };
-        let deserializer = &mut serde_json::Deserializer::from_slice(text);
-        serde_path_to_error::deserialize(deserializer)
+        let value: serde_json::Value = serde_json::from_slice(text)
+            .map_err(|error| ApiError::bad_request(format!("malformed JSON body: {error}")))?;
+        serde_path_to_error::deserialize(ObjectsOnly(value))
             .map(JsonBody)
             .map_err(|error| {
                 let path = error.path().to_string();
-                let inner = error.into_inner();
-                if inner.is_data() {
-                    let field = if path == "." { "body" } else { path.as_str() };
-                    ApiError::invalid_params(field, inner)
-                } else {
-                    ApiError::bad_request(format!("malformed JSON body: {inner}"))
-                }
+                let field = if path == "." { "body" } else { path.as_str() };
+                ApiError::invalid_params(field, error.into_inner())
             })
     }
 }

@@ -129,6 +129,9 @@ pub struct JobsConfig {
     /// Seconds after which a credential whose creation never completed (the process
     /// died before answering) is dropped. Must exceed the slowest account creation.
     pub pending_credential_grace_seconds: u64,
+    /// Figures reads show without asking a server (a database's table count) are
+    /// refreshed from the servers at least this often.
+    pub stats_refresh_millis: u64,
 }
 
 /// Backups: where they are stored, and the scheduler and retention reaper.
@@ -174,8 +177,9 @@ pub struct DeploysConfig {
     pub copy_step_millis: u64,
     /// How often a waiting deployment (queued, gated, in its revert window) looks again.
     pub poll_millis: u64,
-    /// Reading a deploy request not deployed yet re-runs its checks when they are older
-    /// than this (a branch's schema changes without dbplane seeing it).
+    /// The checks of an open deploy request not deployed yet are re-run in the
+    /// background once older than this (a branch's schema changes without dbplane
+    /// seeing it); reads never run them. 0 turns the recheck off.
     pub recheck_after_millis: u64,
     /// The copy starts no chunk while the server's `Threads_running` is above this (the
     /// load throttle; gh-ost's default `max-load`). 0 turns it off.
@@ -254,6 +258,7 @@ impl Default for JobsConfig {
             workers: 4,
             lease_seconds: 60,
             pending_credential_grace_seconds: 60,
+            stats_refresh_millis: 30_000,
         }
     }
 }

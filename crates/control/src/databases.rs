@@ -14,7 +14,7 @@ use dbplane_domain::grant::Resource;
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_domain::names::validate_database_name;
 use dbplane_domain::{AccessGrant, DatabaseId, GrantId, GrantScope, Organization, Timestamp};
-use dbplane_store::BranchFilter;
+use dbplane_store::{BranchFilter, DatabaseSummary};
 
 /// Name of every database's first branch.
 pub const DEFAULT_BRANCH_NAME: &str = "main";
@@ -253,13 +253,9 @@ impl ControlPlane {
             })
             .collect();
         let total = visible.len() as u64;
-        let mut items = Vec::new();
-        for database in page.slice(&visible) {
-            items.push(
-                self.database_details(organization.clone(), database)
-                    .await?,
-            );
-        }
+        let items = self
+            .page_details(&organization, page.slice(&visible))
+            .await?;
         Ok(Paged {
             items,
             total,
@@ -433,22 +429,54 @@ impl ControlPlane {
         organization: Organization,
         database: Database,
     ) -> ControlResult<DatabaseDetails> {
-        let counts = self.store.branch_counts(&database.id).await?;
-        let default_branch = self.store.default_branch(&database.id).await?;
-        let table_count = match &default_branch {
-            Some(branch) if branch.state == BranchState::Ready => {
-                self.table_count(&database, branch).await
-            }
-            _ => 0,
-        };
+        let mut summaries = self
+            .store
+            .database_summaries(std::slice::from_ref(&database.id))
+            .await?;
+        let summary = summaries.remove(&database.id).unwrap_or_default();
+        Ok(self.details_from(organization, database, summary))
+    }
+
+    /// The details of a page of databases, from the metadata store alone: a fixed
+    /// number of queries however long the page, and no database server asked (the
+    /// table count is the one the background refresher stored).
+    async fn page_details(
+        &self,
+        organization: &Organization,
+        databases: Vec<Database>,
+    ) -> ControlResult<Vec<DatabaseDetails>> {
+        let ids: Vec<DatabaseId> = databases.iter().map(|d| d.id.clone()).collect();
+        let mut summaries = self.store.database_summaries(&ids).await?;
+        Ok(databases
+            .into_iter()
+            .map(|database| {
+                let summary = summaries.remove(&database.id).unwrap_or_default();
+                self.details_from(organization.clone(), database, summary)
+            })
+            .collect())
+    }
+
+    fn details_from(
+        &self,
+        organization: Organization,
+        database: Database,
+        summary: DatabaseSummary,
+    ) -> DatabaseDetails {
         let region = self
             .regions
             .by_slug(&database.region)
             .cloned()
             .unwrap_or_else(|| self.regions.default_region().clone());
-        Ok(DatabaseDetails {
+        let counts = summary.counts;
+        let table_count = match &summary.default_branch {
+            Some(branch) if branch.state == BranchState::Ready => {
+                summary.default_branch_table_count
+            }
+            _ => 0,
+        };
+        DatabaseDetails {
             region,
-            default_branch: default_branch.map(|b| b.name),
+            default_branch: summary.default_branch.map(|b| b.name),
             branches: counts.total,
             production_branches: counts.production,
             development_branches: counts.development,
@@ -457,27 +485,6 @@ impl ControlPlane {
             default_branch_table_count: table_count,
             database,
             organization,
-        })
-    }
-
-    /// Tables of a branch, read from its server; 0 when the server cannot answer (the
-    /// count is informative and must not fail a read).
-    async fn table_count(&self, database: &Database, branch: &Branch) -> u64 {
-        let Some(endpoint) = self.clusters.get(&database.region, database.kind) else {
-            return 0;
-        };
-        let Ok(name) = dbplane_engine::physical::PhysicalName::new(branch.physical_name()) else {
-            return 0;
-        };
-        match self
-            .on_cluster("count the tables", endpoint.admin.table_names(&name))
-            .await
-        {
-            Ok(tables) => tables.len() as u64,
-            Err(error) => {
-                tracing::warn!(branch = %branch.id, %error, "cannot count tables");
-                0
-            }
         }
     }
 

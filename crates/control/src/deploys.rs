@@ -5,10 +5,12 @@
 
 mod actions;
 pub mod check;
+mod details;
 mod failure;
 mod head_change;
 pub mod job;
 mod online;
+pub mod recheck;
 mod revert;
 mod step;
 mod steps;
@@ -123,96 +125,6 @@ impl ControlPlane {
                 resource: "deploy request",
             })?;
         Ok((organization, database, request))
-    }
-
-    /// Builds the API view of a deploy request.
-    pub(crate) async fn deploy_request_details(
-        &self,
-        organization: Organization,
-        database: Database,
-        request: DeployRequest,
-    ) -> ControlResult<DeployRequestDetails> {
-        let queue = self.lane_of(&request).await?;
-        let position = queue.iter().position(|r| r.id == request.id);
-        let preceding: Vec<DeployRequest> = match position {
-            Some(index) => queue[..index].to_vec(),
-            None => Vec::new(),
-        };
-        let pause = queue.iter().find_map(|r| {
-            r.deployment
-                .state
-                .pause_reason(r.deployment.error_acknowledged)
-                .filter(|_| r.id != request.id)
-        });
-        let branch_name = self
-            .branch_name_of(&request.branch_id, &request.branch_name)
-            .await?;
-        let into_branch_name = self
-            .branch_name_of(&request.into_branch_id, &request.into_branch_name)
-            .await?;
-        let approved = self.store.has_standing_approval(&request.id).await?;
-        let mut users = BTreeMap::new();
-        let deployment = &request.deployment;
-        let revert_actor = deployment.revert.as_ref().and_then(|r| r.actor.clone());
-        for id in [
-            &request.actor,
-            &request.closed_by,
-            &request.branch_deleted_by,
-            &deployment.actor,
-            &deployment.cutover_actor,
-            &deployment.cancelled_actor,
-            &revert_actor,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !users.contains_key(id)
-                && let Some(user) = self.store.user_by_id(id).await?
-            {
-                users.insert(id.clone(), user);
-            }
-        }
-        Ok(DeployRequestDetails {
-            queue_paused: pause.is_some() && position.is_some(),
-            queue_pause_reason: pause.filter(|_| position.is_some()).map(str::to_string),
-            request,
-            organization,
-            database,
-            branch_name,
-            into_branch_name,
-            approved,
-            preceding,
-            users,
-        })
-    }
-
-    async fn branch_name_of(
-        &self,
-        id: &dbplane_domain::data_plane::BranchId,
-        fallback: &str,
-    ) -> ControlResult<String> {
-        Ok(self
-            .store
-            .branch_by_id(id)
-            .await?
-            .map(|b| b.name)
-            .unwrap_or_else(|| fallback.to_string()))
-    }
-
-    /// The deploy requests queued or holding the lane of `request`'s base branch, in
-    /// execution order.
-    pub(crate) async fn lane_of(
-        &self,
-        request: &DeployRequest,
-    ) -> ControlResult<Vec<DeployRequest>> {
-        Ok(self
-            .store
-            .deploy_queue(&request.database_id)
-            .await?
-            .into_iter()
-            .filter(|r| r.into_branch_id == request.into_branch_id)
-            .filter(|r| r.deployment.state.in_queue(r.deployment.error_acknowledged))
-            .collect())
     }
 
     /// Saves a change made by `change` to the latest version of the deploy request,
@@ -391,40 +303,8 @@ impl ControlPlane {
         let (organization, database, request) = self
             .authorize_deploy_request(caller, organization, database, number, operation)
             .await?;
-        self.recheck_if_stale(&request).await?;
         self.deploy_request_details(organization, database, request)
             .await
-    }
-
-    /// The head may have changed since the last checks (DDL on a branch is not seen by
-    /// dbplane): a read of an open, not yet deployed (or still queued) request whose
-    /// checks are older than `recheck_after_millis` schedules them again (`→ pending` if
-    /// the operations changed; a queued one leaves the queue if its head changed).
-    async fn recheck_if_stale(&self, request: &DeployRequest) -> ControlResult<()> {
-        let deployment = &request.deployment;
-        let idle = deployment.state != DeploymentState::Pending && job::checkable(deployment.state);
-        let threshold = self.config().deploys.recheck_after_millis as i64;
-        let stale = deployment
-            .schema_last_updated_at
-            .is_none_or(|at| at.plus_millis(threshold) <= Timestamp::now());
-        if request.state != DeployRequestState::Open || !idle || !stale {
-            return Ok(());
-        }
-        if self
-            .store
-            .has_job(JobKind::CheckDeployRequest, request.id.as_str())
-            .await?
-        {
-            return Ok(());
-        }
-        // Stamp the check time with the job, so concurrent reads schedule one.
-        let _ = self
-            .change_deploy_request(request.clone(), |request| {
-                request.deployment.schema_last_updated_at = Some(Timestamp::now());
-                Ok(vec![check_job(&request.id)])
-            })
-            .await?;
-        Ok(())
     }
 
     pub async fn list_deploy_requests(
@@ -476,13 +356,9 @@ impl ControlPlane {
             .store
             .list_deploy_requests(&database.id, &filter, page.window())
             .await?;
-        let mut items = Vec::with_capacity(found.items.len());
-        for request in found.items {
-            items.push(
-                self.deploy_request_details(organization.clone(), database.clone(), request)
-                    .await?,
-            );
-        }
+        let items = self
+            .deploy_requests_details(&organization, &database, found.items)
+            .await?;
         Ok(Paged {
             items,
             total: found.total,

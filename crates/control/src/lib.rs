@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod regions;
 pub mod schema_lint;
 pub mod service_tokens;
+pub mod table_counts;
 pub mod token_accesses;
 pub mod users;
 

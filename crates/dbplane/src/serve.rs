@@ -67,6 +67,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         notifier.clone(),
         jobs_stopped.clone(),
     ));
+    let rechecker = tokio::spawn(dbplane_control::deploys::recheck::run(
+        store.clone(),
+        config.deploys.recheck_after_millis,
+        notifier.clone(),
+        jobs_stopped.clone(),
+    ));
+    let table_counter = tokio::spawn(dbplane_control::table_counts::run(
+        store.clone(),
+        data_plane.registry.clone(),
+        Duration::from_millis(config.jobs.stats_refresh_millis),
+        jobs_stopped.clone(),
+    ));
     let runner = JobRunner::new(
         store.clone(),
         Arc::new(
@@ -95,6 +107,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = stop_jobs.send(true);
     let _ = runner.await;
     let _ = scheduler.await;
+    let _ = rechecker.await;
+    let _ = table_counter.await;
     if let Some(clusters) = data_plane.local
         && let Err(error) = clusters.shutdown().await
     {

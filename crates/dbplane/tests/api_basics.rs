@@ -167,6 +167,48 @@ async fn errors_use_the_api_format() {
     );
 }
 
+/// Every JSON body, and every object nested in one, is a JSON object: serde would read a
+/// struct from an array by position, so `[null, null]` once passed as an empty update.
+#[tokio::test]
+async fn bodies_that_are_not_json_objects_are_refused() {
+    let server = TestServer::start(BIN).await;
+    let admin = server.bootstrap("acme", "ops@acme.test");
+    let client = server.client(Some(admin.header()));
+    let tokens = "/v1/organizations/acme/service-tokens";
+    let branch = "/v1/organizations/acme/databases/shop/branches/main";
+    for (method, path, body, field) in [
+        (Method::POST, tokens, "[null, null]", "body"),
+        (Method::PATCH, branch, "[null, null]", "body"),
+        (Method::PATCH, branch, "[]", "body"),
+        (Method::POST, tokens, "\"name\"", "body"),
+        (Method::POST, tokens, "null", "body"),
+        (Method::PATCH, "/v1/organizations/acme", "[\"x@y.z\"]", "body"),
+        (
+            Method::POST,
+            "/v1/organizations/acme/databases",
+            r#"{"name": "shop", "storage": [1, 2]}"#,
+            "storage",
+        ),
+    ] {
+        let response = client
+            .send_raw(method.clone(), path, body.as_bytes().to_vec())
+            .await;
+        let what = format!("{method} {path} {body}: {}", response.body);
+        assert_eq!(
+            (response.status, response.code()),
+            (400, "invalid_params"),
+            "{what}"
+        );
+        let message = response.body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{field}: must be a JSON object")),
+            "{what}"
+        );
+    }
+    let listed = client.get(tokens).await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1, "no token was made");
+}
+
 #[tokio::test]
 async fn request_ids_are_echoed_or_made() {
     let server = TestServer::start(BIN).await;

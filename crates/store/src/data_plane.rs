@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use dbplane_domain::data_plane::{Branch, BranchId, Credential, CredentialId, Database};
 use dbplane_domain::jobs::{Job, JobId};
 use dbplane_domain::{AccessGrant, DatabaseId, OrganizationId, ServiceTokenId, Timestamp};
+use std::collections::HashMap;
 
 /// Filters of `list_branches`.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +27,15 @@ pub struct BranchCounts {
     pub development: u64,
     /// Live branches restored from a backup (they count as development or production too).
     pub restored: u64,
+}
+
+/// What a database's API object shows beyond its own row, read from the store alone.
+#[derive(Clone, Debug, Default)]
+pub struct DatabaseSummary {
+    pub counts: BranchCounts,
+    pub default_branch: Option<Branch>,
+    /// Tables of the default branch when last counted (0 before the first count).
+    pub default_branch_table_count: u64,
 }
 
 #[async_trait]
@@ -78,7 +88,25 @@ pub trait DataPlaneStore: Send + Sync + 'static {
     ) -> StoreResult<Page<Branch>>;
     /// Every branch of a database, deleted ones included.
     async fn all_branches(&self, database: &DatabaseId) -> StoreResult<Vec<Branch>>;
+    /// The branches (deleted ones included) with these ids, in no particular order.
+    async fn branches_by_ids(&self, ids: &[BranchId]) -> StoreResult<Vec<Branch>>;
     async fn branch_counts(&self, database: &DatabaseId) -> StoreResult<BranchCounts>;
+    /// The summaries of several databases in a fixed number of queries (a list page);
+    /// databases without live branches are missing from the map.
+    async fn database_summaries(
+        &self,
+        databases: &[DatabaseId],
+    ) -> StoreResult<HashMap<DatabaseId, DatabaseSummary>>;
+    /// Records the table count of `branch` as counted on its server at `at`.
+    async fn set_branch_table_count(
+        &self,
+        branch: &BranchId,
+        count: u64,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Live, ready default branches whose table count is missing or was counted before
+    /// `before`, never counted and oldest first, at most `limit`.
+    async fn branches_to_count(&self, before: Timestamp, limit: u64) -> StoreResult<Vec<Branch>>;
     /// The default branch of a database.
     async fn default_branch(&self, database: &DatabaseId) -> StoreResult<Option<Branch>>;
     async fn set_default_branch(&self, database: &DatabaseId, branch: &BranchId)

@@ -6,8 +6,12 @@ use crate::{Page, StoreResult, Window};
 use async_trait::async_trait;
 use dbplane_domain::DatabaseId;
 use dbplane_domain::data_plane::BranchId;
-use dbplane_domain::deploys::{DeployRequest, DeployRequestId, DeployRequestState, DeployReview};
+use dbplane_domain::deploys::{
+    DeployRequest, DeployRequestId, DeployRequestState, DeployReview, DeploymentState,
+};
+use dbplane_domain::Timestamp;
 use dbplane_domain::jobs::{Job, JobId};
+use std::collections::HashSet;
 
 /// Filters of `list_deploy_requests`.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +66,15 @@ pub trait DeployStore: Send + Sync + 'static {
     /// Deploy requests of the database whose deployment is queued or holds a lane
     /// (including failed ones, for the caller to filter), oldest queued first.
     async fn deploy_queue(&self, database: &DatabaseId) -> StoreResult<Vec<DeployRequest>>;
+    /// Open deploy requests, of any database, whose deployment is in one of `states` and
+    /// whose checks ran before `checked_before` (or never), least recently checked
+    /// first, at most `limit`: those the background recheck looks at again.
+    async fn stale_deploy_requests(
+        &self,
+        states: &[DeploymentState],
+        checked_before: Timestamp,
+        limit: u64,
+    ) -> StoreResult<Vec<DeployRequest>>;
     async fn insert_review(&self, review: &DeployReview) -> StoreResult<()>;
     async fn list_reviews(
         &self,
@@ -70,6 +83,11 @@ pub trait DeployStore: Send + Sync + 'static {
     ) -> StoreResult<Page<DeployReview>>;
     /// Whether an approval stands (not dismissed).
     async fn has_standing_approval(&self, request: &DeployRequestId) -> StoreResult<bool>;
+    /// Those of `requests` that have a standing approval (one query for a page).
+    async fn standing_approvals(
+        &self,
+        requests: &[DeployRequestId],
+    ) -> StoreResult<HashSet<DeployRequestId>>;
     /// Dismisses every standing approval (the head's schema changed).
     async fn dismiss_approvals(&self, request: &DeployRequestId) -> StoreResult<()>;
     /// The database-level throttle ratio; `None` when never set (0).

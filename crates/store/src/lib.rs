@@ -12,7 +12,7 @@ mod jobs;
 mod sqlite;
 
 pub use backups::{BackupFilter, BackupMetadataStore, BranchRestore};
-pub use data_plane::{BranchFilter, DataPlaneStore};
+pub use data_plane::{BranchCounts, BranchFilter, DataPlaneStore, DatabaseSummary};
 pub use deploys::{DeployRequestFilter, DeployStore};
 pub use jobs::JobStore;
 

@@ -6,6 +6,7 @@ mod backup_policies;
 mod backup_rows;
 mod backups;
 mod backups_impl;
+mod branch_stats;
 mod branches;
 mod credentials;
 mod data_plane_impl;
@@ -167,5 +168,7 @@ impl TenantStore for SqliteStore {
 
 #[cfg(test)]
 mod backup_tests;
+#[cfg(test)]
+mod read_model_tests;
 #[cfg(test)]
 mod tests;

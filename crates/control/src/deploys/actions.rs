@@ -557,13 +557,9 @@ impl ControlPlane {
             .filter(|r| r.deployment.state.in_queue(r.deployment.error_acknowledged))
             .collect();
         let total = queue.len() as u64;
-        let mut items = Vec::new();
-        for request in page.slice(&queue) {
-            items.push(
-                self.deploy_request_details(organization.clone(), database.clone(), request)
-                    .await?,
-            );
-        }
+        let items = self
+            .deploy_requests_details(&organization, &database, page.slice(&queue))
+            .await?;
         Ok(Paged {
             items,
             total,

@@ -15,7 +15,7 @@ const ALL: Window = Window {
     limit: 100,
 };
 
-async fn store_with_database() -> (tempfile::TempDir, SqliteStore, Database, Branch) {
+pub(super) async fn store_with_database() -> (tempfile::TempDir, SqliteStore, Database, Branch) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).await.unwrap();
     let now = Timestamp::now();

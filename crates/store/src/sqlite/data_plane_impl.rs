@@ -1,8 +1,9 @@
 //! `DataPlaneStore` and `JobStore` for [`SqliteStore`], delegating to one module per
 //! table.
 
-use super::{SqliteStore, branches, credentials, databases, jobs};
-use crate::data_plane::{BranchCounts, BranchFilter};
+use super::{SqliteStore, branch_stats, branches, credentials, databases, jobs};
+use crate::data_plane::{BranchCounts, BranchFilter, DatabaseSummary};
+use std::collections::HashMap;
 use crate::{DataPlaneStore, JobStore, Page, StoreResult, Window};
 use async_trait::async_trait;
 use dbplane_domain::data_plane::{Branch, BranchId, Credential, CredentialId, Database};
@@ -74,6 +75,26 @@ impl DataPlaneStore for SqliteStore {
     }
     async fn branch_counts(&self, database: &DatabaseId) -> StoreResult<BranchCounts> {
         branches::counts(&self.pool, database).await
+    }
+    async fn branches_by_ids(&self, ids: &[BranchId]) -> StoreResult<Vec<Branch>> {
+        branch_stats::by_ids(&self.pool, ids).await
+    }
+    async fn database_summaries(
+        &self,
+        databases: &[DatabaseId],
+    ) -> StoreResult<HashMap<DatabaseId, DatabaseSummary>> {
+        branch_stats::summaries(&self.pool, databases).await
+    }
+    async fn set_branch_table_count(
+        &self,
+        branch: &BranchId,
+        count: u64,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        branch_stats::set_table_count(&self.pool, branch, count, at).await
+    }
+    async fn branches_to_count(&self, before: Timestamp, limit: u64) -> StoreResult<Vec<Branch>> {
+        branch_stats::to_count(&self.pool, before, limit).await
     }
     async fn default_branch(&self, database: &DatabaseId) -> StoreResult<Option<Branch>> {
         branches::default_of(&self.pool, database).await

@@ -12,6 +12,7 @@ use dbplane_domain::deploys::{
 use dbplane_domain::jobs::{Job, JobId};
 use dbplane_domain::{DatabaseId, ServiceTokenId, Timestamp, UserId};
 use sqlx::Row;
+use std::collections::HashSet;
 use sqlx::sqlite::SqliteRow;
 
 fn corrupt(detail: String) -> StoreError {
@@ -318,6 +319,35 @@ impl DeployStore for SqliteStore {
         rows.iter().map(request).collect()
     }
 
+    async fn stale_deploy_requests(
+        &self,
+        states: &[DeploymentState],
+        checked_before: Timestamp,
+        limit: u64,
+    ) -> StoreResult<Vec<DeployRequest>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; states.len()].join(", ");
+        // The check time lives in the deployment document; open requests in these states
+        // are few, so reading it there beats keeping a copy in a column in step.
+        // Audited: only placeholders are formatted in; values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM (SELECT *, COALESCE(json_extract(deployment, '$.schema_last_updated_at'), 0) \
+             AS checked_at FROM deploy_requests WHERE state = 'open' AND deployment_state IN ({placeholders})) \
+             WHERE checked_at < ? ORDER BY checked_at, id LIMIT ?"
+        )));
+        for state in states {
+            query = query.bind(state.as_str());
+        }
+        let rows = query
+            .bind(checked_before.unix_millis())
+            .bind(limit.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(request).collect()
+    }
+
     async fn insert_review(&self, review: &DeployReview) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO deploy_request_reviews (id, deploy_request_id, actor_id, token_id, state, body, \
@@ -372,6 +402,33 @@ impl DeployStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(count > 0)
+    }
+
+    async fn standing_approvals(
+        &self,
+        requests: &[DeployRequestId],
+    ) -> StoreResult<HashSet<DeployRequestId>> {
+        let mut approved = HashSet::new();
+        for chunk in requests.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            // Audited: only placeholders are formatted in; values are bound.
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                "SELECT DISTINCT deploy_request_id FROM deploy_request_reviews \
+                 WHERE deploy_request_id IN ({placeholders}) AND state = 'approved' \
+                 AND dismissed_at IS NULL"
+            )));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            approved.extend(
+                query
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(DeployRequestId::from_string),
+            );
+        }
+        Ok(approved)
     }
 
     async fn dismiss_approvals(&self, request: &DeployRequestId) -> StoreResult<()> {
