@@ -21,13 +21,23 @@ const BIN: &str = env!("CARGO_BIN_EXE_dbplane");
 const DB: &str = "/v1/organizations/acme/databases/shop";
 /// Fixed, so a failure reproduces with the command the test prints.
 const SEED: &str = "20250614";
-/// Test cases per operation and phase; with ~90 operations this keeps the run within
-/// about two minutes on two cores.
-const MAX_EXAMPLES: &str = "12";
+/// Test cases per operation in the fuzzing phase (the coverage phase adds its own
+/// boundary cases); with 86 operations the run takes about a minute on two cores.
+const MAX_EXAMPLES: &str = "100";
+/// No 5xx, and every documented response matches its schema and content type.
+/// `negative_data_rejection` is left out on purpose: the API reads `null` as "not given"
+/// for optional fields (the Go SDK and the CLI send `null` for unset pointers) and
+/// ignores query parameters and body fields it does not use, as PlanetScale does; what
+/// must be refused — a body that is not an object, a field of the wrong type — is
+/// covered by api_basics.rs.
+const CHECKS: &str = "not_a_server_error,response_schema_conformance,content_type_conformance";
 
 /// Operations that destroy or rename the resources the others are pointed at: run last,
 /// in a second pass, so every other operation meets live resources.
-const DESTRUCTIVE: &str = r#"operation_id in ['delete_database', 'delete_branch', 'delete_password', 'delete_role', 'delete_backup', 'delete_backup_policy', 'delete_service_token', 'update_database_settings', 'update_branch', 'update_password', 'update_role', 'demote_branch', 'disable_safe_migrations', 'close_deploy_request', 'remove_service_token_accesses']"#;
+const DESTRUCTIVE: &str = "^(delete_database|delete_branch|delete_password|delete_role|\
+    delete_backup|delete_backup_policy|delete_service_token|update_database_settings|\
+    update_branch|update_password|update_role|demote_branch|disable_safe_migrations|\
+    close_deploy_request|remove_service_token_accesses)$";
 
 fn schemathesis() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-schemathesis.sh");
@@ -121,7 +131,10 @@ fn config(fixture: &Fixture) -> String {
     let per_path = [
         ("/service-tokens/", json!({"path.id": fixture.token_id})),
         ("/passwords/", json!({"path.id": fixture.password_id})),
-        ("/backups/", json!({"path.id": fixture.backup_id})),
+        (
+            "/backups/",
+            json!({"path.branch": "main", "path.id": fixture.backup_id}),
+        ),
         ("/backup-policies/", json!({"path.id": fixture.policy_id})),
         (
             "/roles",
@@ -157,11 +170,11 @@ fn run_pass(exe: &Path, dir: &Path, base_url: &str, token: &str, filter: (&str, 
         .arg(format!("{base_url}/v1/openapi.json"))
         .args(["--url", base_url])
         .args(["--header", &format!("Authorization: {token}")])
-        .args(["--checks", "not_a_server_error,response_schema_conformance"])
+        .args(["--checks", CHECKS])
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--seed", SEED, "--max-examples", MAX_EXAMPLES])
         .args(["--workers", "2", "--no-color", "--request-timeout", "30"])
-        .args(["--generation-deterministic", "--suppress-health-check", "all"])
+        .args(["--suppress-health-check", "all"])
         .args([filter.0, filter.1]);
     let output = command.output().expect("schemathesis runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -191,7 +204,10 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     std::fs::write(dir.path().join("schemathesis.toml"), config(&fixture)).unwrap();
     let base_url = server.base_url().to_string();
     let token = admin.header();
-    let passes = [("--exclude-by", DESTRUCTIVE), ("--include-by", DESTRUCTIVE)];
+    let passes = [
+        ("--exclude-operation-id-regex", DESTRUCTIVE),
+        ("--include-operation-id-regex", DESTRUCTIVE),
+    ];
     for filter in passes {
         let (exe, dir, base_url, token) =
             (exe.clone(), dir.path().to_path_buf(), base_url.clone(), token.clone());
