@@ -121,7 +121,10 @@ async fn run(options: &Options) -> Result<bool> {
     }
     .await;
     if let Err(error) = &outcome {
-        log(format!("failed: {error:#}\nserver log tail:\n{}", server.log_tail(30)));
+        log(format!(
+            "failed: {error:#}\nserver log tail:\n{}",
+            server.log_tail(30)
+        ));
     }
     server.stop().await?;
     outcome
@@ -296,10 +299,15 @@ async fn measure(api: &Api, options: &Options) -> Result<bool> {
     ];
     let mut all = Vec::new();
     for (name, path) in &lists {
-        log(format!("reading every page of {name}, {} rounds", options.rounds));
+        log(format!(
+            "reading every page of {name}, {} rounds",
+            options.rounds
+        ));
         all.push(read_pages(api, name, path, options.rounds).await?);
     }
-    println!("| list (per_page={PER_PAGE}) | rows | pages | samples | p50 | p99 | max | p99 < 20 ms |");
+    println!(
+        "| list (per_page={PER_PAGE}) | rows | pages | samples | p50 | p99 | max | p99 < 20 ms |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut met = true;
     for series in &all {

@@ -227,34 +227,44 @@ impl ControlPlane {
                 resource: "organization",
             });
         }
-        // Visibility is per database, so filter before paginating.
-        let all = self
-            .store
-            .list_databases(
-                &organization.id,
-                query,
-                dbplane_store::Window {
-                    offset: 0,
-                    limit: u32::MAX as u64,
-                },
-            )
-            .await?;
-        let visible: Vec<Database> = all
-            .items
-            .into_iter()
-            .filter(|database| {
-                caller.grants().holds_any(
-                    accesses,
-                    Resource::Database {
-                        organization: &organization.id,
-                        database: &database.id,
+        let (visible, total) = if organization_wide {
+            // Every database is visible: the store pages.
+            let found = self
+                .store
+                .list_databases(&organization.id, query, page.window())
+                .await?;
+            (found.items, found.total)
+        } else {
+            // Visibility is per database, so filter before paginating.
+            let all = self
+                .store
+                .list_databases(
+                    &organization.id,
+                    query,
+                    dbplane_store::Window {
+                        offset: 0,
+                        limit: u32::MAX as u64,
                     },
                 )
-            })
-            .collect();
-        let total = visible.len() as u64;
+                .await?;
+            let visible: Vec<Database> = all
+                .items
+                .into_iter()
+                .filter(|database| {
+                    caller.grants().holds_any(
+                        accesses,
+                        Resource::Database {
+                            organization: &organization.id,
+                            database: &database.id,
+                        },
+                    )
+                })
+                .collect();
+            let total = visible.len() as u64;
+            (page.slice(&visible), total)
+        };
         let items = self
-            .page_details(&organization, page.slice(&visible))
+            .page_details(&organization, visible)
             .await?;
         Ok(Paged {
             items,

@@ -72,8 +72,8 @@ pub async fn tick(
     Ok(report)
 }
 
-/// Ticks every `refresh / 4` (at least every 50 ms, at most every 10 s) until `shutdown`
-/// turns true.
+/// Ticks every `refresh / 4` (at least every 50 ms, at most every 10 s), and again at
+/// once after a full batch, until `shutdown` turns true.
 pub async fn run(
     store: Arc<dyn MetadataStore>,
     clusters: Arc<ClusterRegistry>,
@@ -85,8 +85,12 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        if let Err(error) = tick(store.as_ref(), &clusters, Timestamp::now(), refresh).await {
-            tracing::error!(%error, "table count refresh failed");
+        match tick(store.as_ref(), &clusters, Timestamp::now(), refresh).await {
+            // A full batch counted: more may be due, go on at once (a batch is a
+            // sequence of small queries, so this never floods a server).
+            Ok(report) if report.counted as u64 == COUNT_BATCH => continue,
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "table count refresh failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

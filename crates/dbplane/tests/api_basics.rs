@@ -182,7 +182,12 @@ async fn bodies_that_are_not_json_objects_are_refused() {
         (Method::PATCH, branch, "[]", "body"),
         (Method::POST, tokens, "\"name\"", "body"),
         (Method::POST, tokens, "null", "body"),
-        (Method::PATCH, "/v1/organizations/acme", "[\"x@y.z\"]", "body"),
+        (
+            Method::PATCH,
+            "/v1/organizations/acme",
+            "[\"x@y.z\"]",
+            "body",
+        ),
         (
             Method::POST,
             "/v1/organizations/acme/databases",
@@ -206,7 +211,11 @@ async fn bodies_that_are_not_json_objects_are_refused() {
         );
     }
     let listed = client.get(tokens).await;
-    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1, "no token was made");
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        1,
+        "no token was made"
+    );
 }
 
 #[tokio::test]

@@ -40,7 +40,8 @@ const DESTRUCTIVE: &str = "^(delete_database|delete_branch|delete_password|delet
     close_deploy_request|remove_service_token_accesses)$";
 
 fn schemathesis() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-schemathesis.sh");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-schemathesis.sh");
     let output = Command::new(&script)
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
@@ -76,9 +77,12 @@ async fn fixture(client: &ApiClient) -> Fixture {
     ready_database(client, "acme", "pgshop", "postgresql").await;
     ready_branch(client, DB, "dev", Some("main")).await;
     let dev = admin_password(client, "dev").await;
-    mysql_exec(&dev, "CREATE TABLE widgets (id BIGINT PRIMARY KEY, name TEXT)")
-        .await
-        .unwrap();
+    mysql_exec(
+        &dev,
+        "CREATE TABLE widgets (id BIGINT PRIMARY KEY, name TEXT)",
+    )
+    .await
+    .unwrap();
     let password_id = created_id(
         client,
         &format!("{DB}/branches/dev/passwords"),
@@ -209,8 +213,12 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         ("--include-operation-id-regex", DESTRUCTIVE),
     ];
     for filter in passes {
-        let (exe, dir, base_url, token) =
-            (exe.clone(), dir.path().to_path_buf(), base_url.clone(), token.clone());
+        let (exe, dir, base_url, token) = (
+            exe.clone(),
+            dir.path().to_path_buf(),
+            base_url.clone(),
+            token.clone(),
+        );
         tokio::task::spawn_blocking(move || run_pass(&exe, &dir, &base_url, &token, filter))
             .await
             .unwrap();

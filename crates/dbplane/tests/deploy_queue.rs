@@ -141,8 +141,8 @@ async fn a_head_change_takes_a_queued_request_out_of_the_queue() {
     let fixture = DeployFixture::start("", Vec::new(), SCHEMA).await;
     let (one, two, a, b) = gated_then_queued(&fixture).await;
 
-    // Both heads change: the queued one leaves the queue on its next (stale) read and is
-    // ready again with the new operations; the gated one is past the queue: untouched.
+    // Both heads change: the queued one leaves the queue at its next background recheck
+    // and is ready again with the new operations; the gated one is past the queue: untouched.
     mysql_exec(&two, "ALTER TABLE orders ADD COLUMN code INT")
         .await
         .unwrap();
@@ -192,8 +192,8 @@ async fn a_head_change_takes_a_queued_request_out_of_the_queue() {
     );
 }
 
-/// A queued request nobody reads after its head changed (reads never recheck here) leaves
-/// the queue when its turn comes, before the lane picks it up.
+/// A queued request whose head changed while the background recheck is too slow to see it
+/// (an hour here) leaves the queue when its turn comes, before the lane picks it up.
 #[tokio::test]
 async fn a_head_change_is_caught_at_the_turn_of_an_unread_request() {
     let fixture =

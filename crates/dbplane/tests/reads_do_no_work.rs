@@ -39,13 +39,17 @@ async fn reads_show_stored_figures_and_schedule_nothing() {
             .unwrap();
     }
     // The refresher counts them; reads show the stored figure.
-    wait_until("the table count to be refreshed", Duration::from_secs(30), || {
-        let client = client.clone();
-        async move {
-            let database = client.get(DB).await.body;
-            (database["default_branch_table_count"] == 3).then_some(())
-        }
-    })
+    wait_until(
+        "the table count to be refreshed",
+        Duration::from_secs(30),
+        || {
+            let client = client.clone();
+            async move {
+                let database = client.get(DB).await.body;
+                (database["default_branch_table_count"] == 3).then_some(())
+            }
+        },
+    )
     .await;
     let listed = client.get("/v1/organizations/acme/databases").await;
     assert_eq!(listed.body["data"][0]["default_branch_table_count"], 3);

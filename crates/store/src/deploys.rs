@@ -5,11 +5,11 @@
 use crate::{Page, StoreResult, Window};
 use async_trait::async_trait;
 use dbplane_domain::DatabaseId;
+use dbplane_domain::Timestamp;
 use dbplane_domain::data_plane::BranchId;
 use dbplane_domain::deploys::{
     DeployRequest, DeployRequestId, DeployRequestState, DeployReview, DeploymentState,
 };
-use dbplane_domain::Timestamp;
 use dbplane_domain::jobs::{Job, JobId};
 use std::collections::HashSet;
 

@@ -141,8 +141,8 @@ mod tests {
 
     #[test]
     fn objects_read_as_before() {
-        let body = read(r#"{"name":"a","flag":true,"list":["x"],"inner":{"size":3},"extra":1}"#)
-            .unwrap();
+        let body =
+            read(r#"{"name":"a","flag":true,"list":["x"],"inner":{"size":3},"extra":1}"#).unwrap();
         assert_eq!(
             body,
             Body {
@@ -161,7 +161,10 @@ mod tests {
             read("[null, null]").unwrap_err(),
             "must be a JSON object, not an array"
         );
-        assert_eq!(read("7").unwrap_err(), "must be a JSON object, not a number");
+        assert_eq!(
+            read("7").unwrap_err(),
+            "must be a JSON object, not a number"
+        );
         assert_eq!(
             read(r#"{"inner":[1]}"#).unwrap_err(),
             "inner: must be a JSON object, not an array"
@@ -171,9 +174,11 @@ mod tests {
     #[test]
     fn field_types_are_still_checked() {
         assert!(read(r#"{"flag":"yes"}"#).unwrap_err().starts_with("flag: "));
-        assert!(read(r#"{"inner":{"size":1.5}}"#)
-            .unwrap_err()
-            .starts_with("inner.size: "));
+        assert!(
+            read(r#"{"inner":{"size":1.5}}"#)
+                .unwrap_err()
+                .starts_with("inner.size: ")
+        );
         assert!(read(r#"{"list":"x"}"#).unwrap_err().starts_with("list: "));
     }
 }

@@ -1,6 +1,7 @@
-//! A queued deployment whose head changed leaves the queue (semantics.md §8.1). A read of
-//! the deploy request notices it when it rechecks a stale one; a deployment nobody read is
-//! caught here, when its turn comes, before the lane picks it up.
+//! A queued deployment whose head changed leaves the queue (semantics.md §8.1). The
+//! background recheck ([`super::recheck`]) notices it within `recheck_after_millis`; one
+//! whose turn comes first (or with the recheck off) is caught here, before the lane picks
+//! it up.
 
 use super::check::{CheckResult, CheckedBy, canonical_schema, run_checks};
 use super::job::{Context, DeployJobs, Failure, RunData, StepResult, next};

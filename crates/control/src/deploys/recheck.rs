@@ -58,7 +58,10 @@ pub async fn tick(
         // deploy job changed the request) is left to the next tick.
         request.deployment.schema_last_updated_at = Some(now);
         let check = check_job(&request.id);
-        if store.save_deploy_request(&mut request, &[check], None).await? {
+        if store
+            .save_deploy_request(&mut request, &[check], None)
+            .await?
+        {
             scheduled += 1;
         }
     }

@@ -3,12 +3,12 @@
 
 use super::{SqliteStore, branch_stats, branches, credentials, databases, jobs};
 use crate::data_plane::{BranchCounts, BranchFilter, DatabaseSummary};
-use std::collections::HashMap;
 use crate::{DataPlaneStore, JobStore, Page, StoreResult, Window};
 use async_trait::async_trait;
 use dbplane_domain::data_plane::{Branch, BranchId, Credential, CredentialId, Database};
 use dbplane_domain::jobs::{Job, JobId, JobKind};
 use dbplane_domain::{AccessGrant, DatabaseId, OrganizationId, ServiceTokenId, Timestamp};
+use std::collections::HashMap;
 
 #[async_trait]
 impl DataPlaneStore for SqliteStore {

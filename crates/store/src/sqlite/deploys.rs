@@ -12,8 +12,8 @@ use dbplane_domain::deploys::{
 use dbplane_domain::jobs::{Job, JobId};
 use dbplane_domain::{DatabaseId, ServiceTokenId, Timestamp, UserId};
 use sqlx::Row;
-use std::collections::HashSet;
 use sqlx::sqlite::SqliteRow;
+use std::collections::HashSet;
 
 fn corrupt(detail: String) -> StoreError {
     StoreError::Corrupt {

@@ -26,7 +26,10 @@ async fn summaries_read_stored_table_counts() {
     let later = Timestamp::from_unix_millis(now.unix_millis() + 1);
     let due = store.branches_to_count(later, 10).await.unwrap();
     assert_eq!(due.len(), 1, "a branch never counted is due");
-    store.set_branch_table_count(&main.id, 3, now).await.unwrap();
+    store
+        .set_branch_table_count(&main.id, 3, now)
+        .await
+        .unwrap();
     assert!(store.branches_to_count(now, 10).await.unwrap().is_empty());
     assert_eq!(store.branches_to_count(later, 10).await.unwrap().len(), 1);
     let summaries = store
@@ -90,7 +93,13 @@ async fn stale_deploy_requests_are_open_checked_before_and_oldest_first() {
     let mut pending = request(&database.id, DeploymentState::Pending, Some(500));
     let mut closed = request(&database.id, DeploymentState::Ready, Some(500));
     closed.state = DeployRequestState::Closed;
-    for request in [&mut older, &mut newer, &mut never, &mut pending, &mut closed] {
+    for request in [
+        &mut older,
+        &mut newer,
+        &mut never,
+        &mut pending,
+        &mut closed,
+    ] {
         store.create_deploy_request(request, &[]).await.unwrap();
     }
     let states = [
@@ -112,7 +121,10 @@ async fn stale_deploy_requests_are_open_checked_before_and_oldest_first() {
         ids(stale(3_000, 10).await),
         [never.id.clone(), older.id.clone(), newer.id.clone()]
     );
-    assert_eq!(ids(stale(2_000, 10).await), [never.id.clone(), older.id.clone()]);
+    assert_eq!(
+        ids(stale(2_000, 10).await),
+        [never.id.clone(), older.id.clone()]
+    );
     assert_eq!(ids(stale(3_000, 1).await), [never.id.clone()]);
 
     let approved = store
