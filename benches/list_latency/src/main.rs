@@ -117,6 +117,7 @@ async fn run(options: &Options) -> Result<bool> {
             options.deploy_requests,
             started.elapsed()
         ));
+        wait_for_checks(&api, options).await?;
         measure(&api, options).await
     }
     .await;
@@ -233,6 +234,35 @@ async fn seed_deploy_requests(api: &Api, options: &Options) -> Result<()> {
         done.context("join")??;
     }
     Ok(())
+}
+
+/// Waits until every open deploy request has been checked: the check jobs the seeding
+/// queued (one per request) are done, so the lists are read on a server at rest.
+async fn wait_for_checks(api: &Api, options: &Options) -> Result<()> {
+    let path = format!(
+        "{}/deploy-requests?state=open&per_page=100",
+        api.database_path("shop")
+    );
+    let started = Instant::now();
+    loop {
+        let (status, body) = api.get(&path).await?;
+        if status != 200 {
+            bail!("GET {path} answered {status}: {body}");
+        }
+        let open = body["data"].as_array().cloned().unwrap_or_default();
+        let pending = open
+            .iter()
+            .filter(|request| request["deployment_state"] == "pending")
+            .count();
+        if open.len() >= options.heads.min(options.deploy_requests) && pending == 0 {
+            log(format!("checks done in {:.1?}", started.elapsed()));
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("{pending} deploy requests still pending after 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Latencies of one list, every page, `rounds` times.

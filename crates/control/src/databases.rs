@@ -263,9 +263,7 @@ impl ControlPlane {
             let total = visible.len() as u64;
             (page.slice(&visible), total)
         };
-        let items = self
-            .page_details(&organization, visible)
-            .await?;
+        let items = self.page_details(&organization, visible).await?;
         Ok(Paged {
             items,
             total,
