@@ -22,8 +22,9 @@ const DB: &str = "/v1/organizations/acme/databases/shop";
 /// Fixed, so a failure reproduces with the command the test prints.
 const SEED: &str = "20250614";
 /// Test cases per operation in the fuzzing phase (the coverage phase adds its own
-/// boundary cases); with 86 operations the run takes about a minute on two cores.
-const MAX_EXAMPLES: &str = "100";
+/// boundary cases); with 86 operations the run takes about a minute on two cores, and
+/// the first install of the tool about another.
+const MAX_EXAMPLES: &str = "50";
 /// No 5xx, and every documented response matches its schema and content type.
 /// `negative_data_rejection` is left out on purpose: the API reads `null` as "not given"
 /// for optional fields (the Go SDK and the CLI send `null` for unset pointers) and
