@@ -48,8 +48,7 @@ pub async fn tick(
         let counted = match (clusters.for_database(&database), name_of(&branch)) {
             (Ok(endpoint), Ok(name)) => {
                 // A server that does not answer must not stall the other counts.
-                match tokio::time::timeout(COUNT_TIMEOUT, endpoint.admin.table_names(&name)).await
-                {
+                match tokio::time::timeout(COUNT_TIMEOUT, endpoint.admin.table_names(&name)).await {
                     Ok(Ok(tables)) => Ok(tables.len() as u64),
                     Ok(Err(error)) => Err(error.to_string()),
                     Err(_) => Err(format!("no answer in {COUNT_TIMEOUT:?}")),
