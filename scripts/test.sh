@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. Uses cargo-nextest when present (runs test binaries
-# in parallel), plain cargo test otherwise.
+# Runs every test: the workspace's (cargo-nextest when present, which runs test binaries
+# in parallel, plain cargo test otherwise), then PlanetScale's Go SDK against the binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The API fuzz test (crates/dbplane/tests/api_fuzz.rs) runs schemathesis; install it
 # once up front rather than inside a test.
 scripts/install-schemathesis.sh >/dev/null
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  exec cargo nextest run --workspace --locked --no-fail-fast
+  cargo nextest run --workspace --locked --no-fail-fast || status=$?
 else
-  exec cargo test --workspace --locked --no-fail-fast
+  cargo test --workspace --locked --no-fail-fast || status=$?
 fi
+scripts/test-go-clients.sh || status=$?
+exit "$status"
