@@ -181,6 +181,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             get(databases::list_database_regions),
         ),
         route(
+            &operations::LIST_READ_ONLY_REGIONS,
+            Method::GET,
+            "/v1/organizations/{organization}/databases/{database}/read-only-regions",
+            get(databases::list_read_only_regions),
+        ),
+        route(
             &operations::LIST_CLUSTER_SIZE_SKUS,
             Method::GET,
             "/v1/organizations/{organization}/cluster-size-skus",
@@ -209,6 +215,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
             Method::PATCH,
             branch_path,
             patch(branches::update_branch),
+        ),
+        route(
+            &operations::UPDATE_BRANCH_CLUSTER_CONFIG,
+            Method::PATCH,
+            "/v1/organizations/{organization}/databases/{database}/branches/{branch}/cluster",
+            patch(branches::update_branch_cluster_config),
         ),
         route(
             &operations::DELETE_BRANCH,

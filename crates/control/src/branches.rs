@@ -1,6 +1,8 @@
 //! Branches: create (schema copied from the parent by a job), read, list, rename,
-//! delete (with descendants), promote/demote, safe migrations, schema and keyspaces.
+//! delete (with descendants), promote/demote, safe migrations, cluster size, schema and
+//! keyspaces.
 
+mod cluster;
 mod lifecycle;
 mod schema;
 
@@ -33,6 +35,8 @@ pub struct BranchDetails {
     pub actor: Option<User>,
     /// The branch whose backup this branch was restored from.
     pub restored_from: Option<Branch>,
+    /// The display name of the branch's cluster size (`PS-10` for `PS_10`).
+    pub cluster_display_name: String,
 }
 
 /// `create_branch` input.
@@ -482,8 +486,18 @@ impl ControlPlane {
             Some(restore) => self.store.branch_by_id(&restore.source_branch_id).await?,
             None => None,
         };
+        let cluster_display_name = self
+            .config
+            .cluster_sizes
+            .iter()
+            .find(|size| size.name == branch.cluster_size)
+            .map_or_else(
+                || branch.cluster_size.clone(),
+                |size| size.display_name.clone(),
+            );
         Ok(BranchDetails {
             restored_from,
+            cluster_display_name,
             branch,
             database,
             organization,

@@ -33,10 +33,15 @@ pub struct DatabaseDetails {
     pub default_branch_table_count: u64,
 }
 
+/// Longest `notes` accepted: free text, not a document store.
+const MAX_NOTES_CHARS: usize = 4096;
+
 /// `create_database` input.
 #[derive(Clone, Debug, Default)]
 pub struct CreateDatabase {
     pub name: String,
+    /// Free text kept with the database (PlanetScale's clients send `notes`).
+    pub notes: Option<String>,
     pub kind: Option<String>,
     pub region: Option<String>,
     pub cluster_size: Option<String>,
@@ -134,11 +139,19 @@ impl ControlPlane {
                 input.name
             )));
         }
+        let notes = input.notes.unwrap_or_default();
+        if notes.chars().count() > MAX_NOTES_CHARS {
+            return Err(ControlError::invalid(
+                "notes",
+                format!("at most {MAX_NOTES_CHARS} characters"),
+            ));
+        }
         let now = Timestamp::now();
         let database = Database {
             id: DatabaseId::generate(),
             organization_id: organization.id.clone(),
             name: input.name,
+            notes,
             kind,
             region: region.slug.clone(),
             state: DatabaseState::Pending,

@@ -227,6 +227,11 @@ operation!(
     Requirement::Database(ANY_DATABASE_ACCESS)
 );
 operation!(
+    LIST_READ_ONLY_REGIONS,
+    "list_read_only_regions",
+    Requirement::Database(ANY_DATABASE_ACCESS)
+);
+operation!(
     LIST_CLUSTER_SIZE_SKUS,
     "list_cluster_size_skus",
     Requirement::Organization(&[ReadOrganization])
@@ -249,6 +254,11 @@ operation!(
 operation!(
     UPDATE_BRANCH,
     "update_branch",
+    Requirement::Database(&[WriteDatabase])
+);
+operation!(
+    UPDATE_BRANCH_CLUSTER_CONFIG,
+    "update_branch_cluster_config",
     Requirement::Database(&[WriteDatabase])
 );
 operation!(
@@ -411,11 +421,13 @@ pub const ALL: &[OperationAccess] = &[
     UPDATE_DATABASE_SETTINGS,
     DELETE_DATABASE,
     LIST_DATABASE_REGIONS,
+    LIST_READ_ONLY_REGIONS,
     LIST_CLUSTER_SIZE_SKUS,
     LIST_BRANCHES,
     CREATE_BRANCH,
     GET_BRANCH,
     UPDATE_BRANCH,
+    UPDATE_BRANCH_CLUSTER_CONFIG,
     DELETE_BRANCH,
     PROMOTE_BRANCH,
     DEMOTE_BRANCH,

@@ -23,6 +23,19 @@ pub struct Region {
     pub postgresql_supported: bool,
 }
 
+/// A read-only region of a database: a replica set in another region that serves reads.
+/// None exist yet (dbplane runs no cross-region replicas), so lists of them are empty;
+/// the type is what the API renders once they do.
+#[derive(Clone, Debug)]
+pub struct ReadOnlyRegion {
+    pub id: String,
+    pub region: Region,
+    pub actor: Option<dbplane_domain::User>,
+    pub created_at: dbplane_domain::Timestamp,
+    pub updated_at: dbplane_domain::Timestamp,
+    pub ready_at: Option<dbplane_domain::Timestamp>,
+}
+
 /// The configured regions, in configuration order.
 #[derive(Clone, Debug)]
 pub struct RegionCatalog {
@@ -112,6 +125,30 @@ impl ControlPlane {
         )
         .await?;
         Ok(paged(self.regions.all(), page))
+    }
+
+    /// `list_read_only_regions`: the regions of the database's read-only replicas. There
+    /// are none until cross-region replicas exist, so the answer is truthfully empty;
+    /// the database is still authorized (a token without access gets 404).
+    pub async fn list_read_only_regions(
+        &self,
+        caller: &Caller,
+        organization: &str,
+        database: &str,
+        page: PageRequest,
+    ) -> ControlResult<Paged<ReadOnlyRegion>> {
+        self.authorize_database(
+            caller,
+            organization,
+            database,
+            &operations::LIST_READ_ONLY_REGIONS,
+        )
+        .await?;
+        Ok(Paged {
+            items: Vec::new(),
+            total: 0,
+            request: page,
+        })
     }
 
     /// `list_cluster_size_skus`: the configured sizes.

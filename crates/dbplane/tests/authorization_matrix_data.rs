@@ -147,6 +147,8 @@ async fn prepare(admin: &ApiClient, operation: &Published) -> (String, Option<Va
         "create_branch" => Some(json!({"name": unique("made")})),
         "update_database_settings" => Some(json!({"require_approval_for_deploy": false})),
         "update_branch" => Some(json!({"deletion_protected": false})),
+        // Targets are development branches: a development size.
+        "update_branch_cluster_config" => Some(json!({"cluster_size": "PS_DEV"})),
         "update_safe_migrations" => Some(json!({"safe_migrations": false})),
         "create_password" => Some(json!({"role": "reader"})),
         "create_role" | "enable_safe_migrations" | "promote_branch" => Some(json!({})),

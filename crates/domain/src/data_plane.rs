@@ -115,6 +115,8 @@ pub struct Database {
     pub id: DatabaseId,
     pub organization_id: OrganizationId,
     pub name: String,
+    /// Free text given at creation.
+    pub notes: String,
     pub kind: DatabaseKind,
     pub region: String,
     pub state: DatabaseState,

@@ -116,16 +116,32 @@ func TestDeployRequestsDeployRevertSkipAndClose(t *testing.T) {
 		t.Fatalf("DeployRequests.GetDeployOperations: %v", planned)
 	}
 
-	// Reviews: a comment is kept; the author cannot approve their own request.
+	// Reviews. With approvals required, the request's own token may comment but neither
+	// approve nor deploy; another token holding approve_deploy_request approves it.
+	databasePath := "/v1/organizations/" + org + "/databases/" + db
+	c.rawInto(t, http.MethodPatch, databasePath, map[string]any{"require_approval_for_deploy": true}, &planetscale.Database{})
 	review, err := c.ps.DeployRequests.CreateReview(ctx, &planetscale.ReviewDeployRequestRequest{Organization: org, Database: db, Number: number, CommentText: "looks right", ReviewAction: planetscale.ReviewComment})
 	must(t, "DeployRequests.CreateReview", err)
 	matchesLast(t, c, "DeployRequests.CreateReview", review)
-	if review.Body != "looks right" || review.State != "commented" || review.Actor.ID != ready.Actor.ID {
+	if review.Body != "looks right" || review.State != "commented" || review.Actor.ID != ready.Actor.ID || review.ID == "" {
 		t.Fatalf("DeployRequests.CreateReview: %+v", review)
 	}
 	_, err = c.ps.DeployRequests.CreateReview(ctx, &planetscale.ReviewDeployRequestRequest{Organization: org, Database: db, Number: number, ReviewAction: planetscale.ReviewApprove})
-	if err == nil {
-		t.Fatal("the author approved their own deploy request")
+	// 403 forbidden: the SDK maps no code to it, tools show the message.
+	wantCode(t, "DeployRequests.CreateReview approving one's own request", err, "")
+	_, err = c.ps.DeployRequests.Deploy(ctx, &planetscale.PerformDeployRequest{Organization: org, Database: db, Number: number})
+	wantCode(t, "DeployRequests.Deploy without an approval", err, planetscale.ErrRetry)
+	approver := tokenWith(t, c, db, "approve_deploy_request")
+	approval, err := approver.ps.DeployRequests.CreateReview(ctx, &planetscale.ReviewDeployRequestRequest{Organization: org, Database: db, Number: number, CommentText: "ship it", ReviewAction: planetscale.ReviewApprove})
+	must(t, "DeployRequests.CreateReview approving", err)
+	matchesLast(t, approver, "DeployRequests.CreateReview approving", approval)
+	if approval.State != "approved" || approval.Body != "ship it" {
+		t.Fatalf("approval: %+v", approval)
+	}
+	approved, err := c.ps.DeployRequests.Get(ctx, &planetscale.GetDeployRequestRequest{Organization: org, Database: db, Number: number})
+	must(t, "DeployRequests.Get", err)
+	if !approved.Approved {
+		t.Fatalf("approved is false after an approving review: %+v", approved)
 	}
 
 	listed, err := c.ps.DeployRequests.List(ctx, &planetscale.ListDeployRequestsRequest{Organization: org, Database: db, State: "open", Branch: branch, IntoBranch: "main"})
@@ -143,11 +159,20 @@ func TestDeployRequestsDeployRevertSkipAndClose(t *testing.T) {
 		t.Fatalf("DeployRequests.Deploy: %s", deployed.DeploymentState)
 	}
 	pending := f.waitFor(t, number, "complete_pending_revert", "complete_error", "error")
+	c.rawInto(t, http.MethodPatch, databasePath, map[string]any{"require_approval_for_deploy": false}, &planetscale.Database{})
 	if pending.DeploymentState != "complete_pending_revert" || pending.DeployedAt == nil {
 		t.Fatalf("deploy: %+v", pending)
 	}
 	if got := columns(t, f.main, "users"); got != "id,name,email" {
 		t.Fatalf("main users after deploy: %s", got)
+	}
+	done, err := c.ps.DeployRequests.GetDeployOperations(ctx, &planetscale.GetDeployOperationsRequest{Organization: org, Database: db, Number: number})
+	must(t, "DeployRequests.GetDeployOperations after the deploy", err)
+	matchesLastData(t, c, "DeployRequests.GetDeployOperations after the deploy", done)
+	for _, op := range done {
+		if op.State != "complete" || op.ProgressPercentage != 100 {
+			t.Fatalf("operation after the deploy: %+v", op)
+		}
 	}
 	if !slices.Contains(tables(t, f.main), "audit") {
 		t.Fatal("main has no audit table after deploy")
@@ -167,9 +192,9 @@ func TestDeployRequestsDeployRevertSkipAndClose(t *testing.T) {
 	reverted, err := c.ps.DeployRequests.RevertDeploy(ctx, &planetscale.RevertDeployRequestRequest{Organization: org, Database: db, Number: number})
 	must(t, "DeployRequests.RevertDeploy", err)
 	matchesLast(t, c, "DeployRequests.RevertDeploy", reverted)
-	done := f.waitFor(t, number, "complete_revert", "complete_revert_error")
-	if done.DeploymentState != "complete_revert" || done.State != "closed" {
-		t.Fatalf("revert: %+v", done)
+	revertDone := f.waitFor(t, number, "complete_revert", "complete_revert_error")
+	if revertDone.DeploymentState != "complete_revert" || revertDone.State != "closed" {
+		t.Fatalf("revert: %+v", revertDone)
 	}
 	if got := columns(t, f.main, "users"); got != "id,name" {
 		t.Fatalf("main users after revert: %s", got)
@@ -229,7 +254,7 @@ func TestDeployRequestCancel(t *testing.T) {
 	cancelled, err := f.c.ps.DeployRequests.CancelDeploy(ctx, &planetscale.CancelDeployRequestRequest{Organization: organization, Database: f.db, Number: ready.Number})
 	must(t, "DeployRequests.CancelDeploy", err)
 	matchesLast(t, f.c, "DeployRequests.CancelDeploy", cancelled)
-	f.waitFor(t, ready.Number, "cancelled")
+	f.waitFor(t, ready.Number, "complete_cancel")
 	if got := columns(t, f.main, "users"); got != "id,name" {
 		t.Fatalf("main users after cancel: %s", got)
 	}

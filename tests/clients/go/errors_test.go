@@ -46,7 +46,8 @@ func TestBranchErrors(t *testing.T) {
 	_, err := c.ps.DatabaseBranches.Create(ctx, &planetscale.CreateDatabaseBranchRequest{Organization: organization, Database: db.Name, Name: "Bad Branch!", ParentBranch: "main"})
 	wantCode(t, "DatabaseBranches.Create with an invalid name", err, planetscale.ErrInvalid)
 	_, err = c.ps.DatabaseBranches.Create(ctx, &planetscale.CreateDatabaseBranchRequest{Organization: organization, Database: db.Name, Name: uniqueName("branch"), ParentBranch: "no-such-parent"})
-	wantCode(t, "DatabaseBranches.Create from a missing parent", err, planetscale.ErrNotFound)
+	// The parent is a parameter of the call: an unknown one is an invalid parameter.
+	wantCode(t, "DatabaseBranches.Create from a missing parent", err, planetscale.ErrInvalid)
 	_, err = c.ps.Passwords.Create(ctx, &planetscale.DatabaseBranchPasswordRequest{Organization: organization, Database: db.Name, Branch: "main", Role: "superhero", Name: uniqueName("pw")})
 	wantCode(t, "Passwords.Create with an unknown role", err, planetscale.ErrInvalid)
 	_, err = c.ps.DeployRequests.Get(ctx, &planetscale.GetDeployRequestRequest{Organization: organization, Database: db.Name, Number: 999})

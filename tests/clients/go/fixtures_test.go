@@ -31,14 +31,17 @@ func createReadyDatabase(t *testing.T, c *client, kind planetscale.DatabaseEngin
 	t.Helper()
 	ctx := context.Background()
 	name := uniqueName("db")
+	notes := "made by " + t.Name()
 	created, err := c.ps.Databases.Create(ctx, &planetscale.CreateDatabaseRequest{
 		Organization: organization,
 		Name:         name,
+		Notes:        notes,
 		Kind:         kind,
+		Region:       "us-east",
 	})
 	must(t, "Databases.Create", err)
 	matchesLast(t, c, "Databases.Create", created)
-	if created.Name != name || created.Kind != kind || created.Region.Slug != "us-east" {
+	if created.Name != name || created.Kind != kind || created.Region.Slug != "us-east" || created.Notes != notes {
 		t.Fatalf("Databases.Create: %+v", created)
 	}
 	if created.State != planetscale.DatabasePending && created.State != planetscale.DatabaseReady {
@@ -55,6 +58,9 @@ func createReadyDatabase(t *testing.T, c *client, kind planetscale.DatabaseEngin
 		return db.State == planetscale.DatabaseReady, string(db.State)
 	})
 	matchesLast(t, c, "Databases.Get", ready)
+	if ready.Notes != notes {
+		t.Fatalf("notes %q, want %q", ready.Notes, notes)
+	}
 	return ready
 }
 

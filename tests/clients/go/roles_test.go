@@ -88,6 +88,20 @@ func TestPostgresBranchesAndRoles(t *testing.T) {
 		t.Fatalf("PostgresRoles.Update: %+v", renamed)
 	}
 
+	// A role with a TTL renews.
+	expiring, err := c.ps.PostgresRoles.Create(ctx, &planetscale.CreatePostgresRoleRequest{
+		Organization: organization, Database: db.Name, Branch: "main", Name: uniqueName("ttl"), TTL: 3600,
+		InheritedRoles: []string{"pg_read_all_data"},
+	})
+	must(t, "PostgresRoles.Create with ttl", err)
+	matchesLast(t, c, "PostgresRoles.Create with ttl", expiring)
+	renewed, err := c.ps.PostgresRoles.Renew(ctx, &planetscale.RenewPostgresRoleRequest{Organization: organization, Database: db.Name, Branch: "main", RoleId: expiring.ID})
+	must(t, "PostgresRoles.Renew", err)
+	matchesLast(t, c, "PostgresRoles.Renew", renewed)
+	if renewed.ID != expiring.ID || renewed.Password != "" || field(c.lastJSON(t), "ttl") != float64(3600) || field(c.lastJSON(t), "expires_at") == nil {
+		t.Fatalf("PostgresRoles.Renew: %+v %s", renewed, c.recorder.last(t).body)
+	}
+
 	// Reset: a new secret; the old one no longer logs in, the new one does.
 	reset, err := c.ps.PostgresRoles.ResetPassword(ctx, &planetscale.ResetPostgresRolePasswordRequest{Organization: organization, Database: db.Name, Branch: "main", RoleId: role.ID})
 	must(t, "PostgresRoles.ResetPassword", err)
@@ -113,18 +127,23 @@ func TestPostgresBranchesAndRoles(t *testing.T) {
 		t.Fatalf("the default role's new secret: %v", err)
 	}
 
-	// A role that owns objects hands them over before it goes.
+	// Reassign, then delete. Roles with DDL create as the branch's owner role (SET ROLE
+	// at login), so the objects they made stay with the branch when they go.
 	execSQL(t, owner, "CREATE TABLE owned (id INT)")
 	must(t, "PostgresRoles.ReassignObjects", c.ps.PostgresRoles.ReassignObjects(ctx, &planetscale.ReassignPostgresRoleObjectsRequest{
 		Organization: organization, Database: db.Name, Branch: "main", RoleId: admin.ID, Successor: role.Username,
 	}))
-	if who := queryStrings(t, conn, "SELECT tableowner FROM pg_tables WHERE tablename = 'owned'"); len(who) != 1 || who[0] != role.Username {
-		t.Fatalf("owned belongs to %v after reassign, want %s", who, role.Username)
+	tableOwner := queryStrings(t, conn, "SELECT tableowner FROM pg_tables WHERE tablename = 'owned'")
+	if len(tableOwner) != 1 || !strings.HasSuffix(tableOwner[0], "_owner") {
+		t.Fatalf("owned belongs to %v, want the branch's owner role", tableOwner)
 	}
 	must(t, "PostgresRoles.Delete", c.ps.PostgresRoles.Delete(ctx, &planetscale.DeletePostgresRoleRequest{Organization: organization, Database: db.Name, Branch: "main", RoleId: admin.ID}))
 	_, err = c.ps.PostgresRoles.Get(ctx, &planetscale.GetPostgresRoleRequest{Organization: organization, Database: db.Name, Branch: "main", RoleId: admin.ID})
 	wantCode(t, "PostgresRoles.Get after delete", err, planetscale.ErrNotFound)
 	if _, err := connectPostgres(t, admin); err == nil {
 		t.Fatal("the deleted role still logs in")
+	}
+	if n := queryInt(t, conn, "SELECT COUNT(*) FROM owned"); n != 0 {
+		t.Fatalf("owned has %d rows", n)
 	}
 }

@@ -97,3 +97,19 @@ func TestServiceTokensAndAccesses(t *testing.T) {
 		return isCode(err, planetscale.ErrPermission), errString(err)
 	})
 }
+
+// tokenWith creates a service token holding accesses on one database and a client that
+// uses it; the token is deleted when the test ends.
+func tokenWith(t *testing.T, c *client, database string, accesses ...string) *client {
+	t.Helper()
+	ctx := context.Background()
+	name := uniqueName("token")
+	token, err := c.ps.ServiceTokens.Create(ctx, &planetscale.CreateServiceTokenRequest{Organization: organization, Name: &name})
+	must(t, "ServiceTokens.Create", err)
+	t.Cleanup(func() {
+		_ = c.ps.ServiceTokens.Delete(context.Background(), &planetscale.DeleteServiceTokenRequest{Organization: organization, ID: token.ID})
+	})
+	_, err = c.ps.ServiceTokens.AddAccess(ctx, &planetscale.AddServiceTokenAccessRequest{Organization: organization, ID: token.ID, Database: database, Accesses: accesses})
+	must(t, "ServiceTokens.AddAccess", err)
+	return newClient(t, token.ID, token.Token)
+}

@@ -137,6 +137,30 @@ pub async fn update_branch(
     Ok(Json(BranchResponse::new(details, &state.base_url())))
 }
 
+#[derive(Deserialize)]
+pub struct ClusterConfigBody {
+    cluster_size: Option<String>,
+}
+
+pub async fn update_branch_cluster_config(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    PathParams((organization, database, branch)): PathParams<BranchPath>,
+    JsonBody(body): JsonBody<ClusterConfigBody>,
+) -> ApiResult<StatusCode> {
+    state
+        .control
+        .update_branch_cluster_size(
+            &caller,
+            &organization,
+            &database,
+            &branch,
+            body.cluster_size.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn delete_branch(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -56,11 +56,12 @@ pub async fn list_passwords(
             pagination.request,
         )
         .await?;
+    let base_url = pagination.base_url.clone();
     Ok(Json(ListEnvelope::new(
         &pagination,
         passwords,
         Totals::Include,
-        Into::into,
+        |details| PasswordResponse::new(details, &base_url),
     )))
 }
 
@@ -101,7 +102,10 @@ pub async fn create_password(
             input,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(PasswordResponse::new(created, &state.base_url())),
+    ))
 }
 
 pub async fn get_password(
@@ -120,7 +124,7 @@ pub async fn get_password(
             &operations::GET_PASSWORD,
         )
         .await?;
-    Ok(Json(details.into()))
+    Ok(Json(PasswordResponse::new(details, &state.base_url())))
 }
 
 #[derive(Deserialize)]
@@ -149,7 +153,7 @@ pub async fn update_password(
             &operations::UPDATE_PASSWORD,
         )
         .await?;
-    Ok(Json(details.into()))
+    Ok(Json(PasswordResponse::new(details, &state.base_url())))
 }
 
 pub async fn renew_password(
@@ -168,7 +172,7 @@ pub async fn renew_password(
             &operations::RENEW_PASSWORD,
         )
         .await?;
-    Ok(Json(details.into()))
+    Ok(Json(PasswordResponse::new(details, &state.base_url())))
 }
 
 pub async fn delete_password(

@@ -4,7 +4,7 @@ use crate::extract::{Authenticated, JsonBody, Pagination, PathParams, QueryPairs
 use crate::wire::cluster_size::ClusterSizeSkuResponse;
 use crate::wire::database::DatabaseResponse;
 use crate::wire::list::{ListEnvelope, Totals};
-use crate::wire::region::RegionResponse;
+use crate::wire::region::{ReadOnlyRegionResponse, RegionResponse};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,6 +34,8 @@ pub async fn list_databases(
 #[derive(Deserialize)]
 pub struct CreateDatabaseBody {
     name: Option<String>,
+    /// Not in the spec; PlanetScale's Go SDK and CLI send it.
+    notes: Option<String>,
     kind: Option<String>,
     region: Option<String>,
     cluster_size: Option<String>,
@@ -63,6 +65,7 @@ pub async fn create_database(
     let input = CreateDatabase {
         // Missing: the service authorizes first, then refuses the empty name.
         name: body.name.unwrap_or_default(),
+        notes: body.notes,
         kind: body.kind,
         region: body.region,
         cluster_size: body.cluster_size,
@@ -160,6 +163,25 @@ pub async fn list_database_regions(
         regions,
         Totals::Omit,
         RegionResponse::for_organization,
+    )))
+}
+
+/// Empty until dbplane runs read-only replicas (see the service).
+pub async fn list_read_only_regions(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    PathParams((organization, database)): PathParams<(String, String)>,
+    pagination: Pagination,
+) -> ApiResult<Json<ListEnvelope<ReadOnlyRegionResponse>>> {
+    let regions = state
+        .control
+        .list_read_only_regions(&caller, &organization, &database, pagination.request)
+        .await?;
+    Ok(Json(ListEnvelope::new(
+        &pagination,
+        regions,
+        Totals::Omit,
+        ReadOnlyRegionResponse::from,
     )))
 }
 

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authenticated, JsonBody, Pagination, PathParams, QueryPairs};
 use crate::wire::list::{ListEnvelope, Totals};
-use crate::wire::role::{QUERY_SAFETY_OFF, ResetDefaultRoleResponse, RoleResponse};
+use crate::wire::role::{QUERY_SAFETY_OFF, RoleResponse};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -230,16 +230,15 @@ pub async fn reset_default_role(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     PathParams(path): PathParams<BranchPath>,
-) -> ApiResult<Json<ResetDefaultRoleResponse>> {
+) -> ApiResult<Json<RoleResponse>> {
     let role = state
         .control
         .default_role(&caller, branch_path(&path), true)
         .await?;
-    Ok(Json(ResetDefaultRoleResponse {
-        username: role.credential.username(),
-        password: role.plain_text.unwrap_or_default(),
-        access_host_url: role.branch.address,
-    }))
+    // The whole role, new password included: the spec lists only username, password and
+    // access_host_url, but PlanetScale's Go SDK decodes the answer as a `PostgresRole` and
+    // a client needs its `database_name` to connect.
+    Ok(Json(role.into()))
 }
 
 #[derive(Deserialize)]

@@ -42,6 +42,12 @@ pub struct BranchResponse {
     mysql_edge_address: String,
     private_edge_connectivity: bool,
     cluster_name: String,
+    /// Not in the spec; PlanetScale's Go SDK reads these three (`PostgresBranch`).
+    cluster_display_name: String,
+    /// Unknown: a cluster is a server dbplane administers, not a machine it provisions.
+    cluster_architecture: Option<String>,
+    /// dbplane runs no replicas.
+    replicas: u64,
     cluster_iops: Option<u64>,
     metal: bool,
     sharded: bool,
@@ -96,6 +102,9 @@ impl BranchResponse {
             mysql_address: details.address,
             private_edge_connectivity: false,
             cluster_name: branch.cluster_size,
+            cluster_display_name: details.cluster_display_name,
+            cluster_architecture: None,
+            replicas: 0,
             cluster_iops: None,
             metal: false,
             sharded: false,

@@ -17,6 +17,8 @@ pub struct ClusterSizeSkuResponse {
     metal: bool,
     architecture: Option<String>,
     provider: Option<String>,
+    /// Not in the spec; PlanetScale's Go SDK reads it. No cloud instance backs a size.
+    provider_instance_type: Option<String>,
     sort_order: u64,
     /// No VTGates and no prices on a self-hosted server.
     default_vtgate: String,
@@ -40,6 +42,7 @@ impl ClusterSizeSkuResponse {
             metal: false,
             architecture: None,
             provider: None,
+            provider_instance_type: None,
             sort_order: position as u64,
             default_vtgate: String::new(),
             default_vtgate_rate: None,

@@ -11,10 +11,11 @@ use super::database::DatabaseResponse;
 use super::keyspace::KeyspaceResponse;
 use super::list::{ListEnvelope, Totals};
 use super::password::PasswordResponse;
-use super::region::RegionResponse;
+use super::region::{ReadOnlyRegionResponse, RegionResponse};
 use super::role::RoleResponse;
 use super::schema::{SchemaItem, SchemaResponse};
 use dbplane_control::Config;
+use dbplane_control::regions::ReadOnlyRegion;
 use dbplane_domain::data_plane::DatabaseKind;
 use dbplane_testkit::contract::Contract;
 use fixtures::{
@@ -83,6 +84,7 @@ fn check_databases(checker: &mut Checker) {
         RegionResponse::for_organization,
     );
     checker.check("GET", path, 200, regions);
+    check_read_only_regions(checker);
     let skus: Vec<ClusterSizeSkuResponse> = Config::default()
         .cluster_sizes
         .into_iter()
@@ -91,6 +93,29 @@ fn check_databases(checker: &mut Checker) {
         .collect();
     assert!(!skus.is_empty());
     checker.check("GET", "/v1/organizations/acme/cluster-size-skus", 200, skus);
+}
+
+/// None exist yet; the shape is checked with one made by hand, and empty.
+fn check_read_only_regions(checker: &mut Checker) {
+    let path = "/v1/organizations/acme/databases/shop/read-only-regions";
+    let now = dbplane_domain::Timestamp::now();
+    let read_only = ReadOnlyRegion {
+        id: "abcdefghijkl".into(),
+        region: region(),
+        actor: Some(fixtures::user()),
+        created_at: now,
+        updated_at: now,
+        ready_at: None,
+    };
+    for items in [vec![read_only], Vec::new()] {
+        let list = ListEnvelope::new(
+            &pagination(path),
+            paged(items),
+            Totals::Omit,
+            ReadOnlyRegionResponse::from,
+        );
+        checker.check("GET", path, 200, list);
+    }
 }
 
 fn check_branches(checker: &mut Checker) {
@@ -158,6 +183,7 @@ fn check_branches(checker: &mut Checker) {
         }
     }
     checker.check_value("DELETE", BRANCH, 204, &Value::Null);
+    checker.check_value("PATCH", &format!("{BRANCH}/cluster"), 204, &Value::Null);
     let schema = SchemaResponse {
         data: vec![SchemaItem::new(
             "users".into(),
@@ -191,7 +217,7 @@ fn check_credentials(checker: &mut Checker) {
     let password = format!("{passwords}/abc123");
     for (secret, ttl) in cases {
         let render =
-            || PasswordResponse::from(credential_details(DatabaseKind::Mysql, secret, ttl));
+            || PasswordResponse::new(credential_details(DatabaseKind::Mysql, secret, ttl), BASE);
         checker.check("POST", &passwords, 201, render());
         checker.check("GET", &password, 200, render());
         checker.check("PATCH", &password, 200, render());
@@ -203,7 +229,7 @@ fn check_credentials(checker: &mut Checker) {
                 credential_details(DatabaseKind::Mysql, None, None),
             ]),
             Totals::Include,
-            PasswordResponse::from,
+            |details| PasswordResponse::new(details, BASE),
         );
         checker.check("GET", &passwords, 200, list);
     }
@@ -220,16 +246,7 @@ fn check_credentials(checker: &mut Checker) {
         checker.check("POST", &format!("{role}/renew"), 200, render());
         checker.check("POST", &format!("{role}/reset"), 200, render());
         checker.check("GET", &format!("{roles}/default"), 200, render());
-        checker.check(
-            "POST",
-            &format!("{roles}/reset-default"),
-            200,
-            crate::wire::role::ResetDefaultRoleResponse {
-                username: "dbu_abc123def456".into(),
-                password: "pscale_pw_secret".into(),
-                access_host_url: "127.0.0.1:5432".into(),
-            },
-        );
+        checker.check("POST", &format!("{roles}/reset-default"), 200, render());
         let list = ListEnvelope::new(
             &pagination(&roles),
             paged(vec![
@@ -304,11 +321,10 @@ fn routes_match_contract_operations() {
 
 #[test]
 fn secrets_come_with_a_connection_url() {
-    let created = serde_json::to_value(PasswordResponse::from(credential_details(
-        DatabaseKind::Mysql,
-        Some("pscale_pw_secret"),
-        None,
-    )))
+    let created = serde_json::to_value(PasswordResponse::new(
+        credential_details(DatabaseKind::Mysql, Some("pscale_pw_secret"), None),
+        BASE,
+    ))
     .expect("serializes");
     let username = created["username"].as_str().expect("username");
     let database = created["database_name"].as_str().expect("database_name");
@@ -317,11 +333,10 @@ fn secrets_come_with_a_connection_url() {
         format!("mysql://{username}:pscale_pw_secret@127.0.0.1:3306/{database}")
     );
     assert!(database.starts_with("dbp_"));
-    let listed = serde_json::to_value(PasswordResponse::from(credential_details(
-        DatabaseKind::Mysql,
-        None,
-        None,
-    )))
+    let listed = serde_json::to_value(PasswordResponse::new(
+        credential_details(DatabaseKind::Mysql, None, None),
+        BASE,
+    ))
     .expect("serializes");
     assert!(listed.get("connection_url").is_none());
     assert!(listed["plain_text"].is_null());

@@ -33,6 +33,8 @@ pub struct DatabaseResponse {
     kind_tag: &'static str,
     id: String,
     name: String,
+    /// Not in the spec; PlanetScale's Go SDK reads it (`Database.Notes`).
+    notes: String,
     kind: &'static str,
     state: &'static str,
     ready: bool,
@@ -96,6 +98,7 @@ impl DatabaseResponse {
             html_url: url.clone(),
             url,
             name: database.name,
+            notes: database.notes,
             created_at: database.created_at.to_iso8601(),
             updated_at: database.updated_at.to_iso8601(),
             schema_last_updated_at: database.schema_last_updated_at.map(|t| t.to_iso8601()),

@@ -21,6 +21,18 @@ pub fn escape_html(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Progress in whole percents, rounded down so 100 means done. The spec's type is
+/// `number`, and PlanetScale sends integers: its Go SDK decodes them into `uint64` and
+/// fails on `100.0`.
+fn whole_percent(progress: Option<f64>) -> Option<u64> {
+    progress.map(|p| p.clamp(0.0, 100.0).floor() as u64)
+}
+
+/// Seconds left in whole seconds (an `int64` in PlanetScale's Go SDK).
+fn whole_seconds(eta: Option<f64>) -> Option<u64> {
+    eta.map(|s| s.max(0.0).round() as u64)
+}
+
 #[derive(Serialize)]
 pub struct DeployOperationResponse {
     id: String,
@@ -28,8 +40,8 @@ pub struct DeployOperationResponse {
     keyspace_name: String,
     table_name: String,
     operation_name: &'static str,
-    eta_seconds: Option<f64>,
-    progress_percentage: Option<f64>,
+    eta_seconds: Option<u64>,
+    progress_percentage: Option<u64>,
     deploy_error_docs_url: Option<String>,
     ddl_statement: String,
     syntax_highlighted_ddl: String,
@@ -55,8 +67,8 @@ impl DeployOperationResponse {
             keyspace_name: keyspace.to_string(),
             table_name: operation.table_name.clone(),
             operation_name: operation.kind.as_str(),
-            eta_seconds: operation.eta_seconds,
-            progress_percentage: operation.progress_percentage,
+            eta_seconds: whole_seconds(operation.eta_seconds),
+            progress_percentage: whole_percent(operation.progress_percentage),
             deploy_error_docs_url: None,
             ddl_statement: operation.ddl_statement.clone(),
             syntax_highlighted_ddl: escape_html(&operation.ddl_statement),
@@ -82,8 +94,8 @@ fn summary(operation: &DeployOperation, keyspace: &str) -> Value {
         DeployOperationState::Queued => DeployOperationState::Pending,
         other => other,
     };
-    let progress = operation.progress_percentage.unwrap_or(0.0);
-    let eta = operation.eta_seconds.unwrap_or(0.0).round() as i64;
+    let progress = whole_percent(operation.progress_percentage).unwrap_or(0);
+    let eta = whole_seconds(operation.eta_seconds).unwrap_or(0);
     json!({
         "id": operation.id,
         "created_at": operation.created_at.to_iso8601(),

@@ -7,6 +7,11 @@ use serde_json::{Map, Value};
 /// Shard limit shown to clients: a dbplane keyspace is one unsharded database.
 const KEYSPACE_SHARD_LIMIT: u64 = 1;
 
+/// `free_databases_remaining`: every database is free and there is no limit on them. The
+/// field is an integer (PlanetScale's Go SDK decodes it into an `int`), so "unlimited" is
+/// the largest value a 32-bit `int` holds.
+const UNLIMITED_FREE_DATABASES: i64 = i32::MAX as i64;
+
 #[derive(Serialize)]
 pub struct OrganizationResponse {
     #[serde(rename = "type")]
@@ -29,6 +34,8 @@ pub struct OrganizationResponse {
     idp_managed_roles: bool,
     invoice_budget_amount: String,
     keyspace_shard_limit: u64,
+    /// Not in the spec; PlanetScale's Go SDK reads it (`Organization.RemainingFreeDatabases`).
+    free_databases_remaining: i64,
     has_card: bool,
     payment_info_required: bool,
 }
@@ -57,6 +64,7 @@ impl From<OrganizationDetails> for OrganizationResponse {
             idp_managed_roles: organization.idp_managed_roles,
             invoice_budget_amount: organization.invoice_budget_amount.to_string(),
             keyspace_shard_limit: KEYSPACE_SHARD_LIMIT,
+            free_databases_remaining: UNLIMITED_FREE_DATABASES,
             has_card: false,
             payment_info_required: false,
         }

@@ -1,8 +1,10 @@
 //! `Password`: a MySQL branch credential. Beyond the spec it carries `database_name`
-//! (the physical database to connect to) and, where the secret is shown, a ready
-//! `connection_url`.
+//! (the physical database to connect to), where the secret is shown a ready
+//! `connection_url`, and a whole branch object as `database_branch` (the spec lists five
+//! of its fields; PlanetScale's Go SDK decodes it as a `DatabaseBranch` and reads them all).
 
 use super::actor::{ActorResponse, actor};
+use super::branch::BranchResponse;
 use super::connection::connection_url;
 use super::region::RegionResponse;
 use dbplane_control::credentials::CredentialDetails;
@@ -36,7 +38,7 @@ pub struct PasswordResponse {
     access_host_regional_urls: Vec<String>,
     actor: Option<ActorResponse>,
     region: RegionResponse,
-    database_branch: DatabaseBranchResponse,
+    database_branch: BranchResponse,
     /// dbplane extension: the database to name when connecting.
     database_name: String,
     /// dbplane extension, only with `plain_text`.
@@ -44,23 +46,15 @@ pub struct PasswordResponse {
     connection_url: Option<String>,
 }
 
-#[derive(Serialize)]
-struct DatabaseBranchResponse {
-    id: String,
-    name: String,
-    mysql_edge_address: String,
-    private_edge_connectivity: bool,
-    production: bool,
-}
-
-impl From<CredentialDetails> for PasswordResponse {
-    fn from(details: CredentialDetails) -> Self {
+impl PasswordResponse {
+    pub fn new(details: CredentialDetails, base_url: &str) -> Self {
         let credential = details.credential;
         let branch = details.branch;
-        let address = branch.address;
+        let address = branch.address.clone();
         let username = credential.username();
         let expired = credential.is_expired(Timestamp::now());
         let database_name = branch.branch.physical_name();
+        let region = RegionResponse::for_organization(branch.region.clone());
         let connection_url = details.plain_text.as_deref().map(|secret| {
             connection_url(
                 branch.database.kind,
@@ -90,16 +84,10 @@ impl From<CredentialDetails> for PasswordResponse {
             direct_vtgate_addresses: Vec::new(),
             access_host_url: address.clone(),
             access_host_regional_url: address.clone(),
-            access_host_regional_urls: vec![address.clone()],
+            access_host_regional_urls: vec![address],
             actor: actor(details.actor.as_ref()),
-            region: RegionResponse::for_organization(branch.region),
-            database_branch: DatabaseBranchResponse {
-                id: branch.branch.id.to_string(),
-                name: branch.branch.name,
-                mysql_edge_address: address,
-                private_edge_connectivity: false,
-                production: branch.branch.production,
-            },
+            region,
+            database_branch: BranchResponse::new(branch, base_url),
             database_name,
             connection_url,
         }

@@ -1,6 +1,7 @@
-//! `Region` (public and organization views).
+//! `Region` (public and organization views) and `ReadOnlyRegion`.
 
-use dbplane_control::regions::Region;
+use super::actor::ActorResponse;
+use dbplane_control::regions::{ReadOnlyRegion, Region};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -14,9 +15,10 @@ pub struct RegionResponse {
     display_name: String,
     location: String,
     slug: String,
-    /// The public list drops the last three fields, as PlanetScale's does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    current_default: Option<bool>,
+    /// Also in the public list, though its schema leaves it out: PlanetScale's Go SDK
+    /// reads it there (`Region.IsDefault`).
+    current_default: bool,
+    /// The public list drops these two, as PlanetScale's does.
     #[serde(skip_serializing_if = "Option::is_none")]
     mysql_supported: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,7 +28,6 @@ pub struct RegionResponse {
 impl RegionResponse {
     pub fn public(region: Region) -> Self {
         Self {
-            current_default: None,
             mysql_supported: None,
             postgresql_supported: None,
             ..Self::for_organization(region)
@@ -43,9 +44,41 @@ impl RegionResponse {
             display_name: region.display_name,
             location: region.location,
             slug: region.slug,
-            current_default: Some(region.current_default),
+            current_default: region.current_default,
             mysql_supported: Some(region.mysql_supported),
             postgresql_supported: Some(region.postgresql_supported),
+        }
+    }
+}
+
+/// `ReadOnlyRegion`: a database's replica set in another region.
+#[derive(Serialize)]
+pub struct ReadOnlyRegionResponse {
+    id: String,
+    display_name: String,
+    created_at: String,
+    updated_at: String,
+    ready_at: Option<String>,
+    ready: bool,
+    actor: ActorResponse,
+    region: RegionResponse,
+}
+
+impl From<ReadOnlyRegion> for ReadOnlyRegionResponse {
+    fn from(read_only: ReadOnlyRegion) -> Self {
+        Self {
+            id: read_only.id,
+            display_name: read_only.region.display_name.clone(),
+            created_at: read_only.created_at.to_iso8601(),
+            updated_at: read_only.updated_at.to_iso8601(),
+            ready_at: read_only.ready_at.map(|t| t.to_iso8601()),
+            ready: read_only.ready_at.is_some(),
+            actor: read_only
+                .actor
+                .as_ref()
+                .map(ActorResponse::from_user)
+                .unwrap_or_else(ActorResponse::unknown),
+            region: RegionResponse::for_organization(read_only.region),
         }
     }
 }

@@ -121,11 +121,3 @@ impl From<CredentialDetails> for RoleResponse {
         }
     }
 }
-
-/// `reset_default_role` answers `{username, password, access_host_url}`.
-#[derive(Serialize)]
-pub struct ResetDefaultRoleResponse {
-    pub username: String,
-    pub password: String,
-    pub access_host_url: String,
-}

@@ -45,6 +45,7 @@ pub(super) async fn store_with_database() -> (tempfile::TempDir, SqliteStore, Da
         id: DatabaseId::generate(),
         organization_id: organization.id,
         name: "shop".into(),
+        notes: String::new(),
         kind: DatabaseKind::Mysql,
         region: "us-east".into(),
         state: DatabaseState::Ready,

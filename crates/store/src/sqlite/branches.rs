@@ -176,12 +176,13 @@ pub(crate) async fn set_default(
 async fn write(transaction: &mut Transaction<'_, Sqlite>, branch: &Branch) -> StoreResult<()> {
     sqlx::query(
         "UPDATE branches SET name = ?, production = ?, safe_migrations = ?, deletion_protected = ?, \
-         updated_at = ?, schema_last_updated_at = ? WHERE id = ?",
+         cluster_size = ?, updated_at = ?, schema_last_updated_at = ? WHERE id = ?",
     )
     .bind(&branch.name)
     .bind(branch.production)
     .bind(branch.safe_migrations)
     .bind(branch.deletion_protected)
+    .bind(&branch.cluster_size)
     .bind(branch.updated_at.unix_millis())
     .bind(branch.schema_last_updated_at.map(Timestamp::unix_millis))
     .bind(branch.id.as_str())

@@ -40,6 +40,7 @@ pub(crate) fn database(row: &SqliteRow) -> StoreResult<Database> {
         id: DatabaseId::from_string(row.try_get::<String, _>("id")?),
         organization_id: OrganizationId::from_string(row.try_get::<String, _>("organization_id")?),
         name: row.try_get("name")?,
+        notes: row.try_get("notes")?,
         kind: parse::<DatabaseKind>("database", "kind", row.try_get("kind")?)?,
         region: row.try_get("region")?,
         state: parse::<DatabaseState>("database", "state", row.try_get("state")?)?,

@@ -17,15 +17,16 @@ pub(crate) async fn create(
     let mut transaction = pool.begin().await?;
     let settings = &database.settings;
     sqlx::query(
-        "INSERT INTO databases (id, organization_id, name, kind, region, state, cluster_size, replicas, \
+        "INSERT INTO databases (id, organization_id, name, notes, kind, region, state, cluster_size, replicas, \
          deletion_protected, require_approval_for_deploy, allow_data_branching, foreign_keys_enabled, \
          restrict_branch_region, automatic_migrations, migration_framework, migration_table_name, \
          insights_raw_queries, production_branch_web_console, created_by, created_at, updated_at, \
-         schema_last_updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         schema_last_updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(database.id.as_str())
     .bind(database.organization_id.as_str())
     .bind(&database.name)
+    .bind(&database.notes)
     .bind(database.kind.as_str())
     .bind(&database.region)
     .bind(database.state.as_str())

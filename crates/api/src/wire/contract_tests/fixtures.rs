@@ -67,6 +67,7 @@ pub fn database(kind: DatabaseKind) -> Database {
         id: DatabaseId::generate(),
         organization_id: OrganizationId::generate(),
         name: "shop".into(),
+        notes: "orders and invoices".into(),
         kind,
         region: "us-east".into(),
         state: DatabaseState::Ready,
@@ -126,6 +127,7 @@ pub fn branch_details(kind: DatabaseKind, development: bool) -> BranchDetails {
         address: "127.0.0.1:3306".into(),
         actor: development.then(user),
         restored_from: None,
+        cluster_display_name: if development { "Development" } else { "PS-10" }.into(),
     };
     // Both nullabilities of `restored_from_branch`.
     if development {
