@@ -169,6 +169,8 @@ impl TenantStore for SqliteStore {
 #[cfg(test)]
 mod backup_tests;
 #[cfg(test)]
+mod data_plane_tests;
+#[cfg(test)]
 mod read_model_tests;
 #[cfg(test)]
 mod tests;
