@@ -22,6 +22,8 @@ test: deps
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	@test -z "$$(gofmt -l tests/clients/go)" || { gofmt -l tests/clients/go; exit 1; }
+	cd tests/clients/go && go vet ./...
 
 bench-api:
 	benches/api_throughput.sh
