@@ -5,7 +5,7 @@
 DATA_DIR ?= ./dbplane-data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc bench-backup bench-lists
+.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc bench-backup bench-lists bench-edge
 
 deps:
 	@scripts/install-deps.sh
@@ -39,6 +39,9 @@ bench-backup: deps
 
 bench-lists: deps
 	benches/list_latency.sh
+
+bench-edge: deps
+	benches/edge_sysbench.sh
 
 bench-schema:
 	cargo bench -p dbplane-schema --bench diff

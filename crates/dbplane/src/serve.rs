@@ -17,6 +17,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     dbplane_api::metrics::install().context("install the metrics recorder")?;
     dbplane_control::metrics::describe();
     dbplane_engine::cluster::metrics::describe();
+    dbplane_edge::metrics::describe();
     let config = layered_config(&args)?;
     dbplane_jobs::check_failpoints().context("read the failpoints")?;
     std::fs::create_dir_all(&config.data_dir)

@@ -15,12 +15,6 @@ use support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dbplane");
 
-async fn scrape(base_url: &str) -> String {
-    let response = reqwest::get(format!("{base_url}/metrics")).await.unwrap();
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
-}
-
 /// The series of a page: the name and labels of every sample line (the exporter
 /// renders them in no fixed order).
 fn series(page: &str) -> BTreeSet<&str> {
@@ -28,12 +22,6 @@ fn series(page: &str) -> BTreeSet<&str> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(|line| line.rsplit_once(' ').map_or(line, |(key, _)| key))
         .collect()
-}
-
-/// The value of the sample named exactly `key` (name and labels), if present.
-fn sample(page: &str, key: &str) -> Option<f64> {
-    page.lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// A small deterministic generator, so a failure can be replayed.

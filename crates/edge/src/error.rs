@@ -56,8 +56,6 @@ pub enum EdgeError {
         "the statement waited on a schema change cutover longer than the edge holds statements; retry it"
     )]
     CutoverTimeout,
-    #[error("Query execution was interrupted, maximum statement execution time exceeded")]
-    QueryTimeout,
     #[error("Unknown prepared statement handler ({0}) given to {1}")]
     UnknownStatement(u32, &'static str),
 }
@@ -96,10 +94,32 @@ impl EdgeError {
             EdgeError::UnknownThread(_) => (1094, "HY000"),
             EdgeError::DirectDdlDisabled => (1105, "HY000"),
             EdgeError::CutoverTimeout => (1205, "HY000"),
-            EdgeError::QueryTimeout => (1969, "70100"),
             EdgeError::UnknownStatement(..) => (1243, "HY000"),
         };
         (code, state.into(), self.to_string())
+    }
+}
+
+impl EdgeError {
+    /// What the edge refused, for its metrics; `None` for the backend's own errors.
+    pub fn reason(&self) -> Option<&'static str> {
+        Some(match self {
+            EdgeError::Backend(_) => return None,
+            EdgeError::Io(_) | EdgeError::Protocol(_) => "protocol",
+            EdgeError::BackendUnavailable(_) => "backend_unavailable",
+            EdgeError::AccessDenied { .. } | EdgeError::NeedsTls(_) => "access_denied",
+            EdgeError::PasswordExpired => "password_expired",
+            EdgeError::DatabaseDenied { .. } => "database_denied",
+            EdgeError::InsecureTransport => "insecure_transport",
+            EdgeError::TooManyConnections => "too_many_connections",
+            EdgeError::PoolExhausted => "pool_exhausted",
+            EdgeError::RowLimit(_) => "row_limit",
+            EdgeError::IdleTimeout => "idle_timeout",
+            EdgeError::NotThreadOwner(_) | EdgeError::UnknownThread(_) => "kill",
+            EdgeError::DirectDdlDisabled => "direct_ddl",
+            EdgeError::CutoverTimeout => "cutover_timeout",
+            EdgeError::UnknownStatement(..) => "unknown_statement",
+        })
     }
 }
 

@@ -21,6 +21,7 @@ pub mod error;
 pub mod handshake;
 pub mod holds;
 pub mod login;
+pub mod metrics;
 pub mod packet;
 pub mod pool;
 pub mod protocol;
@@ -232,8 +233,13 @@ async fn session_task(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
         &branch_id,
         shared.config.max_connections_per_branch,
     ) {
-        Ok(ticket) => ticket,
+        Ok(ticket) => {
+            metrics::login(true);
+            ticket
+        }
         Err(error) => {
+            metrics::login(false);
+            metrics::refused(&error);
             let (code, state, message) = error.to_mysql();
             let _ = client
                 .write_packet(
@@ -251,12 +257,19 @@ async fn session_task(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
 }
 
 /// Closes idle backend connections now and then.
+/// Every second: the backend gauges; every tenth: idle backends closed.
 async fn maintain(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(10));
-    loop {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    for round in 0u64.. {
         tick.tick().await;
-        for (_, pool) in shared.pools.all() {
-            pool.close_idle(BACKEND_IDLE);
+        let pools = shared.pools.all();
+        if round % 10 == 9 {
+            for (_, pool) in &pools {
+                pool.close_idle(BACKEND_IDLE);
+            }
         }
+        let open = pools.iter().map(|(_, pool)| pool.open_count()).sum();
+        let idle = pools.iter().map(|(_, pool)| pool.idle_count()).sum();
+        metrics::backends(open, idle);
     }
 }

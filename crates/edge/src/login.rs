@@ -95,7 +95,9 @@ pub async fn login(context: &LoginContext<'_>, tcp: TcpStream) -> Option<(Packet
         Ok(Err(error)) => error,
         Err(_) => EdgeError::Protocol("the client did not log in in time"),
     };
+    crate::metrics::login(false);
     if !matches!(error, EdgeError::Io(_)) {
+        crate::metrics::refused(&error);
         let (code, state, message) = error.to_mysql();
         let _ = stream
             .write_packet(seq, &crate::protocol::err_payload(code, &state, &message))

@@ -41,6 +41,7 @@ pub struct Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        crate::metrics::session_closed();
         let mut state = self.registry.state.lock().expect("registry lock");
         state.sessions.remove(&self.id);
         if let Some(count) = state.per_branch.get_mut(&self.branch_id) {
@@ -73,6 +74,7 @@ impl Registry {
             killed: Notify::new(),
         });
         state.sessions.insert(id, entry.clone());
+        crate::metrics::session_opened();
         Ok(Ticket {
             registry: self.clone(),
             id,

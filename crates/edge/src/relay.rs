@@ -195,6 +195,7 @@ impl Relay<'_> {
             rows += 1;
             if self.row_limit.is_some_and(|limit| rows > limit) {
                 let limit = self.row_limit.unwrap_or_default();
+                crate::metrics::refused(&crate::error::EdgeError::RowLimit(limit));
                 let message = format!("Row count exceeded {limit}");
                 self.to_client(&protocol::err_payload(ROW_LIMIT_CODE, "70100", &message))
                     .await?;

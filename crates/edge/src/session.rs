@@ -293,6 +293,7 @@ impl Session {
     }
 
     async fn send_error(&mut self, seq: u8, error: &EdgeError) -> Flow {
+        crate::metrics::refused(error);
         let (code, state, message) = error.to_mysql();
         if matches!(
             error,

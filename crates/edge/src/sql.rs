@@ -187,6 +187,11 @@ pub fn analyze(sql: &[u8]) -> Analysis {
     let mut metadata = matches!(kind, StatementKind::Show);
     let mut statements = 0;
     let mut previous_was_end = true;
+    // A user variable read where none was assigned is NULL on any backend (the pool hands
+    // out reset connections), so only assignments pin: `@v :=`, `INTO @v`, `CALL p(@v)`
+    // (an OUT parameter), `SET @v` (below: a SET the edge cannot replay pins).
+    let mut reads_user_variable = false;
+    let mut has_into = false;
     for (index, token) in tokens.iter().enumerate() {
         if token.is_punct(sql, b';') {
             previous_was_end = true;
@@ -197,9 +202,17 @@ pub fn analyze(sql: &[u8]) -> Analysis {
             previous_was_end = false;
         }
         match token.kind {
-            Kind::UserVariable => pins = true,
+            Kind::UserVariable => {
+                reads_user_variable = true;
+                if tokens.get(index + 1).is_some_and(|t| t.is_punct(sql, b':')) {
+                    pins = true;
+                }
+            }
             Kind::Word => {
                 let text = token.text(sql);
+                if text.eq_ignore_ascii_case(b"INTO") || text.eq_ignore_ascii_case(b"CALL") {
+                    has_into = true;
+                }
                 let called = tokens.get(index + 1).is_some_and(|t| t.is_punct(sql, b'('));
                 if called {
                     match session_value_call(sql, &tokens, index) {
@@ -242,6 +255,7 @@ pub fn analyze(sql: &[u8]) -> Analysis {
             _ => {}
         }
     }
+    pins |= reads_user_variable && (has_into || kind == StatementKind::Set);
     tables.sort();
     tables.dedup();
     let multi = statements > 1;

@@ -328,11 +328,12 @@ fn secrets_come_with_a_connection_url() {
     .expect("serializes");
     let username = created["username"].as_str().expect("username");
     let database = created["database_name"].as_str().expect("database_name");
+    // Through the edge, with the database's own name.
     assert_eq!(
         created["connection_url"],
-        format!("mysql://{username}:pscale_pw_secret@127.0.0.1:3306/{database}")
+        format!("mysql://{username}:pscale_pw_secret@127.0.0.1:3309/{database}")
     );
-    assert!(database.starts_with("dbp_"));
+    assert_eq!(database, "shop");
     let listed = serde_json::to_value(PasswordResponse::new(
         credential_details(DatabaseKind::Mysql, None, None),
         BASE,

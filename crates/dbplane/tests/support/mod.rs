@@ -259,3 +259,16 @@ pub fn port_of(address: &str) -> u16 {
         .parse()
         .expect("port")
 }
+
+/// The `/metrics` page of the server at `base_url`.
+pub async fn scrape(base_url: &str) -> String {
+    let response = reqwest::get(format!("{base_url}/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// The value of the sample named exactly `key` (name and labels), if present.
+pub fn sample(page: &str, key: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
+}

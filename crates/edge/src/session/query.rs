@@ -246,6 +246,7 @@ impl Session {
             Ended::Refused(error) => (0, 0, Some(error.to_mysql().0)),
             Ended::SessionLost => (0, 0, Some(2013)),
         };
+        crate::metrics::statement(error);
         let tables = self.table_names(&analysis.tables);
         let verb = analysis.fingerprint.split(' ').next().unwrap_or_default();
         self.shared.stats.record(&stats::Statement {

@@ -40,6 +40,13 @@ fn kinds_and_pinning() {
     assert_eq!(kind("start transaction"), StatementKind::Begin);
     assert_eq!(kind("SHOW TABLES"), StatementKind::Show);
     assert!(analyze(b"SET @a = 1").pins);
+    assert!(analyze(b"SELECT @a := 1").pins);
+    assert!(analyze(b"SELECT id INTO @a FROM t LIMIT 1").pins);
+    assert!(analyze(b"SELECT id FROM t LIMIT 1 INTO @a, @b").pins);
+    assert!(analyze(b"CALL totals(@sum)").pins);
+    // Reading one that this session never set is NULL on any reset backend.
+    assert!(!analyze(b"SELECT @a, @b IS NULL").pins);
+    assert!(!analyze(b"SELECT id FROM t WHERE x = @a").pins);
     assert!(analyze(b"SELECT GET_LOCK('x', 1)").pins);
     assert_eq!(analyze(b"SELECT LAST_INSERT_ID()").previous.len(), 1);
     assert!(analyze(b"SELECT LAST_INSERT_ID(5)").pins);

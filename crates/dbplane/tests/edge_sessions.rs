@@ -1,0 +1,516 @@
+//! The connection edge's sessions against the real binary and MariaDB: 2,000 clients
+//! held over at most 50 backend connections without one client's session state reaching
+//! another; its limits (connections per branch, row limit, query timeout, idle timeout)
+//! answered with the errors clients expect while the connection survives; logins that
+//! must fail (wrong, deleted, expired passwords, a deleted branch, another database);
+//! safe migrations refusing direct DDL; a branch's password reaching nothing of another
+//! branch or database; and clients reconnecting after `serve` and the managed MariaDB
+//! restart, with nothing half-applied.
+//!
+//! (Cutover under writes through the edge is `deploy_writers.rs`: its writers connect
+//! with a password's address, which is the edge, and fail the test on any error.)
+
+mod support;
+
+use std::time::Duration;
+
+use dbplane_testkit::{TestOptions, wait_until};
+use futures_util::StreamExt;
+use mysql_async::prelude::Queryable;
+use serde_json::json;
+use support::edge::{DB_PATH, EdgeFixture, password_response};
+use support::*;
+
+/// The MySQL error code of a failed call (`None`: it did not fail with a server error).
+fn code<T>(result: &Result<T, mysql_async::Error>) -> Option<u16> {
+    match result {
+        Err(mysql_async::Error::Server(error)) => Some(error.code),
+        _ => None,
+    }
+}
+
+fn message<T: std::fmt::Debug>(result: &Result<T, mysql_async::Error>) -> String {
+    match result {
+        Err(mysql_async::Error::Server(error)) => error.message.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Backend connections the managed MariaDB has for `user`.
+async fn backends_of(fixture: &EdgeFixture, user: &str) -> u64 {
+    let mut root = mysql_root(fixture.server.managed_mysql_port()).await;
+    let count: Option<u64> = root
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?",
+            (user,),
+        )
+        .await
+        .unwrap();
+    let _ = root.disconnect().await;
+    count.unwrap_or(0)
+}
+
+/// The edge's client sessions, from `/metrics`.
+async fn edge_sessions(fixture: &EdgeFixture) -> Option<f64> {
+    let page = scrape(fixture.server.base_url()).await;
+    sample(&page, "dbplane_edge_client_sessions")
+}
+
+const CLIENTS: usize = 2_000;
+const BACKEND_LIMIT: u64 = 50;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_clients_share_fifty_backends_and_keep_their_state_to_themselves() {
+    let fixture = EdgeFixture::start().await;
+    // An admin: the one role with temporary tables.
+    let login = fixture.password("main", "admin").await;
+    mysql_exec(
+        &fixture.admin,
+        "INSERT INTO items (name, qty) VALUES ('a', 1)",
+    )
+    .await
+    .unwrap();
+
+    let mut clients: Vec<mysql_async::Conn> = futures_util::stream::iter(0..CLIENTS)
+        .map(|_| {
+            let login = login.clone();
+            async move { login.mysql().await.expect("a client connects") }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let held = backends_of(&fixture, &login.user).await;
+    assert!(
+        (1..=BACKEND_LIMIT).contains(&held),
+        "{CLIENTS} clients held {held} backend connections"
+    );
+    wait_until("the edge to count every session", READY_TIMEOUT, || async {
+        (edge_sessions(&fixture).await >= Some(CLIENTS as f64)).then_some(())
+    })
+    .await;
+
+    // One client builds up session state of every kind.
+    let mut owner = clients.remove(0);
+    for statement in [
+        "SET @secret = 'mine'",
+        "SET SESSION sql_mode = 'ANSI_QUOTES'",
+        "SET SESSION time_zone = '+05:00'",
+        "CREATE TEMPORARY TABLE scratch (n INT)",
+        "INSERT INTO scratch VALUES (42)",
+        "BEGIN",
+        "INSERT INTO items (name, qty) VALUES ('uncommitted', 2)",
+    ] {
+        owner.query_drop(statement).await.expect(statement);
+    }
+
+    // Every other client, all at once: none sees any of it.
+    let leaks: Vec<String> = futures_util::stream::iter(clients.iter_mut().enumerate())
+        .map(|(index, client)| async move {
+            let row: Option<(Option<String>, String, String, u64)> = client
+                .query_first(
+                    "SELECT @secret, @@session.sql_mode, @@session.time_zone, \
+                     (SELECT COUNT(*) FROM items)",
+                )
+                .await
+                .expect("a plain read");
+            let (secret, sql_mode, time_zone, items) = row.unwrap();
+            let scratch = client.query_drop("SELECT n FROM scratch").await;
+            let mut leaked = Vec::new();
+            if secret.is_some() {
+                leaked.push("a user variable");
+            }
+            if sql_mode.contains("ANSI_QUOTES") {
+                leaked.push("sql_mode");
+            }
+            if time_zone == "+05:00" {
+                leaked.push("time_zone");
+            }
+            if items != 1 {
+                leaked.push("an uncommitted row");
+            }
+            if code(&scratch) != Some(1146) {
+                leaked.push("a temporary table");
+            }
+            (!leaked.is_empty()).then(|| format!("client {index} saw {leaked:?}"))
+        })
+        .buffer_unordered(64)
+        .filter_map(|leak| async move { leak })
+        .collect()
+        .await;
+    assert!(
+        leaks.is_empty(),
+        "{} leaks, e.g. {:?}",
+        leaks.len(),
+        &leaks[..1]
+    );
+    let held = backends_of(&fixture, &login.user).await;
+    assert!(held <= BACKEND_LIMIT, "busy clients held {held} backends");
+
+    // The owner still has all of it, and its transaction commits.
+    let row: Option<(String, String, u64)> = owner
+        .query_first("SELECT @secret, @@session.time_zone, (SELECT n FROM scratch)")
+        .await
+        .unwrap();
+    assert_eq!(row, Some(("mine".into(), "+05:00".into(), 42)));
+    owner.query_drop("COMMIT").await.unwrap();
+    assert_eq!(mysql_count(&login, "items").await.unwrap(), 2);
+
+    futures_util::stream::iter(clients)
+        .for_each_concurrent(64, |client| async move {
+            let _ = client.disconnect().await;
+        })
+        .await;
+    let _ = owner.disconnect().await;
+    wait_until("the sessions to end", READY_TIMEOUT, || async {
+        (edge_sessions(&fixture).await == Some(0.0)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_answer_with_the_errors_clients_expect_and_the_connection_survives() {
+    let fixture = EdgeFixture::start_with(TestOptions {
+        clusters: true,
+        extra_config: "[edge]\nmax_connections_per_branch = 4\nrow_limit = 10\n\
+            query_timeout_seconds = 1\nidle_timeout_seconds = 3\n"
+            .into(),
+        ..Default::default()
+    })
+    .await;
+    let login = fixture.password("main", "readwriter").await;
+    let mut first = login.mysql().await.unwrap();
+    first
+        .query_drop(
+            "INSERT INTO items (name, qty) SELECT CONCAT('row-', seq), seq FROM seq_1_to_11",
+        )
+        .await
+        .unwrap();
+
+    // The row limit: an OLTP read of 11 rows fails, then the session goes on.
+    let read = first.query::<u64, _>("SELECT id FROM items").await;
+    assert_eq!(code(&read), Some(1317), "{}", message(&read));
+    assert!(
+        message(&read).contains("Row count exceeded 10"),
+        "{}",
+        message(&read)
+    );
+    let ten: Vec<u64> = first.query("SELECT id FROM items LIMIT 10").await.unwrap();
+    assert_eq!(ten.len(), 10);
+    first.query_drop("SET workload = 'olap'").await.unwrap();
+    let all: Vec<u64> = first.query("SELECT id FROM items").await.unwrap();
+    assert_eq!(all.len(), 11, "OLAP reads have no row limit");
+    first.query_drop("SET workload = 'oltp'").await.unwrap();
+
+    // The query timeout.
+    let started = std::time::Instant::now();
+    let slow = first.query_drop("SELECT SLEEP(3)").await;
+    assert_eq!(code(&slow), Some(1969), "{}", message(&slow));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let one: Option<u8> = first.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+
+    // Connections per branch: the fifth is refused; one leaving makes room.
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        others.push(login.mysql().await.unwrap());
+    }
+    let fifth = login.mysql().await;
+    assert_eq!(code(&fifth), Some(1040), "{}", message(&fifth));
+    others.pop().unwrap().disconnect().await.unwrap();
+    wait_until("a freed connection slot", READY_TIMEOUT, || async {
+        login.mysql().await.ok()
+    })
+    .await
+    .disconnect()
+    .await
+    .unwrap();
+
+    // The idle timeout: every session idle past 3 s is closed by the edge.
+    wait_until("idle sessions to be closed", READY_TIMEOUT, || async {
+        (edge_sessions(&fixture).await == Some(0.0)).then_some(())
+    })
+    .await;
+    let after_idle = first.query_drop("SELECT 1").await;
+    assert!(after_idle.is_err(), "an idle-closed session answered");
+    let page = scrape(fixture.server.base_url()).await;
+    for reason in [
+        "row_limit",
+        "query_timeout",
+        "too_many_connections",
+        "idle_timeout",
+    ] {
+        let key = format!("dbplane_edge_refusals_total{{reason=\"{reason}\"}}");
+        assert!(sample(&page, &key) >= Some(1.0), "{key} in\n{page}");
+    }
+    let again = login
+        .mysql()
+        .await
+        .expect("a new session after the idle timeout");
+    let _ = again.disconnect().await;
+}
+
+/// `Err(code)` of a login attempt, `Ok(())` when it got in.
+async fn login_code(login: &Login) -> Result<(), Option<u16>> {
+    match login.mysql().await {
+        Ok(conn) => {
+            let _ = conn.disconnect().await;
+            Ok(())
+        }
+        Err(error) => Err(code::<()>(&Err(error))),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_that_must_fail_fail_as_mysql_would() {
+    let fixture = EdgeFixture::start().await;
+    let reader = fixture.password("main", "reader").await;
+
+    let wrong = Login {
+        password: "pscale_pw_not-the-password".into(),
+        ..reader.clone()
+    };
+    let refused = wrong.mysql().await;
+    assert_eq!(code(&refused), Some(1045));
+    let text = message(&refused);
+    assert!(
+        text.starts_with(&format!("Access denied for user '{}'@", reader.user))
+            && text.ends_with("(using password: YES)"),
+        "{text}"
+    );
+    assert!(!text.contains(&reader.password) && !text.contains("pscale_pw_not"));
+    let unknown = Login {
+        user: "dbu_nobody".into(),
+        ..reader.clone()
+    };
+    assert_eq!(login_code(&unknown).await, Err(Some(1045)));
+    assert_eq!(
+        login_code(&reader.with_database("other")).await,
+        Err(Some(1044)),
+        "a password's own database only"
+    );
+
+    // Deleted: refused from then on.
+    let created = password_response(&fixture.client, "main", "reader").await;
+    let deleted = Login::from_password(&created);
+    assert_eq!(login_code(&deleted).await, Ok(()));
+    let id = created["id"].as_str().unwrap();
+    let response = fixture
+        .client
+        .delete(&format!("{DB_PATH}/branches/main/passwords/{id}"))
+        .await;
+    assert!(response.status < 300, "{}", response.body);
+    wait_until(
+        "the deleted password to be refused",
+        READY_TIMEOUT,
+        || async { (login_code(&deleted).await == Err(Some(1045))).then_some(()) },
+    )
+    .await;
+
+    // Expired: refused once its ttl passed.
+    let created = fixture
+        .client
+        .post(
+            &format!("{DB_PATH}/branches/main/passwords"),
+            json!({"role": "reader", "ttl": 1}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let expiring = Login::from_password(&created.body);
+    wait_until(
+        "the expired password to be refused",
+        READY_TIMEOUT,
+        || async { matches!(login_code(&expiring).await, Err(Some(1045 | 1862))).then_some(()) },
+    )
+    .await;
+
+    // A deleted branch: its passwords are refused.
+    ready_branch(&fixture.client, DB_PATH, "doomed", Some("main")).await;
+    let doomed = fixture.password("doomed", "admin").await;
+    assert_eq!(login_code(&doomed).await, Ok(()));
+    let response = fixture
+        .client
+        .delete(&format!("{DB_PATH}/branches/doomed"))
+        .await;
+    assert!(response.status < 300, "{}", response.body);
+    wait_until(
+        "the deleted branch's password to be refused",
+        READY_TIMEOUT,
+        || async { login_code(&doomed).await.is_err().then_some(()) },
+    )
+    .await;
+
+    // The first reader was never affected.
+    assert_eq!(login_code(&reader).await, Ok(()));
+    let page = scrape(fixture.server.base_url()).await;
+    assert!(
+        sample(
+            &page,
+            "dbplane_edge_refusals_total{reason=\"access_denied\"}"
+        ) >= Some(4.0),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safe_migrations_refuse_direct_ddl_and_branches_reach_only_their_own_objects() {
+    let fixture = EdgeFixture::start().await;
+    mysql_exec(
+        &fixture.admin,
+        "INSERT INTO items (name, qty) VALUES ('main', 1)",
+    )
+    .await
+    .unwrap();
+    ready_branch(&fixture.client, DB_PATH, "dev", Some("main")).await;
+    let main_physical = fixture.admin.physical.clone();
+    let response = fixture
+        .client
+        .post(
+            &format!("{DB_PATH}/branches/main/safe-migrations"),
+            json!({}),
+        )
+        .await;
+    assert!(response.status < 300, "{}", response.body);
+
+    // An admin of main: DDL refused at the edge, DML still fine, on the same connection.
+    let mut admin = fixture.admin.mysql().await.unwrap();
+    let ddl = admin
+        .query_drop("ALTER TABLE items ADD COLUMN note TEXT")
+        .await;
+    assert_eq!(code(&ddl), Some(1105), "{}", message(&ddl));
+    assert!(
+        message(&ddl).contains("direct DDL is disabled"),
+        "{}",
+        message(&ddl)
+    );
+    for statement in [
+        "CREATE TABLE another (id INT PRIMARY KEY)",
+        "/* a comment */ drop table items",
+        "RENAME TABLE items TO gone",
+        "TRUNCATE TABLE items",
+        "CREATE INDEX by_name ON items (name)",
+    ] {
+        let refused = admin.query_drop(statement).await;
+        assert_eq!(
+            code(&refused),
+            Some(1105),
+            "{statement}: {}",
+            message(&refused)
+        );
+    }
+    admin
+        .query_drop("UPDATE items SET qty = qty + 1")
+        .await
+        .expect("DML under safe migrations");
+    let _ = admin.disconnect().await;
+
+    // An admin of dev keeps DDL.
+    let dev = fixture.password("dev", "admin").await;
+    let mut dev_conn = dev.mysql().await.unwrap();
+    dev_conn
+        .query_drop("ALTER TABLE items ADD COLUMN note TEXT")
+        .await
+        .expect("DDL on a branch without safe migrations");
+
+    // dev reaches nothing of main or of another database, by any name.
+    let mut databases: Vec<String> = dev_conn.query("SHOW DATABASES").await.unwrap();
+    databases.sort();
+    assert_eq!(databases, vec!["information_schema", "shop"]);
+    assert_eq!(
+        login_code(&dev.with_database(&main_physical)).await,
+        Err(Some(1044)),
+        "main's database by its physical name"
+    );
+    for statement in [
+        format!("SELECT * FROM {main_physical}.items"),
+        format!("SELECT * FROM `{main_physical}`.`items`"),
+        format!("USE {main_physical}"),
+        "SELECT * FROM mysql.user".to_string(),
+        "USE mysql".to_string(),
+    ] {
+        let refused = dev_conn.query_drop(&statement).await;
+        assert!(
+            matches!(code(&refused), Some(1044 | 1142 | 1049)),
+            "{statement}: {}",
+            message(&refused)
+        );
+    }
+    let schemas: Vec<String> = dev_conn
+        .query("SELECT DISTINCT TABLE_SCHEMA FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema')")
+        .await
+        .unwrap();
+    assert_eq!(schemas, vec!["shop"]);
+    // A branch starts with the schema, not the rows: what dev writes is dev's alone.
+    dev_conn
+        .query_drop("INSERT INTO shop.items (name, qty) VALUES ('dev', 2)")
+        .await
+        .unwrap();
+    let rows: Vec<String> = dev_conn.query("SELECT name FROM shop.items").await.unwrap();
+    assert_eq!(rows, vec!["dev"], "dev's own table, by the database's name");
+    let _ = dev_conn.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_reconnect_after_serve_and_mariadb_restart_with_nothing_half_applied() {
+    let mut fixture = EdgeFixture::start().await;
+    let login = fixture.password("main", "readwriter").await;
+    let mut conn = login.mysql().await.unwrap();
+    conn.query_drop("INSERT INTO items (name, qty) VALUES ('committed', 1)")
+        .await
+        .unwrap();
+    conn.query_drop("BEGIN").await.unwrap();
+    conn.query_drop("INSERT INTO items (name, qty) VALUES ('in flight', 2)")
+        .await
+        .unwrap();
+
+    fixture.server.restart().await;
+    assert!(
+        conn.query_drop("COMMIT").await.is_err(),
+        "a session of the stopped serve cannot commit"
+    );
+    let mut conn = wait_until(
+        "a client to reconnect after serve restarts",
+        READY_TIMEOUT,
+        || async { login.mysql().await.ok() },
+    )
+    .await;
+    let names: Vec<String> = conn.query("SELECT name FROM items").await.unwrap();
+    assert_eq!(
+        names,
+        vec!["committed"],
+        "the open transaction was rolled back"
+    );
+
+    // The managed MariaDB dies mid-transaction.
+    conn.query_drop("BEGIN").await.unwrap();
+    conn.query_drop("INSERT INTO items (name, qty) VALUES ('in flight', 3)")
+        .await
+        .unwrap();
+    let pid_file = fixture.server.data_dir().join("clusters/mysql/mysqld.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on the MariaDB this test's dbplane runs.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    let commit = conn.query_drop("COMMIT").await;
+    assert!(commit.is_err(), "a commit on a dead server cannot succeed");
+    let _ = conn.disconnect().await;
+    let names: Vec<String> = wait_until(
+        "a client to read through the edge after MariaDB restarts",
+        Duration::from_secs(120),
+        || async {
+            let mut conn = login.mysql().await.ok()?;
+            let names = conn.query("SELECT name FROM items").await.ok();
+            let _ = conn.disconnect().await;
+            names
+        },
+    )
+    .await;
+    assert_eq!(names, vec!["committed"], "nothing half-applied");
+    mysql_exec(&login, "INSERT INTO items (name, qty) VALUES ('after', 4)")
+        .await
+        .expect("writes go on");
+}
