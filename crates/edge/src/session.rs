@@ -37,6 +37,7 @@ enum Flow {
 struct PreparedInfo {
     fingerprint: String,
     tables: Vec<String>,
+    uses_tables: bool,
     read: bool,
     /// Reads schema metadata: parameters naming the database are translated, and so
     /// are result values.

@@ -39,6 +39,17 @@ pub enum StatementKind {
     Other,
 }
 
+impl StatementKind {
+    /// Whether a statement of this kind reads or writes the rows of the tables it names
+    /// (what makes a table "recently used"; DDL and `SHOW` only name them).
+    pub fn uses_tables(&self) -> bool {
+        matches!(
+            self,
+            StatementKind::Read | StatementKind::Write | StatementKind::Load
+        )
+    }
+}
+
 /// A table a statement names: `db.name` or `name`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TableRef {

@@ -26,6 +26,9 @@ pub struct Statement<'a> {
     /// The statement's verb (`SELECT`, `INSERT`, …).
     pub verb: &'a str,
     pub tables: &'a [String],
+    /// Whether the statement reads or writes rows of `tables` (DDL, `SHOW` and the like
+    /// name tables without using them: they do not make a table "recently used").
+    pub uses_tables: bool,
     pub duration: Duration,
     pub rows_returned: u64,
     pub rows_affected: u64,
@@ -161,7 +164,7 @@ impl QueryStats {
                 .or_insert_with(|| Aggregate::new(statement, now))
                 .add(statement, now);
         }
-        if !statement.tables.is_empty() {
+        if statement.uses_tables && !statement.tables.is_empty() {
             let tables = shard
                 .tables
                 .entry(statement.branch_id.to_string())
@@ -220,6 +223,7 @@ mod tests {
             fingerprint,
             verb: "SELECT",
             tables,
+            uses_tables: true,
             duration: Duration::from_micros(300),
             rows_returned: 2,
             rows_affected: 0,

@@ -181,6 +181,7 @@ impl Session {
                     PreparedInfo {
                         fingerprint: analysis.fingerprint,
                         tables,
+                        uses_tables: analysis.kind.uses_tables(),
                         read: analysis.kind == StatementKind::Read,
                         metadata: analysis.metadata,
                         params: prepared.params,
@@ -296,6 +297,7 @@ impl Session {
                 fingerprint: &info.fingerprint,
                 verb,
                 tables: &info.tables,
+                uses_tables: info.uses_tables,
                 duration: started.elapsed(),
                 rows_returned: outcome.rows,
                 rows_affected: if outcome.last_result_rows.is_none() {

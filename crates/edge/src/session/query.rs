@@ -254,6 +254,7 @@ impl Session {
             fingerprint: &analysis.fingerprint,
             verb,
             tables: &tables,
+            uses_tables: analysis.kind.uses_tables(),
             duration: started.elapsed(),
             rows_returned,
             rows_affected,
