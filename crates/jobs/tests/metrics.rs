@@ -33,12 +33,15 @@ impl JobExecutor for Steps {
     }
 }
 
+/// A series: its name and sorted labels.
+type Series = (String, Vec<(String, String)>);
+
 /// What the recorder saw, accumulated over snapshots (each snapshot takes the counters'
 /// increments and the gauges' last values since the one before).
 #[derive(Default)]
 struct Readings {
-    counters: HashMap<(String, Vec<(String, String)>), u64>,
-    gauges: HashMap<(String, Vec<(String, String)>), Vec<f64>>,
+    counters: HashMap<Series, u64>,
+    gauges: HashMap<Series, Vec<f64>>,
 }
 
 impl Readings {
@@ -63,7 +66,7 @@ impl Readings {
         }
     }
 
-    fn series(name: &str, labels: &[(&str, &str)]) -> (String, Vec<(String, String)>) {
+    fn series(name: &str, labels: &[(&str, &str)]) -> Series {
         let mut labels: Vec<(String, String)> = labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
