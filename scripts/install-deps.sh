@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the database servers dbplane manages (MariaDB, PostgreSQL) and Python's venv
-# (for the schemathesis test tool) when missing.
+# Installs the database servers dbplane manages (MariaDB, PostgreSQL), Python's venv (for
+# the schemathesis test tool and PyMySQL), the mariadb client and Node.js when missing.
 # Debian/Ubuntu via apt; runs as root or through sudo.
 set -euo pipefail
 
@@ -10,8 +10,15 @@ have_postgres() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || comma
 # The API fuzz test runs schemathesis from a Python virtualenv (install-schemathesis.sh).
 have_python_venv() { python3 -c 'import ensurepip, venv' >/dev/null 2>&1; }
 
+# The connection edge's tests drive real clients: the mariadb CLI, PyMySQL (a virtualenv,
+# as above) and Node.js ones (install-client-deps.sh).
+have_mariadb_client() { command -v mariadb >/dev/null 2>&1; }
+have_npm() { command -v npm >/dev/null 2>&1; }
+
 packages=()
 have_mariadb || packages+=(mariadb-server)
+have_mariadb_client || packages+=(mariadb-client)
+have_npm || packages+=(nodejs npm)
 have_postgres || packages+=(postgresql)
 have_python_venv || packages+=(python3-venv)
 [ ${#packages[@]} -eq 0 ] && exit 0

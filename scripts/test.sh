@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 # The API fuzz test (crates/dbplane/tests/api_fuzz.rs) runs schemathesis; install it
 # once up front rather than inside a test.
 scripts/install-schemathesis.sh >/dev/null
+# Likewise the real clients the edge's tests drive (PyMySQL, mysql2, Prisma, Kysely).
+scripts/install-client-deps.sh >/dev/null
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast || status=$?

@@ -30,8 +30,12 @@ pub struct BranchDetails {
     pub organization: Organization,
     pub parent_name: Option<String>,
     pub region: Region,
-    /// `host:port` of the branch's cluster.
+    /// `host:port` clients connect to: the connection edge for MySQL branches when it
+    /// runs, else the branch's server.
     pub address: String,
+    /// The database name clients connect with: the database's own name through the
+    /// edge, else the branch's physical database.
+    pub connect_database: String,
     pub actor: Option<User>,
     /// The branch whose backup this branch was restored from.
     pub restored_from: Option<Branch>,
@@ -445,6 +449,7 @@ impl ControlPlane {
         self.store
             .mark_branches_deleted(&jobs, Timestamp::now())
             .await?;
+        self.edge_routes_changed().await;
         self.jobs.notify();
         Ok(())
     }
@@ -477,11 +482,20 @@ impl ControlPlane {
             .by_slug(&branch.region)
             .cloned()
             .unwrap_or_else(|| self.regions.default_region().clone());
-        let address = self
-            .clusters
-            .get(&database.region, database.kind)
-            .map(|endpoint| endpoint.address())
-            .unwrap_or_default();
+        let through_edge = self
+            .edge
+            .as_ref()
+            .filter(|_| database.kind == dbplane_domain::data_plane::DatabaseKind::Mysql);
+        let (address, connect_database) = match through_edge {
+            Some(edge) => (edge.public_address.clone(), database.name.clone()),
+            None => (
+                self.clusters
+                    .get(&database.region, database.kind)
+                    .map(|endpoint| endpoint.address())
+                    .unwrap_or_default(),
+                branch.physical_name(),
+            ),
+        };
         let restored_from = match self.store.branch_restore(&branch.id).await? {
             Some(restore) => self.store.branch_by_id(&restore.source_branch_id).await?,
             None => None,
@@ -504,6 +518,7 @@ impl ControlPlane {
             parent_name,
             region,
             address,
+            connect_database,
             actor,
         })
     }

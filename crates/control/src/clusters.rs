@@ -17,15 +17,24 @@ pub struct ClusterEndpoint {
     /// The admin DSN, for engines that open sessions of their own (backups, restores,
     /// online schema change).
     pub admin_url: String,
-    /// Where clients connect (`access_host_url`, `mysql_address`).
+    /// Where clients connect directly (PostgreSQL branches; MySQL branches when the
+    /// connection edge is off).
     pub public_host: String,
     pub public_port: u16,
+    /// `host:port` of the server as dbplane reaches it (the admin URL's): where the
+    /// connection edge opens its backend connections.
+    pub server_address: String,
 }
 
 impl ClusterEndpoint {
     /// `host:port` for clients.
     pub fn address(&self) -> String {
         format!("{}:{}", self.public_host, self.public_port)
+    }
+
+    /// Where the connection edge reaches the server.
+    pub fn backend_address(&self) -> String {
+        self.server_address.clone()
     }
 }
 

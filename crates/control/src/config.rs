@@ -32,6 +32,8 @@ pub struct Config {
     pub cluster_sizes: Vec<ClusterSizeConfig>,
     /// Regions offered to databases. The default is one enabled region, `us-east`.
     pub regions: Vec<RegionConfig>,
+    /// The connection edge.
+    pub edge: crate::edge::settings::EdgeSettings,
 }
 
 /// Deadlines of the HTTP API: a slow or unreachable database server turns into a
@@ -325,6 +327,7 @@ impl Default for Config {
                 mysql_supported: true,
                 postgresql_supported: true,
             }],
+            edge: crate::edge::settings::EdgeSettings::default(),
         }
     }
 }
@@ -390,6 +393,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "at most one region may be the default".into(),
             ));
+        }
+        if let Some(problem) = self.edge.problem() {
+            return Err(ConfigError::Invalid(problem));
         }
         for external in &self.clusters.external {
             if external.kind != "mysql" && external.kind != "postgresql" {

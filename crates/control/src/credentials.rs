@@ -255,6 +255,15 @@ impl ControlPlane {
         dbplane_jobs::failpoint("create_credential.after_account").await;
         credential.state = CredentialState::Active;
         self.store.update_credential(&credential).await?;
+        // The password logs in through the edge as soon as it is shown.
+        if family == CredentialFamily::Password {
+            self.edge_password_set(
+                &details.database.region,
+                credential.username(),
+                secret.expose(),
+            )
+            .await;
+        }
         let actor = self.store.user_by_id(caller.user_id()).await?;
         Ok(CredentialDetails {
             credential,
@@ -417,6 +426,7 @@ impl ControlPlane {
             endpoint.admin.set_login_enabled(&username, true),
         )
         .await?;
+        self.edge_routes_changed().await;
         Ok(details)
     }
 
@@ -466,6 +476,7 @@ impl ControlPlane {
         self.store
             .delete_credential(&details.credential.id, None)
             .await?;
+        self.edge_routes_changed().await;
         Ok(())
     }
 

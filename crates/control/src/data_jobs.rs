@@ -62,6 +62,12 @@ impl DataPlaneJobs {
         }
     }
 
+    /// Deploy cutovers hold the edge's statements on the swapped tables.
+    pub fn with_edge(mut self, edge: crate::edge::EdgeLink) -> Self {
+        self.deploys.edge = Some(edge);
+        self
+    }
+
     /// Runs the backup job kinds with `backups` (see `backups::jobs`).
     pub fn with_backups(mut self, backups: Arc<dyn JobExecutor>) -> Self {
         self.backups = Some(backups);

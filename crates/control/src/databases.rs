@@ -379,6 +379,8 @@ impl ControlPlane {
         }
         database.updated_at = Timestamp::now();
         self.store.update_database(&database).await?;
+        // A new name is what clients connect with.
+        self.edge_routes_changed().await;
         self.database_details(organization, database).await
     }
 
@@ -411,6 +413,7 @@ impl ControlPlane {
         self.store
             .mark_database_deleted(&database.id, Timestamp::now(), &job)
             .await?;
+        self.edge_routes_changed().await;
         self.organizations.invalidate(&database.organization_id);
         self.jobs.notify();
         Ok(())

@@ -46,6 +46,9 @@ pub struct DeployRequestDetails {
     pub queue_pause_reason: Option<String>,
     /// Every user the object names, by id.
     pub users: BTreeMap<UserId, User>,
+    /// Tables of the base branch that statements named through the edge recently, and
+    /// when last (`table_recently_used`).
+    pub tables_recently_used: std::collections::HashMap<String, dbplane_domain::Timestamp>,
 }
 
 impl DeployRequestDetails {

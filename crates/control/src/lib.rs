@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod data_jobs;
 pub mod databases;
 pub mod deploys;
+pub mod edge;
 pub mod error;
 pub mod metrics;
 pub mod operations;
@@ -50,6 +51,8 @@ pub struct ControlPlane {
     clusters: Arc<ClusterRegistry>,
     jobs: JobNotifier,
     organizations: organization_cache::OrganizationCache,
+    /// The connection edge, when it serves MySQL branches.
+    edge: Option<edge::EdgeLink>,
 }
 
 impl ControlPlane {
@@ -87,7 +90,15 @@ impl ControlPlane {
             clusters,
             jobs,
             organizations,
+            edge: None,
         }
+    }
+
+    /// MySQL branches are reached through `edge`: passwords' connection strings name it
+    /// and their routes are published to it.
+    pub fn with_edge(mut self, edge: edge::EdgeLink) -> Self {
+        self.edge = Some(edge);
+        self
     }
 
     /// Drops a token's cached credential after its grants changed.

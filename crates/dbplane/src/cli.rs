@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// Address to listen on. Default `127.0.0.1:8080`.
     #[arg(long, env = "DBPLANE_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Address the connection edge (MySQL protocol) listens on. Default `127.0.0.1:3309`.
+    #[arg(long, env = "DBPLANE_EDGE_LISTEN")]
+    pub edge_listen: Option<SocketAddr>,
     /// Log format.
     #[arg(long, env = "DBPLANE_LOG_FORMAT", default_value = "text")]
     pub log_format: crate::logging::LogFormat,

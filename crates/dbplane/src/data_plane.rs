@@ -55,6 +55,7 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
                 admin_url: cluster.admin_url(),
                 public_host: cluster.host().to_string(),
                 public_port: cluster.port(),
+                server_address: format!("{}:{}", cluster.host(), cluster.port()),
             });
         }
         tracing::info!(
@@ -97,6 +98,7 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
             kind: database_kind(kind),
             admin: Arc::new(admin),
             admin_url: external.admin_url.clone(),
+            server_address: format!("{host}:{port}"),
             public_host: external.public_host.clone().unwrap_or(host),
             public_port: external.public_port.unwrap_or(port),
         });

@@ -6,6 +6,7 @@ mod backups;
 mod cli;
 mod data_dir_lock;
 mod data_plane;
+mod edge;
 mod logging;
 mod serve;
 

@@ -37,20 +37,31 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listen on {}", config.listen))?;
     let local_address = listener.local_addr().context("read the bound address")?;
-    write_address_file(&config.data_dir, local_address)?;
+    write_address_file(&config.data_dir, ADDRESS_FILE, local_address)?;
     // With port 0 the configured address is not the one clients reach.
     let config = Arc::new(Config {
         listen: local_address,
         ..config
     });
     let notifier = JobNotifier::default();
-    let control = Arc::new(ControlPlane::with_data_plane(
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let edge = crate::edge::start(
+        &config,
+        store.clone(),
+        data_plane.registry.clone(),
+        jobs_stopped.clone(),
+    )
+    .await?;
+    let mut control = ControlPlane::with_data_plane(
         store.clone(),
         config.clone(),
         data_plane.registry.clone(),
         notifier.clone(),
-    ));
-    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    );
+    if let Some(edge) = &edge {
+        control = control.with_edge(edge.link.clone());
+    }
+    let control = Arc::new(control);
     let backup_store = crate::backups::open_store(&config).await?;
     let backup_jobs = Arc::new(BackupJobs::new(
         store.clone(),
@@ -78,14 +89,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let runner = JobRunner::new(
         store.clone(),
-        Arc::new(
-            DataPlaneJobs::with_deploys(
+        Arc::new({
+            let jobs = DataPlaneJobs::with_deploys(
                 store.clone(),
                 data_plane.registry.clone(),
                 config.deploys.clone(),
             )
-            .with_backups(backup_jobs),
-        ),
+            .with_backups(backup_jobs);
+            match &edge {
+                Some(edge) => jobs.with_edge(edge.link.clone()),
+                None => jobs,
+            }
+        }),
         config.jobs.runner_config(&config.backups),
         notifier,
     );
@@ -102,6 +117,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = scheduler.await;
     let _ = rechecker.await;
     let _ = table_counter.await;
+    if let Some(edge) = edge {
+        edge.stopped().await;
+    }
     if let Some(clusters) = data_plane.local
         && let Err(error) = clusters.shutdown().await
     {
@@ -115,13 +133,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// tests that asked for port 0 can find the real one.
 const ADDRESS_FILE: &str = "dbplane.addr";
 
-fn write_address_file(
+/// Writes `address` to `<data_dir>/<name>` (through a temporary file: readers never see
+/// half an address).
+pub fn write_address_file(
     data_dir: &std::path::Path,
+    name: &str,
     address: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
-    let temporary = data_dir.join(format!("{ADDRESS_FILE}.tmp"));
+    let temporary = data_dir.join(format!("{name}.tmp"));
     std::fs::write(&temporary, address.to_string()).context("write the address file")?;
-    std::fs::rename(&temporary, data_dir.join(ADDRESS_FILE)).context("publish the address file")?;
+    std::fs::rename(&temporary, data_dir.join(name)).context("publish the address file")?;
     Ok(())
 }
 
@@ -136,6 +157,9 @@ fn layered_config(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let Some(listen) = args.edge_listen {
+        config.edge.listen = listen;
     }
     config.validate()?;
     Ok(config)

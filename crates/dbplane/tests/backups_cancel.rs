@@ -196,7 +196,7 @@ async fn mysql_branch_deleted_during_its_backup_cancels_it() {
     let server = TestServer::start_with(BIN, options(pause.env())).await;
     let token = server.bootstrap("acme", "ops@acme.test");
     let client = server.client(Some(token.header()));
-    let (dev, login) = mysql_dev_branch_with_admin(&client).await;
+    let (_dev, login) = mysql_dev_branch_with_admin(&client).await;
     let db = "/v1/organizations/acme/databases/shop";
     let dev_path = format!("{db}/branches/dev");
     // More tables than the dump has sessions, so some are still to read at the pause.
@@ -212,12 +212,12 @@ async fn mysql_branch_deleted_during_its_backup_cancels_it() {
         .await
         .unwrap();
     }
-    let port = port_of(dev["mysql_address"].as_str().unwrap());
+    let port = server.managed_mysql_port();
 
     let id = paused_backup(&client, &pause, &dev_path).await;
     delete_branch(&client, &dev_path).await;
     let progress = wait_until("the branch's database drop to start", DROP_TIMEOUT, || {
-        mysql_drop_progress(port, &login.database)
+        mysql_drop_progress(port, &login.physical)
     })
     .await;
     eprintln!("when the dump was released, the branch's database: {progress}");
@@ -226,7 +226,7 @@ async fn mysql_branch_deleted_during_its_backup_cancels_it() {
     assert_canceled_without_files(&server, &client, db, &dev_path, &id).await;
     // The delete went through too: the dump's snapshot did not keep the database.
     wait_until("the branch's database to be dropped", DROP_TIMEOUT, || {
-        let database = login.database.clone();
+        let database = login.physical.clone();
         async move {
             (mysql_drop_progress(port, &database).await.as_deref() == Some("dropped")).then_some(())
         }
@@ -284,7 +284,7 @@ async fn postgres_branch_deleted_during_its_backup_cancels_it() {
     .await
     .unwrap();
     let admin = postgres_admin(&login).await;
-    assert!(pg_database_exists(&admin, &login.database).await);
+    assert!(pg_database_exists(&admin, &login.physical).await);
 
     let id = paused_backup(&client, &pause, &dev_path).await;
     delete_branch(&client, &dev_path).await;
@@ -292,7 +292,7 @@ async fn postgres_branch_deleted_during_its_backup_cancels_it() {
     wait_until(
         "the branch's database to be dropped",
         DROP_TIMEOUT,
-        || async { (!pg_database_exists(&admin, &login.database).await).then_some(()) },
+        || async { (!pg_database_exists(&admin, &login.physical).await).then_some(()) },
     )
     .await;
     pause.release();

@@ -237,11 +237,11 @@ async fn a_backup_that_keeps_failing_ends_failed_without_files() {
     let server = TestServer::start_with(BIN, options(Vec::new())).await;
     let token = server.bootstrap("acme", "ops@acme.test");
     let client = server.client(Some(token.header()));
-    let (dev, login) = mysql_dev_branch_with_admin(&client).await;
+    let (_dev, login) = mysql_dev_branch_with_admin(&client).await;
     let db = "/v1/organizations/acme/databases/shop";
     let dev_path = format!("{db}/branches/dev");
-    let physical = login.database;
-    let mut root = mysql_root(port_of(dev["mysql_address"].as_str().unwrap())).await;
+    let physical = login.physical;
+    let mut root = mysql_root(server.managed_mysql_port()).await;
     root.query_drop(format!("DROP DATABASE `{physical}`"))
         .await
         .expect("drop the branch database");

@@ -251,7 +251,7 @@ async fn mysql_backup_under_writes_restores_the_snapshot() {
     );
 
     // Same schema, compared by the schema engine.
-    let port = port_of(restored["mysql_address"].as_str().unwrap());
+    let port = server.managed_mysql_port();
     let admin = ClusterAdmin::connect(
         ClusterKind::Mysql,
         &format!("mysql://root@127.0.0.1:{port}/"),
@@ -259,11 +259,11 @@ async fn mysql_backup_under_writes_restores_the_snapshot() {
     .await
     .expect("cluster admin");
     let source_schema = admin
-        .introspect(&PhysicalName::new(main_login.database.clone()).unwrap())
+        .introspect(&PhysicalName::new(main_login.physical.clone()).unwrap())
         .await
         .unwrap();
     let restored_schema = admin
-        .introspect(&PhysicalName::new(restored_login.database.clone()).unwrap())
+        .introspect(&PhysicalName::new(restored_login.physical.clone()).unwrap())
         .await
         .unwrap();
     assert!(restored_schema.views.contains_key("paid_orders"));
@@ -273,8 +273,8 @@ async fn mysql_backup_under_writes_restores_the_snapshot() {
         format!("{schema:?}").replace(&format!("{database}."), "")
     };
     assert_eq!(
-        unqualified(&source_schema, &main_login.database),
-        unqualified(&restored_schema, &restored_login.database)
+        unqualified(&source_schema, &main_login.physical),
+        unqualified(&restored_schema, &restored_login.physical)
     );
     assert_eq!(source_schema.tables, restored_schema.tables);
     // The restored view runs with the restored database's owner rights, not the admin's.
@@ -282,18 +282,18 @@ async fn mysql_backup_under_writes_restores_the_snapshot() {
     let definer: Option<String> = root
         .exec_first(
             "SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'paid_orders'",
-            (restored_login.database.clone(),),
+            (restored_login.physical.clone(),),
         )
         .await
         .unwrap();
     let _ = root.disconnect().await;
     assert_eq!(
         definer,
-        Some(format!("{}_owner@localhost", restored_login.database))
+        Some(format!("{}_owner@localhost", restored_login.physical))
     );
 
     // The source's credentials do not reach the restored branch.
-    let intruder = main_login.with_database(&restored_login.database);
+    let intruder = main_login.with_database(&restored_login.physical);
     assert!(mysql_count(&intruder, "customers").await.is_err());
     assert_eq!(
         mysql_count(&restored_login, "customers").await.unwrap(),

@@ -205,11 +205,11 @@ async fn postgres_backup_under_writes_restores_the_snapshot() {
     .await
     .expect("cluster admin");
     let source_schema = admin
-        .introspect(&PhysicalName::new(main_login.database.clone()).unwrap())
+        .introspect(&PhysicalName::new(main_login.physical.clone()).unwrap())
         .await
         .unwrap();
     let restored_schema = admin
-        .introspect(&PhysicalName::new(restored_login.database.clone()).unwrap())
+        .introspect(&PhysicalName::new(restored_login.physical.clone()).unwrap())
         .await
         .unwrap();
     assert_eq!(source_schema, restored_schema);
@@ -217,7 +217,7 @@ async fn postgres_backup_under_writes_restores_the_snapshot() {
     assert!(restored_schema.enum_types.contains_key("mood"));
 
     // The source's role does not reach the restored branch's data.
-    let intruder = main_login.with_database(&restored_login.database);
+    let intruder = main_login.with_database(&restored_login.physical);
     assert!(pg_count(&intruder, "customers").await.is_err());
 
     // Data Branching: refused until the database allows it, then seeded from the

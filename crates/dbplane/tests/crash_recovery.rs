@@ -81,7 +81,7 @@ async fn database_creation_survives_a_crash_at_every_step() {
             .get("/v1/organizations/acme/databases/shop/branches/main")
             .await
             .body;
-        let port = port_of(main["mysql_address"].as_str().unwrap());
+        let port = server.managed_mysql_port();
         let (databases, _) = mysql_physical_state(port).await;
         assert_eq!(
             databases,
@@ -108,7 +108,7 @@ async fn branch_creation_and_deletion_survive_a_crash_at_every_step() {
         .await
         .body;
     let main_login = Login::from_password(&main_pw);
-    let port = main_login.port;
+    let port = server.managed_mysql_port();
     mysql_exec(
         &main_login,
         "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))",
@@ -206,7 +206,7 @@ async fn branch_creation_and_deletion_survive_a_crash_at_every_step() {
                 let login = login.clone();
                 async move {
                     let (databases, users) = mysql_physical_state(port).await;
-                    (!databases.contains(&login.database) && !users.contains(&login.user))
+                    (!databases.contains(&login.physical) && !users.contains(&login.user))
                         .then_some(())
                 }
             },
@@ -215,7 +215,7 @@ async fn branch_creation_and_deletion_survive_a_crash_at_every_step() {
     }
     // Nothing orphaned: only main's database and its one password remain.
     let (databases, users) = mysql_physical_state(port).await;
-    assert_eq!(databases, vec![main_login.database.clone()]);
+    assert_eq!(databases, vec![main_login.physical.clone()]);
     assert_eq!(users, vec![main_login.user.clone()]);
     let client = server.client(Some(token.header()));
     let branches = client.get(&format!("{db_path}/branches")).await;
@@ -236,11 +236,7 @@ async fn a_password_interrupted_before_its_response_is_cleaned_up() {
     let token = server.bootstrap("acme", "ops@acme.test");
     let client = server.client(Some(token.header()));
     ready_database(&client, "acme", "shop", "mysql").await;
-    let main = client
-        .get("/v1/organizations/acme/databases/shop/branches/main")
-        .await
-        .body;
-    let port = port_of(main["mysql_address"].as_str().unwrap());
+    let port = server.managed_mysql_port();
     server.stop().await;
     server.set_env(armed("create_credential.after_account"));
     server.start_again().await;

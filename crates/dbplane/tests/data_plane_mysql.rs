@@ -47,7 +47,7 @@ async fn mysql_database_branches_and_passwords() {
     let main = client.get(&format!("{db_path}/branches/main")).await.body;
     assert_eq!(main["production"], true);
     assert_eq!(main["ready"], true);
-    let cluster_port = port_of(main["mysql_address"].as_str().unwrap());
+    let cluster_port = server.managed_mysql_port();
 
     // Build a schema on main through an admin password.
     let main_admin = password(&client, &format!("{db_path}/branches/main"), "admin").await;
@@ -120,7 +120,12 @@ async fn mysql_database_branches_and_passwords() {
     );
     let dev_admin = password(&client, &dev_path, "admin").await;
     assert_eq!(mysql_count(&dev_admin, "customers").await.unwrap(), 0);
-    assert_ne!(dev_admin.database, main_admin.database);
+    // Through the edge every branch is reached by the database's own name; the
+    // password says which branch.
+    assert_eq!(dev_admin.database, "shop");
+    assert_eq!(main_admin.database, "shop");
+    let main_physical = format!("dbp_{}", main["id"].as_str().unwrap());
+    let dev_physical = format!("dbp_{}", dev["id"].as_str().unwrap());
 
     // Roles do what they say, on their branch only.
     let reader = password(&client, &dev_path, "reader").await;
@@ -156,16 +161,12 @@ async fn mysql_database_branches_and_passwords() {
             .await
             .is_ok()
     );
-    // Isolation: dev credentials cannot reach main's database.
+    // Isolation: dev credentials cannot reach main's database by any name.
+    for name in [main_physical.as_str(), dev_physical.as_str()] {
+        assert!(reader.with_database(name).mysql().await.is_err() || name == dev_physical);
+    }
     assert!(
-        reader
-            .with_database(&main_admin.database)
-            .mysql()
-            .await
-            .is_err()
-    );
-    assert!(
-        mysql_count(&dev_admin, &format!("`{}`.customers", main_admin.database))
+        mysql_count(&dev_admin, &format!("`{main_physical}`.customers"))
             .await
             .is_err()
     );
@@ -235,9 +236,11 @@ async fn mysql_database_branches_and_passwords() {
         .await;
     assert_eq!(renewed.status, 200, "{}", renewed.body);
     assert_eq!(renewed.body["expired"], false);
+    let renewed_login = short_login.mysql().await;
     assert!(
-        short_login.mysql().await.is_ok(),
-        "renewal unlocks the account"
+        renewed_login.is_ok(),
+        "renewal unlocks the account: {:?}",
+        renewed_login.err()
     );
     assert_eq!(
         client
@@ -280,7 +283,7 @@ async fn mysql_database_branches_and_passwords() {
         READY_TIMEOUT,
         || async {
             let (databases, users) = mysql_physical_state(cluster_port).await;
-            (!databases.contains(&dev_admin.database)
+            (!databases.contains(&dev_physical)
                 && !users.contains(&dev_admin.user)
                 && !users.contains(&writer.user))
             .then_some(())

@@ -69,13 +69,12 @@ async fn kill_during_the_copy_resumes_from_the_checkpoint() {
     .await
     .unwrap();
     fixture.server.kill();
-    mysql_exec(
-        &fixture.main,
-        "INSERT INTO users (name) VALUES ('while-down')",
-    )
-    .await
-    .unwrap();
-    mysql_exec(&fixture.main, "DELETE FROM users WHERE id = 7")
+    // The edge went down with `serve`; the server itself did not.
+    let direct = fixture.main.direct(fixture.cluster_port);
+    mysql_exec(&direct, "INSERT INTO users (name) VALUES ('while-down')")
+        .await
+        .unwrap();
+    mysql_exec(&direct, "DELETE FROM users WHERE id = 7")
         .await
         .unwrap();
     fixture.start_again(Vec::new()).await;

@@ -65,7 +65,7 @@ async fn an_open_transaction_delays_the_deploy_not_the_table() {
     // A session reads the table inside a transaction and stays there.
     let mut blocker = mysql_root(fixture.cluster_port).await;
     blocker
-        .query_drop(format!("USE `{}`", fixture.main.database))
+        .query_drop(format!("USE `{}`", fixture.main.physical))
         .await
         .unwrap();
     blocker.query_drop("START TRANSACTION").await.unwrap();

@@ -263,7 +263,7 @@ async fn a_failed_deploy_blocks_the_lane_until_completed_and_cancel_while_copyin
     .await;
     root.query_drop(format!(
         "DROP TABLE `{}`.`_users_dbp_new`",
-        fixture.main.database
+        fixture.main.physical
     ))
     .await
     .unwrap();

@@ -140,13 +140,13 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
     let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
     let fixture = DeployFixture::start("", Vec::new(), &statements).await;
     let port = fixture.cluster_port;
-    let original = schema_of(port, &fixture.main.database).await;
+    let original = schema_of(port, &fixture.main.physical).await;
     assert_eq!(original.tables.len(), 4, "{:?}", original.tables.keys());
-    let original_rows = rows_of(port, &fixture.main.database).await;
+    let original_rows = rows_of(port, &fixture.main.physical).await;
 
     // Branch copy: the same schema.
     let dev = fixture.branch("dev").await;
-    let copied = schema_of(port, &dev.database).await;
+    let copied = schema_of(port, &dev.physical).await;
     assert_eq!(copied.tables, original.tables);
     assert_eq!(copied.views.len(), 1);
     let schema = fixture
@@ -188,7 +188,7 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
     ] {
         mysql_exec(&dev, &statement).await.unwrap();
     }
-    let target = schema_of(port, &dev.database).await;
+    let target = schema_of(port, &dev.physical).await;
     let opened = fixture.open("dev", json!({})).await;
     assert_eq!(opened["deployment_state"], "ready", "{opened}");
     let number = opened["number"].as_u64().unwrap();
@@ -205,7 +205,7 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
         deployed["deployment_state"], "complete_pending_revert",
         "{deployed}"
     );
-    let live = schema_of(port, &fixture.main.database).await;
+    let live = schema_of(port, &fixture.main.physical).await;
     assert_eq!(live.tables, target.tables);
     assert_eq!(live.views.len(), 2);
     fixture.post(number, "revert").await;
@@ -217,9 +217,9 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
         "{reverted}"
     );
     fixture.wait_for_no_artifacts().await;
-    let back = schema_of(port, &fixture.main.database).await;
+    let back = schema_of(port, &fixture.main.physical).await;
     assert_eq!(back.tables, original.tables);
-    assert_eq!(rows_of(port, &fixture.main.database).await, original_rows);
+    assert_eq!(rows_of(port, &fixture.main.physical).await, original_rows);
 
     // An instant deploy.
     let instant = fixture.branch("instant").await;
@@ -241,8 +241,8 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
         .wait_for(number, &["complete", "complete_error"])
         .await;
     assert_eq!(done["deployment_state"], "complete", "{done}");
-    let with_instant = schema_of(port, &fixture.main.database).await;
-    let rows = rows_of(port, &fixture.main.database).await;
+    let with_instant = schema_of(port, &fixture.main.physical).await;
+    let rows = rows_of(port, &fixture.main.physical).await;
 
     // Backup and restore.
     let main_path = format!("{DB_PATH}/branches/main");
@@ -259,10 +259,10 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
     assert_eq!(created.status, 201, "{}", created.body);
     ready_branch_wait(&fixture, "restored").await;
     let restored_login = password(&fixture.client, "restored", "admin").await;
-    let restored = schema_of(port, &restored_login.database).await;
+    let restored = schema_of(port, &restored_login.physical).await;
     assert_eq!(restored.tables, with_instant.tables);
     assert_eq!(restored.views.len(), with_instant.views.len());
-    assert_eq!(rows_of(port, &restored_login.database).await, rows);
+    assert_eq!(rows_of(port, &restored_login.physical).await, rows);
 
     // A table named like an artifact is reported, not skipped.
     let named_like = fixture.branch("named-like").await;

@@ -39,11 +39,11 @@ async fn deployed_views_run_with_the_branch_owners_rights() {
     let definers: Vec<(String, String)> = root
         .exec(
             "SELECT TABLE_NAME, DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY 1",
-            (fixture.main.database.clone(),),
+            (fixture.main.physical.clone(),),
         )
         .await
         .unwrap();
-    let owner = format!("{}_owner@localhost", fixture.main.database);
+    let owner = format!("{}_owner@localhost", fixture.main.physical);
     assert_eq!(
         definers,
         [
@@ -65,13 +65,13 @@ async fn deployed_views_run_with_the_branch_owners_rights() {
     let grants: Vec<String> = root
         .query(format!(
             "SHOW GRANTS FOR '{}_owner'@'localhost'",
-            fixture.main.database
+            fixture.main.physical
         ))
         .await
         .unwrap();
     assert!(
         grants.iter().all(|g| g
-            .contains(&format!("`{}`", fixture.main.database.replace('_', "\\_")))
+            .contains(&format!("`{}`", fixture.main.physical.replace('_', "\\_")))
             || g.contains("USAGE ON *.*")),
         "{grants:?}"
     );

@@ -82,7 +82,7 @@ use dbplane_schema::online;
 use shape::read_shape;
 
 pub use copy::{ChunkOutcome, CopyOptions, Throttle};
-pub use cutover::{CutoverOptions, CutoverOutcome};
+pub use cutover::{CutoverOptions, CutoverOutcome, Traffic, TrafficHold};
 pub use sql::{KeyValue, conversion_mode_from as conversion_sql_mode};
 pub use stage::RESYNC_ATTEMPTS;
 

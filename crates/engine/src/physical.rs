@@ -301,6 +301,16 @@ impl ClusterAdmin {
         dispatch!(self, admin => admin.list_credentials_with_prefix(prefix).await)
     }
 
+    /// MariaDB: the stored password hash of each credential account starting with
+    /// `prefix` (the connection edge verifies logins against them). PostgreSQL: none (its
+    /// branches are reached directly).
+    pub async fn credential_hashes(&self, prefix: &str) -> EngineResult<Vec<(String, String)>> {
+        match self {
+            ClusterAdmin::Mysql(admin) => admin.credential_hashes(prefix).await,
+            ClusterAdmin::Postgres(_) => Ok(Vec::new()),
+        }
+    }
+
     /// The database owners (MariaDB locked accounts, PostgreSQL NOLOGIN roles) whose names
     /// start with `prefix`, sorted: with [`Self::list_databases_with_prefix`], proof that
     /// a dropped database left nothing behind.

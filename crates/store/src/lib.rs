@@ -9,6 +9,7 @@ mod backups;
 pub mod conformance;
 mod data_plane;
 mod deploys;
+mod edge;
 mod error;
 mod jobs;
 mod sqlite;
@@ -16,6 +17,7 @@ mod sqlite;
 pub use backups::{BackupFilter, BackupMetadataStore, BranchRestore};
 pub use data_plane::{BranchCounts, BranchFilter, DataPlaneStore, DatabaseSummary};
 pub use deploys::{DeployRequestFilter, DeployStore};
+pub use edge::{EdgeInventory, EdgeStore, QueryStatsRow, TableUsage};
 pub use jobs::JobStore;
 
 pub use error::{StoreError, StoreResult};
@@ -62,18 +64,19 @@ pub struct Bootstrapped {
 /// Brings every store trait into scope.
 pub mod prelude {
     pub use crate::{
-        BackupMetadataStore, DataPlaneStore, DeployStore, JobStore, MetadataStore, TenantStore,
+        BackupMetadataStore, DataPlaneStore, DeployStore, EdgeStore, JobStore, MetadataStore,
+        TenantStore,
     };
 }
 
 /// The whole metadata store.
 pub trait MetadataStore:
-    TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore
+    TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore + EdgeStore
 {
 }
 
-impl<T: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore> MetadataStore
-    for T
+impl<T> MetadataStore for T where
+    T: TenantStore + DataPlaneStore + JobStore + BackupMetadataStore + DeployStore + EdgeStore
 {
 }
 

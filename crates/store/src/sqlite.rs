@@ -14,6 +14,7 @@ mod data_plane_impl;
 mod data_rows;
 mod databases;
 mod deploys;
+mod edge;
 mod grants;
 mod jobs;
 mod organizations;

@@ -46,9 +46,13 @@ pub struct TestServer {
     env: Vec<(String, String)>,
     child: Option<Child>,
     base_url: String,
+    /// The connection edge's address: a free port on the first start, the same one on
+    /// restarts (clients reconnect where they were).
+    edge_listen: String,
 }
 
 const ADDRESS_FILE: &str = "dbplane.addr";
+const EDGE_ADDRESS_FILE: &str = "edge.addr";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl TestServer {
@@ -108,6 +112,7 @@ impl TestServer {
             env: options.env,
             child: None,
             base_url: String::new(),
+            edge_listen: "127.0.0.1:0".into(),
         };
         server.launch().await;
         server
@@ -119,6 +124,22 @@ impl TestServer {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The port of the managed MariaDB (its admin is `root` without a password over
+    /// TCP from this machine), for tests that look at physical state.
+    pub fn managed_mysql_port(&self) -> u16 {
+        let file = self.data_dir.join("clusters").join("mysql").join("port");
+        std::fs::read_to_string(&file)
+            .unwrap_or_else(|error| panic!("read {}: {error}", file.display()))
+            .trim()
+            .parse()
+            .expect("the managed MariaDB's port")
+    }
+
+    /// `host:port` of the connection edge (MySQL protocol).
+    pub fn edge_address(&self) -> &str {
+        &self.edge_listen
     }
 
     /// A client that sends `authorization` (or nothing).
@@ -235,6 +256,7 @@ impl TestServer {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--listen", "127.0.0.1:0"])
+            .args(["--edge-listen", &self.edge_listen])
             .env("RUST_LOG", "info,dbplane=debug")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .arg("--config")
@@ -280,6 +302,10 @@ impl TestServer {
             }
         })
         .await;
+        // The edge starts before the API answers.
+        if let Ok(edge) = std::fs::read_to_string(self.data_dir.join(EDGE_ADDRESS_FILE)) {
+            self.edge_listen = edge.trim().to_string();
+        }
     }
 
     /// The server's log so far (for assertions and failure messages).

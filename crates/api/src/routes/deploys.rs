@@ -276,7 +276,13 @@ pub async fn list_deploy_operations(
         &pagination,
         operations,
         Totals::Omit,
-        |operation| DeployOperationResponse::new(&operation, &keyspace, &deployment),
+        |operation| {
+            let used = details
+                .tables_recently_used
+                .get(&operation.table_name)
+                .copied();
+            DeployOperationResponse::new(&operation, &keyspace, &deployment, used)
+        },
     )))
 }
 

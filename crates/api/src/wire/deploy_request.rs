@@ -60,7 +60,12 @@ pub struct DeployOperationResponse {
 }
 
 impl DeployOperationResponse {
-    pub fn new(operation: &DeployOperation, keyspace: &str, deployment: &Deployment) -> Self {
+    pub fn new(
+        operation: &DeployOperation,
+        keyspace: &str,
+        deployment: &Deployment,
+        last_used: Option<Timestamp>,
+    ) -> Self {
         Self {
             id: operation.id.clone(),
             state: operation.state.as_str(),
@@ -78,8 +83,8 @@ impl DeployOperationResponse {
             can_drop_data: operation.can_drop_data,
             table_locked: deployment.table_locked
                 && deployment.locked_table_name.as_deref() == Some(operation.table_name.as_str()),
-            table_recently_used: false,
-            table_recently_used_at: None,
+            table_recently_used: last_used.is_some(),
+            table_recently_used_at: time(last_used),
             removed_foreign_key_names: Some(operation.removed_foreign_key_names.clone()),
             deploy_errors: operation.deploy_errors.clone(),
             rows_copied: operation.rows_copied,
@@ -89,7 +94,7 @@ impl DeployOperationResponse {
 }
 
 /// One summary per operation: dbplane has one shard, `-`.
-fn summary(operation: &DeployOperation, keyspace: &str) -> Value {
+fn summary(operation: &DeployOperation, keyspace: &str, last_used: Option<Timestamp>) -> Value {
     let state = match operation.state {
         DeployOperationState::Queued => DeployOperationState::Pending,
         other => other,
@@ -108,13 +113,13 @@ fn summary(operation: &DeployOperation, keyspace: &str) -> Value {
         "state": state.as_str(),
         "syntax_highlighted_ddl": escape_html(&operation.ddl_statement),
         "table_name": operation.table_name,
-        "table_recently_used_at": null,
+        "table_recently_used_at": time(last_used),
         "throttled_at": time(operation.throttled_at),
         "removed_foreign_key_names": operation.removed_foreign_key_names,
         "shard_count": 1,
         "shard_names": ["-"],
         "can_drop_data": operation.can_drop_data,
-        "table_recently_used": false,
+        "table_recently_used": last_used.is_some(),
         "sharded": false,
         "operations": [{
             "id": operation.id,
@@ -231,12 +236,21 @@ impl DeploymentResponse {
             deploy_operations: deployment
                 .operations
                 .iter()
-                .map(|o| DeployOperationResponse::new(o, keyspace, deployment))
+                .map(|o| {
+                    let used = details.tables_recently_used.get(&o.table_name).copied();
+                    DeployOperationResponse::new(o, keyspace, deployment, used)
+                })
                 .collect(),
             deploy_operation_summaries: deployment
                 .operations
                 .iter()
-                .map(|o| summary(o, keyspace))
+                .map(|o| {
+                    summary(
+                        o,
+                        keyspace,
+                        details.tables_recently_used.get(&o.table_name).copied(),
+                    )
+                })
                 .collect(),
             lint_errors: deployment.lint_errors.clone(),
             sequential_diff_dependencies: Vec::new(),

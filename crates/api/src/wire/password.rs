@@ -53,7 +53,7 @@ impl PasswordResponse {
         let address = branch.address.clone();
         let username = credential.username();
         let expired = credential.is_expired(Timestamp::now());
-        let database_name = branch.branch.physical_name();
+        let database_name = branch.connect_database.clone();
         let region = RegionResponse::for_organization(branch.region.clone());
         let connection_url = details.plain_text.as_deref().map(|secret| {
             connection_url(

@@ -126,6 +126,8 @@ impl ControlPlane {
                 ),
             )
             .await?;
+            // The edge refuses direct DDL on branches with safe migrations.
+            self.edge_routes_changed().await;
         }
         self.branch_details(organization, database, branch).await
     }

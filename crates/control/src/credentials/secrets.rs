@@ -135,6 +135,14 @@ impl ControlPlane {
         let mut credential = details.credential.clone();
         credential.updated_at = Timestamp::now();
         self.store.update_credential(&credential).await?;
+        if details.branch.database.kind == dbplane_domain::data_plane::DatabaseKind::Mysql {
+            self.edge_password_set(
+                &details.branch.database.region,
+                credential.username(),
+                secret.expose(),
+            )
+            .await;
+        }
         Ok(secret.expose().to_string())
     }
 }

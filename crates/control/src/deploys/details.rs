@@ -59,6 +59,8 @@ impl ControlPlane {
         let ids: Vec<_> = requests.iter().map(|r| r.id.clone()).collect();
         let approved = self.store.standing_approvals(&ids).await?;
         let mut known_users: HashMap<UserId, Option<User>> = HashMap::new();
+        let mut recently_used: HashMap<BranchId, HashMap<String, dbplane_domain::Timestamp>> =
+            HashMap::new();
         let mut page = Vec::with_capacity(requests.len());
         for request in requests {
             let lane: Vec<&DeployRequest> = queue
@@ -94,7 +96,24 @@ impl ControlPlane {
                     users.insert(id, user.clone());
                 }
             }
+            if !recently_used.contains_key(&request.into_branch_id) {
+                let window = std::time::Duration::from_secs(
+                    self.config.edge.table_recently_used_hours * 3600,
+                );
+                let used = crate::edge::stats::recently_used(
+                    self.store.as_ref(),
+                    &request.into_branch_id,
+                    window,
+                )
+                .await?;
+                recently_used.insert(request.into_branch_id.clone(), used.into_iter().collect());
+            }
+            let tables_recently_used = recently_used
+                .get(&request.into_branch_id)
+                .cloned()
+                .unwrap_or_default();
             page.push(DeployRequestDetails {
+                tables_recently_used,
                 queue_paused: pause.is_some() && position.is_some(),
                 queue_pause_reason: pause.filter(|_| position.is_some()).map(str::to_string),
                 approved: approved.contains(&request.id),

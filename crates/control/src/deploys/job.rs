@@ -105,6 +105,8 @@ pub struct DeployJobs {
     clusters: Arc<ClusterRegistry>,
     pub(super) config: DeploysConfig,
     engines: Mutex<HashMap<String, Arc<DeployEngine>>>,
+    /// The connection edge holds statements while their tables swap.
+    pub(crate) edge: Option<crate::edge::EdgeLink>,
 }
 
 pub(super) type StepResult = Result<StepOutcome, JobError>;
@@ -150,6 +152,22 @@ impl DeployJobs {
             clusters,
             config,
             engines: Mutex::new(HashMap::new()),
+            edge: None,
+        }
+    }
+
+    /// How a cutover (or revert) of `base`'s tables swaps: with the edge holding their
+    /// statements during each attempt when it runs.
+    pub(super) fn cutover_options(
+        &self,
+        base: &Branch,
+    ) -> dbplane_engine::online_ddl::CutoverOptions {
+        dbplane_engine::online_ddl::CutoverOptions {
+            traffic: self
+                .edge
+                .as_ref()
+                .map(|edge| edge.traffic(base.id.as_str())),
+            ..Default::default()
         }
     }
 

@@ -13,9 +13,7 @@ use dbplane_domain::deploys::{
 };
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::deploy::dropped_table_name;
-use dbplane_engine::online_ddl::{
-    ChunkOutcome, CopyOptions, CutoverOptions, OnlineDdlError, SchemaChange,
-};
+use dbplane_engine::online_ddl::{ChunkOutcome, CopyOptions, OnlineDdlError, SchemaChange};
 use dbplane_jobs::{JobError, StepOutcome};
 use std::time::{Duration, Instant};
 
@@ -257,7 +255,7 @@ impl DeployJobs {
                     context
                         .engine
                         .online
-                        .cutover_many(&mut data.online, &CutoverOptions::default())
+                        .cutover_many(&mut data.online, &self.cutover_options(&context.base))
                         .await?;
                 }
                 return Ok(next(Step::RevertWindow, &data));
@@ -273,7 +271,7 @@ impl DeployJobs {
             .force_cutover_requested_at
             .is_some()
             || now >= force_after;
-        let options = CutoverOptions::default();
+        let options = self.cutover_options(&context.base);
         if !data.online.is_empty() {
             let mut result = context
                 .engine

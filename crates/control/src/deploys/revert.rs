@@ -8,7 +8,7 @@ use super::steps::close_revert_window;
 use dbplane_domain::Timestamp;
 use dbplane_domain::deploys::{DeployRequestState, DeploymentEvent, DeploymentState};
 use dbplane_domain::jobs::Job;
-use dbplane_engine::online_ddl::{CutoverOptions, OnlineDdlError};
+use dbplane_engine::online_ddl::OnlineDdlError;
 
 type Stepped = Result<StepResult, Failure>;
 
@@ -88,7 +88,7 @@ impl DeployJobs {
                     context
                         .engine
                         .online
-                        .revert_many(&mut data.online, &CutoverOptions::default())
+                        .revert_many(&mut data.online, &self.cutover_options(&context.base))
                         .await?;
                 }
                 return Ok(next(Step::RevertCleanup, &data));
@@ -99,7 +99,7 @@ impl DeployJobs {
             match context
                 .engine
                 .online
-                .revert_many(&mut data.online, &CutoverOptions::default())
+                .revert_many(&mut data.online, &self.cutover_options(&context.base))
                 .await
             {
                 Ok(outcome) if !outcome.already_done => {

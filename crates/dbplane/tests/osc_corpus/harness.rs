@@ -44,11 +44,14 @@ pub struct Lane {
 }
 
 impl Lane {
-    pub async fn create(client: &ApiClient, organization: &str, name: &str) -> Lane {
+    pub async fn create(
+        client: &ApiClient,
+        organization: &str,
+        name: &str,
+        cluster_port: u16,
+    ) -> Lane {
         crate::support::ready_database(client, organization, name, "mysql").await;
         let path = format!("/v1/organizations/{organization}/databases/{name}");
-        let branch = client.get(&format!("{path}/branches/main")).await.body;
-        let cluster_port = crate::support::port_of(branch["mysql_address"].as_str().unwrap());
         let writer = password(client, &path, "main", "readwriter").await;
         let enabled = client
             .post(&format!("{path}/branches/main/safe-migrations"), json!({}))
@@ -65,7 +68,7 @@ impl Lane {
         let _ = root.disconnect().await;
         Lane {
             path,
-            main_db: writer.database.clone(),
+            main_db: writer.physical.clone(),
             oracle_db,
             writer,
             cluster_port,

@@ -58,12 +58,15 @@ async fn every_case_converts_exactly_like_alter_table() {
     let queue = Arc::new(Mutex::new(selected.into_iter()));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let mut lanes = Vec::new();
+    let cluster_port = server.managed_mysql_port();
     for lane in 0..LANES {
         let client = client.clone();
         let queue = queue.clone();
         let failures = failures.clone();
         lanes.push(tokio::spawn(async move {
-            let lane = harness::Lane::create(&client, "acme", &format!("corpus{lane}")).await;
+            let lane =
+                harness::Lane::create(&client, "acme", &format!("corpus{lane}"), cluster_port)
+                    .await;
             loop {
                 let next = queue.lock().await.next();
                 let Some((index, case)) = next else { break };

@@ -78,8 +78,7 @@ impl DeployFixture {
         let token = token.header();
         let client = server.client(Some(token.clone()));
         ready_database(&client, "acme", "shop", "mysql").await;
-        let branch = client.get(&format!("{DB_PATH}/branches/main")).await.body;
-        let cluster_port = port_of(branch["mysql_address"].as_str().unwrap());
+        let cluster_port = server.managed_mysql_port();
         let main = admin_password(&client, "main").await;
         for statement in schema {
             mysql_exec(&main, statement).await.unwrap();
@@ -224,7 +223,7 @@ impl DeployFixture {
         let tables: Vec<String> = root
             .exec(
                 "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
-                (self.main.database.clone(),),
+                (self.main.physical.clone(),),
             )
             .await
             .unwrap();
@@ -239,7 +238,7 @@ impl DeployFixture {
             .exec(
                 "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
                  ORDER BY ORDINAL_POSITION",
-                (self.main.database.clone(), table),
+                (self.main.physical.clone(), table),
             )
             .await
             .unwrap();

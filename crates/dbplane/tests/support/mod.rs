@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod deploys;
+pub mod edge;
 
 use dbplane_testkit::{ApiClient, wait_until};
 use serde_json::{Value, json};
@@ -93,7 +94,10 @@ pub struct Login {
     pub port: u16,
     pub user: String,
     pub password: String,
+    /// The database name to connect with (a MySQL database's own name, through the edge).
     pub database: String,
+    /// The branch's database on the server (`dbp_…`), for looking at it as the admin.
+    pub physical: String,
 }
 
 impl Login {
@@ -109,6 +113,12 @@ impl Login {
                 .as_str()
                 .expect("database_name")
                 .to_string(),
+            physical: format!(
+                "dbp_{}",
+                body["database_branch"]["id"]
+                    .as_str()
+                    .expect("database_branch.id")
+            ),
         }
     }
 
@@ -124,6 +134,21 @@ impl Login {
                 .as_str()
                 .expect("database_name")
                 .to_string(),
+            physical: body["database_name"]
+                .as_str()
+                .expect("database_name")
+                .to_string(),
+        }
+    }
+
+    /// The same account straight to the managed MariaDB on `port` (not through the edge,
+    /// which runs inside `serve`): for writes while `serve` is down.
+    pub fn direct(&self, port: u16) -> Self {
+        Login {
+            host: "127.0.0.1".into(),
+            port,
+            database: self.physical.clone(),
+            ..self.clone()
         }
     }
 

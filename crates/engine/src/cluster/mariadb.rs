@@ -164,6 +164,9 @@ fn server_arguments(directory: &Path, data: &Path, port: u16, fast_unsafe: bool)
             "--collation-server=utf8mb4_unicode_ci",
             "--skip-name-resolve",
             "--innodb-buffer-pool-size=128M",
+            // MySQL 8's default (MariaDB's is 16M): rows and statements of up to 64 MB, as
+            // the clients of a MySQL platform expect.
+            "--max-allowed-packet=64M",
             INNODB_LOG_FILE_SIZE,
         ]
         .map(OsString::from),

@@ -15,6 +15,23 @@ use super::{OnlineDdl, OnlineDdlError, OnlineDdlResult, OnlineDdlState, Phase, s
 /// The comment that marked a sentry table (left by an older version of the cutover).
 const SENTRY_COMMENT: &str = "dbplane online ddl cutover sentry";
 
+/// Holds new statements on tables while they swap: the connection edge's buffering, so
+/// that clients see a pause instead of queueing on the swap's locks.
+pub trait TrafficHold: Send + Sync {
+    /// Until the returned guard drops, new statements naming `tables` wait.
+    fn hold(&self, tables: &[String]) -> Box<dyn Send>;
+}
+
+/// A [`TrafficHold`] in [`CutoverOptions`].
+#[derive(Clone)]
+pub struct Traffic(pub std::sync::Arc<dyn TrafficHold>);
+
+impl std::fmt::Debug for Traffic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Traffic")
+    }
+}
+
 /// How the cutover waits and retries.
 #[derive(Clone, Debug)]
 pub struct CutoverOptions {
@@ -28,6 +45,8 @@ pub struct CutoverOptions {
     pub backoff: Duration,
     /// Refuse to lock when the applied position trails by more binlog bytes than this.
     pub max_lag_bytes: u64,
+    /// Held during each swap attempt (from before its locks until after its rename).
+    pub traffic: Option<Traffic>,
 }
 
 impl Default for CutoverOptions {
@@ -38,6 +57,7 @@ impl Default for CutoverOptions {
             attempts: 5,
             backoff: Duration::from_millis(200),
             max_lag_bytes: 1 << 20,
+            traffic: None,
         }
     }
 }
@@ -148,11 +168,17 @@ impl OnlineDdl {
             if deferred > 0 {
                 last = format!("{deferred} rows wait to be written again from the source");
             } else if lag <= options.max_lag_bytes {
+                let tables: Vec<String> = states.iter().map(|s| s.table.clone()).collect();
+                let hold = options
+                    .traffic
+                    .as_ref()
+                    .map(|traffic| traffic.0.hold(&tables));
                 let mut writer = Writer::open(self).await?;
                 let swapped = self
                     .prepared_swap(states, direction, options, &mut writer)
                     .await;
                 writer.close().await;
+                drop(hold);
                 match swapped {
                     Ok(swapped) => {
                         for state in states.iter_mut() {

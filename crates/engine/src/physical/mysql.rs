@@ -380,6 +380,26 @@ impl MysqlAdmin {
         self.users_at(CREDENTIAL_HOST, prefix).await
     }
 
+    /// The stored password hash (`*` + 40 hex digits) of every credential account starting
+    /// with `prefix`: what the connection edge verifies logins against (locked ones too:
+    /// the edge refuses expired passwords itself, and a renewal must not wait for a
+    /// re-read).
+    pub async fn credential_hashes(&self, prefix: &str) -> EngineResult<Vec<(String, String)>> {
+        let mut connection = self.connection().await?;
+        let rows: Vec<(String, String)> = connection
+            .exec(
+                "SELECT User, JSON_VALUE(Priv, '$.authentication_string') FROM mysql.global_priv \
+                 WHERE Host = ? AND JSON_VALUE(Priv, '$.plugin') = 'mysql_native_password'",
+                (CREDENTIAL_HOST,),
+            )
+            .await
+            .map_err(sql)?;
+        Ok(rows
+            .into_iter()
+            .filter(|(user, _)| user.starts_with(prefix))
+            .collect())
+    }
+
     /// The owner accounts (`'..._owner'@'localhost'`) starting with `prefix`, sorted.
     pub async fn list_owners_with_prefix(&self, prefix: &str) -> EngineResult<Vec<String>> {
         let users = self.users_at(OWNER_HOST, prefix).await?;

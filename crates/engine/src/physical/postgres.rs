@@ -56,8 +56,13 @@ impl fmt::Debug for PostgresAdmin {
 }
 
 /// Maps a driver error.
+/// The server's own message when it refused (tokio-postgres shows only "db error" for
+/// those), the client's error otherwise.
 fn sql(error: tokio_postgres::Error) -> EngineError {
-    EngineError::sql(KIND, error)
+    match error.as_db_error() {
+        Some(refusal) => EngineError::sql(KIND, refusal.clone()),
+        None => EngineError::sql(KIND, error),
+    }
 }
 
 /// Whether `error` is the server refusing with `state`.
@@ -253,8 +258,8 @@ impl PostgresAdmin {
         match self.open(db.as_str()).await {
             Err(EngineError::Sql { source, .. })
                 if source
-                    .downcast_ref::<tokio_postgres::Error>()
-                    .is_some_and(|error| is_state(error, &SqlState::INVALID_CATALOG_NAME)) =>
+                    .downcast_ref::<tokio_postgres::error::DbError>()
+                    .is_some_and(|refusal| refusal.code() == &SqlState::INVALID_CATALOG_NAME) =>
             {
                 Err(missing_database(db))
             }

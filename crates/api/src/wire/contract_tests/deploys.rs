@@ -97,7 +97,6 @@ fn details(state: DeploymentState, running: bool) -> DeployRequestDetails {
     let mut users = BTreeMap::new();
     users.insert(user.id.clone(), user);
     DeployRequestDetails {
-        request,
         organization: organization(),
         database: database(DatabaseKind::Mysql),
         branch_name: "dev".into(),
@@ -106,8 +105,31 @@ fn details(state: DeploymentState, running: bool) -> DeployRequestDetails {
         preceding,
         queue_paused: running,
         queue_pause_reason: running.then(|| "waiting".to_string()),
+        // Both nullabilities of `table_recently_used_at`.
+        tables_recently_used: if running {
+            request_tables(&request)
+        } else {
+            Default::default()
+        },
+        request,
         users,
     }
+}
+
+fn request_tables(
+    request: &dbplane_domain::deploys::DeployRequest,
+) -> std::collections::HashMap<String, Timestamp> {
+    request
+        .deployment
+        .operations
+        .iter()
+        .map(|o| {
+            (
+                o.table_name.clone(),
+                Timestamp::from_unix_millis(1_700_000_400_000),
+            )
+        })
+        .collect()
 }
 
 fn throttler() -> Throttler {
@@ -169,7 +191,10 @@ pub(super) fn check_deploys(checker: &mut Checker) {
             &pagination(&format!("{REQUEST}/operations")),
             paged(deployment.operations.clone()),
             Totals::Omit,
-            |o| DeployOperationResponse::new(&o, "shop", &deployment),
+            |o| {
+                let used = shown.tables_recently_used.get(&o.table_name).copied();
+                DeployOperationResponse::new(&o, "shop", &deployment, used)
+            },
         );
         checker.check("GET", &format!("{REQUEST}/operations"), 200, operations);
         super::check_diff(checker, &format!("{REQUEST}/diff"));

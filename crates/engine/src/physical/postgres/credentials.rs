@@ -186,7 +186,9 @@ impl PostgresAdmin {
         };
         client
             .batch_execute(&format!(
-                "GRANT CONNECT ON DATABASE {db} TO {role}; {membership}"
+                "BEGIN; {ACL_LOCK}
+                 GRANT CONNECT ON DATABASE {db} TO {role}; {membership}
+                 COMMIT;"
             ))
             .await
             .map_err(sql)?;
@@ -197,7 +199,7 @@ impl PostgresAdmin {
         let inside = self.open(spec.database.as_str()).await?;
         inside
             .batch_execute(&format!(
-                "BEGIN;
+                "BEGIN; {ACL_LOCK}
                  GRANT USAGE ON SCHEMA public TO {role};
                  {schema_create} CREATE ON SCHEMA public {schema_create_direction} {role};
                  REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role};
@@ -218,6 +220,14 @@ impl PostgresAdmin {
             .map_err(sql)
     }
 }
+
+/// Taken first in every transaction that changes privileges. Two sessions granting on the
+/// same object at once both rewrite its catalog row (`pg_namespace.nspacl`,
+/// `pg_database.datacl`, `pg_default_acl`), and the second fails with "tuple concurrently
+/// updated" instead of waiting; two passwords created at the same moment hit it. Advisory
+/// locks are scoped to the database the session is in, which is the scope of those rows
+/// (the shared catalogs are only changed from the maintenance database).
+const ACL_LOCK: &str = "SELECT pg_catalog.pg_advisory_xact_lock(7150201301);";
 
 /// The (table, sequence) privileges of a role, as GRANT lists.
 fn privileges(role: CredentialRole) -> (&'static str, &'static str) {
