@@ -1,6 +1,10 @@
 //! Typed configuration. Layered by the binary as file → environment → flags, validated
 //! once here, then shared read-only.
 
+mod jobs;
+
+pub use jobs::{DEFAULT_MAX_RUNNING, JobsConfig};
+
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -121,21 +125,6 @@ pub struct ExternalClusterConfig {
     pub public_port: Option<u16>,
 }
 
-/// Durable job runner tuning.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JobsConfig {
-    pub workers: usize,
-    /// Seconds a worker holds a job between commits before another may take it.
-    pub lease_seconds: u64,
-    /// Seconds after which a credential whose creation never completed (the process
-    /// died before answering) is dropped. Must exceed the slowest account creation.
-    pub pending_credential_grace_seconds: u64,
-    /// Figures reads show without asking a server (a database's table count) are
-    /// refreshed from the servers at least this often.
-    pub stats_refresh_millis: u64,
-}
-
 /// Backups: where they are stored, and the scheduler and retention reaper.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -147,7 +136,8 @@ pub struct BackupsConfig {
     pub scheduler_interval_ms: u64,
     /// Accepts `second` and `minute` as retention and frequency units (for tests).
     pub allow_short_units: bool,
-    /// Failed attempts of a backup's dump before the backup is marked `failed`.
+    /// Attempts of a backup's step before the backup is marked `failed` (the job
+    /// runner's `max_attempts` for `run_backup`).
     pub max_attempts: i64,
     /// Most live branches restored from backups a database may have (each is a full copy
     /// of its data on the server); `at_backup_restore_branches_limit` says when reached.
@@ -251,17 +241,6 @@ impl Default for ClustersConfig {
 impl ClustersConfig {
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.connect_timeout_seconds)
-    }
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        Self {
-            workers: 4,
-            lease_seconds: 60,
-            pending_credential_grace_seconds: 60,
-            stats_refresh_millis: 30_000,
-        }
     }
 }
 
@@ -459,6 +438,7 @@ impl Config {
                     .into(),
             ));
         }
+        self.jobs.validate()?;
         if self.rate_limit.enabled && self.rate_limit.requests_per_minute == 0 {
             return Err(ConfigError::Invalid(
                 "rate_limit.requests_per_minute must be positive".into(),

@@ -14,7 +14,7 @@ use dbplane_domain::data_plane::{
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::physical::PhysicalName;
 use dbplane_jobs::retry;
-use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
+use dbplane_jobs::{GivenUp, JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde_json::json;
 use std::sync::Arc;
@@ -105,6 +105,30 @@ impl JobExecutor for DataPlaneJobs {
             JobKind::CheckDeployRequest | JobKind::RunDeployment => {
                 self.deploys.run_step(job).await
             }
+        }
+    }
+
+    /// Backups and deployments have error states and record the failure there. A branch
+    /// or database (`pending → ready` only), a deletion, a grant change or a credential
+    /// has none: the runner keeps those jobs, given up with their error, for an operator
+    /// (the branch stays `pending`; its deletion still goes ahead).
+    async fn give_up(&self, job: &Job, message: &str) -> Result<GivenUp, JobError> {
+        match job.kind {
+            JobKind::RunBackup | JobKind::DeleteBackup | JobKind::RestoreBranch => {
+                match &self.backups {
+                    Some(backups) => backups.give_up(job, message).await,
+                    None => Ok(GivenUp::Kept),
+                }
+            }
+            JobKind::CheckDeployRequest | JobKind::RunDeployment => {
+                self.deploys.give_up(job, message).await
+            }
+            JobKind::CreateBranch
+            | JobKind::DeleteBranch
+            | JobKind::DeleteDatabase
+            | JobKind::ApplySafeMigrations
+            | JobKind::CleanupCredential
+            | JobKind::ExpireCredential => Ok(GivenUp::Kept),
         }
     }
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use dbplane_control::backups::jobs::BackupJobs;
 use dbplane_control::data_jobs::DataPlaneJobs;
 use dbplane_control::{Config, ControlPlane};
-use dbplane_jobs::{JobNotifier, JobRunner, RunnerConfig};
+use dbplane_jobs::{JobNotifier, JobRunner};
 use dbplane_store::{JobStore, MetadataStore, SqliteStore};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,15 +63,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         control = control.with_edge(edge.link.clone());
     }
     let control = Arc::new(control);
-    let lease = Duration::from_secs(config.jobs.lease_seconds);
     let backup_store = crate::backups::open_store(&config).await?;
     let backup_jobs = Arc::new(BackupJobs::new(
         store.clone(),
         data_plane.registry.clone(),
         backup_store,
         crate::backups::open_scratch(&config).await?,
-        lease,
-        config.backups.max_attempts,
     ));
     let scheduler = tokio::spawn(dbplane_control::backups::scheduler::run(
         store.clone(),
@@ -105,11 +102,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 None => jobs,
             }
         }),
-        RunnerConfig {
-            workers: config.jobs.workers,
-            lease,
-            ..RunnerConfig::default()
-        },
+        config.jobs.runner_config(&config.backups),
         notifier,
     );
     let runner = tokio::spawn(runner.run(jobs_stopped));

@@ -71,7 +71,51 @@ impl JobKind {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|kind| kind.as_str() == text)
     }
+
+    /// Every step a job of this kind can be at. Metrics label steps with these (anything
+    /// else is [`UNKNOWN_STEP`]) so a stored string can never grow a label set.
+    pub fn steps(self) -> &'static [&'static str] {
+        match self {
+            JobKind::CreateBranch => &["create_database", "copy_schema", "finish"],
+            JobKind::DeleteBranch => &["drop_credentials", "drop_database", "purge"],
+            JobKind::DeleteDatabase => &["drop_branches", "purge"],
+            JobKind::ApplySafeMigrations => &["apply"],
+            JobKind::CleanupCredential | JobKind::ExpireCredential => &["check"],
+            JobKind::RunBackup => &["start", "dump"],
+            JobKind::DeleteBackup => &["delete_files"],
+            JobKind::RestoreBranch => &["restore", "finish"],
+            JobKind::CheckDeployRequest => &["check"],
+            JobKind::RunDeployment => &[
+                "wait_turn",
+                "submit",
+                "create",
+                "instant",
+                "prepare",
+                "copy",
+                "ready",
+                "gated",
+                "cutover",
+                "revert_window",
+                "cleanup",
+                "revert",
+                "revert_cleanup",
+                "cancel",
+            ],
+        }
+    }
+
+    /// `step` as one of [`JobKind::steps`], or [`UNKNOWN_STEP`].
+    pub fn step_label(self, step: &str) -> &'static str {
+        self.steps()
+            .iter()
+            .copied()
+            .find(|known| *known == step)
+            .unwrap_or(UNKNOWN_STEP)
+    }
 }
+
+/// The label of a step its kind does not list (a job written by a newer version).
+pub const UNKNOWN_STEP: &str = "unknown";
 
 /// A job as stored. `step` names the next step to run; `data` is the job's own JSON.
 #[derive(Clone, Debug)]
@@ -87,6 +131,10 @@ pub struct Job {
     pub lease_epoch: i64,
     pub run_after: Timestamp,
     pub last_error: Option<String>,
+    /// Set when the runner gave the job up (its step failed on every allowed attempt)
+    /// and its resource has no error state to show it: the job is kept, with
+    /// `last_error`, for an operator, and never claimed again.
+    pub given_up_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 
@@ -109,6 +157,7 @@ impl Job {
             lease_epoch: 0,
             run_after: now,
             last_error: None,
+            given_up_at: None,
             created_at: now,
         }
     }
@@ -128,6 +177,15 @@ mod tests {
     fn kinds_round_trip() {
         for kind in JobKind::ALL {
             assert_eq!(JobKind::parse(kind.as_str()), Some(*kind));
+        }
+    }
+
+    #[test]
+    fn steps_label_themselves_and_strangers_are_unknown() {
+        assert_eq!(JobKind::RunBackup.step_label("dump"), "dump");
+        assert_eq!(JobKind::RunBackup.step_label("copy"), UNKNOWN_STEP);
+        for kind in JobKind::ALL {
+            assert!(!kind.steps().is_empty(), "{}", kind.as_str());
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Failpoints for tests. `DBPLANE_FAILPOINTS` lists armed points, comma-separated, each
-//! `name` or `name=action`:
+//! Failpoints for tests, compiled only with the `failpoints` feature (the test harness
+//! turns it on; see `failpoints_off` for every other build). `DBPLANE_FAILPOINTS` lists
+//! armed points, comma-separated, each `name` or `name=action`:
 //! - `kill` (the default, a plain `name`): the process kills itself with SIGKILL when it
 //!   reaches the point, exactly as an operator's `kill -9` would;
 //! - `pause`: the point creates `<dir>/<name>.reached` and waits until
@@ -8,14 +9,20 @@
 //!   on by creating the release file. Once released, the point no longer waits.
 //!
 //! Unset (the normal case) a failpoint costs one atomic load and an emptiness check.
+//!
+//! Why not the `fail` crate: its actions are synchronous and in-process. Its `pause`
+//! blocks an executor thread until the same process reconfigures the point, while our
+//! crash tests run the server as a child process and release a pause from outside (a
+//! file), awaiting it without holding a thread; and it has no `kill`. Both would be
+//! callbacks of ours around its registry, so it would add a dependency and replace only
+//! the lookup below.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The environment variable listing armed failpoints (comma-separated).
-pub const FAILPOINTS_ENV: &str = "DBPLANE_FAILPOINTS";
+use crate::FAILPOINTS_ENV;
 /// The directory of the `.reached` and `.release` files of paused failpoints.
 pub const FAILPOINT_DIR_ENV: &str = "DBPLANE_FAILPOINT_DIR";
 /// How often a paused failpoint looks for its release file.

@@ -4,20 +4,44 @@
 //! it observes the real server first and skips work already done, because a crash
 //! (kill -9) between its side effect and its commit makes it run again.
 //!
+//! The runner, not the job kinds, owns robustness: it renews the lease while a step runs
+//! and drops the step when the lease is lost ([`runner`]'s heartbeat), caps how many jobs
+//! of a kind run at once so a burst of one kind cannot starve the others, retries a
+//! failed step with exponential backoff, and after the last allowed attempt gives the job
+//! up ([`JobExecutor::give_up`]) instead of retrying forever. It reports through the
+//! `metrics` facade ([`metrics`]).
+//!
 //! Failpoints ([`failpoint`]) sit at every step boundary so crash tests can kill the
-//! process exactly there, or pause it there until the test releases it.
+//! process exactly there, or pause it there until the test releases it. They exist only
+//! in builds with the `failpoints` feature; elsewhere [`failpoint`] does nothing and the
+//! environment cannot arm anything.
 
+#[cfg(feature = "failpoints")]
 mod failpoints;
+#[cfg(not(feature = "failpoints"))]
+mod failpoints_off;
+mod heartbeat;
+pub mod metrics;
 mod runner;
+mod running;
 
+#[cfg(feature = "failpoints")]
 pub use failpoints::{
-    FAILPOINT_DIR_ENV, FAILPOINTS_ENV, FailpointAction, FailpointError, Failpoints,
-    check_failpoints, failpoint,
+    FAILPOINT_DIR_ENV, FailpointAction, FailpointError, Failpoints, check_failpoints, failpoint,
 };
+#[cfg(not(feature = "failpoints"))]
+pub use failpoints_off::{FailpointError, check_failpoints, failpoint};
 pub use runner::{JobNotifier, JobRunner, RunnerConfig};
 
 use async_trait::async_trait;
 use dbplane_domain::jobs::Job;
+
+/// The environment variable listing armed failpoints (comma-separated); read only by
+/// builds with the `failpoints` feature.
+pub const FAILPOINTS_ENV: &str = "DBPLANE_FAILPOINTS";
+
+/// Whether this build can arm failpoints at all (the `failpoints` feature).
+pub const FAILPOINTS_COMPILED: bool = cfg!(feature = "failpoints");
 
 /// What a step decided.
 #[derive(Debug)]
@@ -27,8 +51,16 @@ pub enum StepOutcome {
     /// The step finished the job and already removed it in its own transaction (a
     /// final metadata change commits together with the job's completion).
     Finished,
-    /// Try the same step again at the given time (waiting on something external).
+    /// Try the same step again at the given time (waiting on something external). Not
+    /// a failed attempt.
     WaitUntil(dbplane_domain::Timestamp),
+    /// Commit `step` and `data` (a checkpoint: stream positions, when a wait started),
+    /// then run `step` again at `at`. Not a failed attempt.
+    SaveAndWaitUntil {
+        step: String,
+        data: String,
+        at: dbplane_domain::Timestamp,
+    },
 }
 
 /// Why a step did not complete.
@@ -60,8 +92,27 @@ where
     }
 }
 
+/// What [`JobExecutor::give_up`] did with a job whose step failed on every attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GivenUp {
+    /// The job's resource now shows the failure (its error state, with the message) and
+    /// the job was completed in the same transaction.
+    Recorded,
+    /// The resource has no error state: the runner keeps the job, given up with its
+    /// error, for an operator (never claimed again).
+    Kept,
+}
+
 /// Carries out the steps of every job kind.
 #[async_trait]
 pub trait JobExecutor: Send + Sync + 'static {
     async fn run_step(&self, job: &Job) -> Result<StepOutcome, JobError>;
+
+    /// Called once `job`'s step failed on its last allowed attempt: put its resource in
+    /// its error state with `message` and complete the job, idempotently. A kind whose
+    /// resource has no error state keeps the default.
+    async fn give_up(&self, job: &Job, message: &str) -> Result<GivenUp, JobError> {
+        let _ = (job, message);
+        Ok(GivenUp::Kept)
+    }
 }

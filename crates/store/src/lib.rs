@@ -5,6 +5,8 @@
 //! nothing but caches (auth cache, rate-limit buckets, metrics).
 
 mod backups;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod data_plane;
 mod deploys;
 mod edge;

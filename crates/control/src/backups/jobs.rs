@@ -10,9 +10,10 @@
 //!
 //! Crash safety: the manifest is written last, so on a re-run `dump` finds either a
 //! complete backup (recorded as success without dumping again) or an incomplete one
-//! (its objects deleted, then dumped again). After `max_attempts` failed dumps the
-//! backup is `failed` and its objects are gone. A restore starts by recreating the
-//! target, so it simply runs again. Long steps renew their lease while they work.
+//! (its objects deleted, then dumped again). When the runner gives the job up (its step
+//! failed on every attempt, `[backups] max_attempts`), the backup is `failed` and its
+//! objects are gone. A restore starts by recreating the target, so it simply runs again.
+//! The runner keeps the lease of a long dump or restore.
 
 use super::store_failpoints::FailpointStore;
 use crate::clusters::{ClusterEndpoint, ClusterRegistry};
@@ -27,13 +28,11 @@ use dbplane_engine::backup::{
 };
 use dbplane_engine::physical::PhysicalName;
 use dbplane_jobs::retry;
-use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
+use dbplane_jobs::{GivenUp, JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde_json::json;
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The job taking `backup`.
 pub fn run_backup_job(backup: &Backup) -> Job {
@@ -67,8 +66,6 @@ pub struct BackupJobs {
     objects: Arc<dyn BackupStore>,
     /// Local directory for the engine's temporary files (see `backup_branch`).
     scratch: PathBuf,
-    lease: Duration,
-    max_attempts: i64,
 }
 
 fn physical(name: String) -> Result<PhysicalName, JobError> {
@@ -92,6 +89,24 @@ impl JobExecutor for BackupJobs {
             other => Err(retry(format!("{} is not a backup job", other.as_str()))),
         }
     }
+
+    /// A backup whose dump failed on every attempt is `failed` (its objects deleted); a
+    /// restore's branch and a deletion have no error state.
+    async fn give_up(&self, job: &Job, message: &str) -> Result<GivenUp, JobError> {
+        if job.kind != JobKind::RunBackup {
+            return Ok(GivenUp::Kept);
+        }
+        let id = BackupId::from_string(job.subject_id.clone());
+        let outcome = match self.store.backup_by_id(&id).await.map_err(retry)? {
+            Some(backup) if !backup.state.is_terminal() => {
+                tracing::error!(backup = %id, error = message, "backup failed for good");
+                self.conclude(job, backup, BackupState::Failed).await?
+            }
+            _ => self.finish(job).await?,
+        };
+        debug_assert!(matches!(outcome, StepOutcome::Finished));
+        Ok(GivenUp::Recorded)
+    }
 }
 
 impl BackupJobs {
@@ -100,46 +115,17 @@ impl BackupJobs {
         clusters: Arc<ClusterRegistry>,
         objects: Arc<dyn BackupStore>,
         scratch: PathBuf,
-        lease: Duration,
-        max_attempts: i64,
     ) -> Self {
         Self {
             store,
             clusters,
             objects,
             scratch,
-            lease,
-            max_attempts,
         }
     }
 
     async fn finish(&self, job: &Job) -> Result<StepOutcome, JobError> {
         dbplane_jobs::complete(self.store.as_ref(), job).await
-    }
-
-    /// Runs `work` while renewing the job's lease, so a step longer than the lease is
-    /// not taken over by another worker.
-    async fn with_lease<F: Future>(&self, job: &Job, work: F) -> F::Output {
-        let lease_millis = self.lease.as_millis() as i64;
-        let beat = async {
-            let mut interval =
-                tokio::time::interval((self.lease / 3).max(Duration::from_millis(100)));
-            interval.tick().await;
-            loop {
-                interval.tick().await;
-                if let Err(error) = self
-                    .store
-                    .save_job_step(&job.id, job.lease_epoch, &job.step, &job.data, lease_millis)
-                    .await
-                {
-                    tracing::warn!(%error, "cannot renew a job lease");
-                }
-            }
-        };
-        tokio::select! {
-            output = work => output,
-            never = beat => never,
-        }
     }
 
     fn endpoint(&self, database: &Database) -> Result<&ClusterEndpoint, JobError> {
@@ -235,19 +221,12 @@ impl BackupJobs {
                                 .await
                                 .map_err(retry)?;
                         }
-                        let dumped = self.dump(job, &branch, &database, &id).await;
+                        let dumped = self.dump(&branch, &database, &id).await;
                         if self.live_branch(&backup.branch_id).await?.is_none() {
                             tracing::info!(backup = %id, "branch deleted during its backup");
                             return self.conclude(job, backup, BackupState::Canceled).await;
                         }
-                        match dumped {
-                            Ok(manifest) => manifest,
-                            Err(error) if job.attempt >= self.max_attempts => {
-                                tracing::error!(%error, backup = %id, "backup failed for good");
-                                return self.conclude(job, backup, BackupState::Failed).await;
-                            }
-                            Err(error) => return Err(error),
-                        }
+                        dumped?
                     }
                 };
                 dbplane_jobs::failpoint("run_backup.manifest_stored").await;
@@ -262,7 +241,6 @@ impl BackupJobs {
 
     async fn dump(
         &self,
-        job: &Job,
         branch: &Branch,
         database: &Database,
         id: &BackupId,
@@ -270,17 +248,14 @@ impl BackupJobs {
         let endpoint = self.endpoint(database)?;
         let name = physical(branch.physical_name())?;
         let objects = FailpointStore::new(self.objects.as_ref());
-        self.with_lease(
-            job,
-            backup_branch(
-                &endpoint.admin,
-                &endpoint.admin_url,
-                &name,
-                &objects,
-                id.as_str(),
-                &self.scratch,
-                &BackupOptions::default(),
-            ),
+        backup_branch(
+            &endpoint.admin,
+            &endpoint.admin_url,
+            &name,
+            &objects,
+            id.as_str(),
+            &self.scratch,
+            &BackupOptions::default(),
         )
         .await
         .map_err(retry)
@@ -311,16 +286,13 @@ impl BackupJobs {
                     .await
                     .map_err(retry)?;
                 let objects = FailpointStore::new(self.objects.as_ref());
-                self.with_lease(
-                    job,
-                    restore_branch(
-                        &endpoint.admin,
-                        &endpoint.admin_url,
-                        &manifest,
-                        &objects,
-                        &target,
-                        &self.scratch,
-                    ),
+                restore_branch(
+                    &endpoint.admin,
+                    &endpoint.admin_url,
+                    &manifest,
+                    &objects,
+                    &target,
+                    &self.scratch,
                 )
                 .await
                 .map_err(retry)?;

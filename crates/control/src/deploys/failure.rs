@@ -1,13 +1,16 @@
 //! How a deploy step fails: worth retrying, or for good (`complete_error`, the lane
-//! blocked until `complete-deploy`).
+//! blocked until `complete-deploy`); and what a job the runner gave up (its step failed on
+//! every attempt) leaves on its deploy request.
 
 use super::job::{Context, DeployJobs, RunData, StepResult};
 use dbplane_domain::Timestamp;
-use dbplane_domain::deploys::{DeployOperationState, DeploymentEvent, DeploymentState};
-use dbplane_domain::jobs::Job;
+use dbplane_domain::deploys::{
+    CheckOutcome, DeployOperationState, DeploymentEvent, DeploymentState,
+};
+use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::deploy::DeployError;
 use dbplane_engine::online_ddl::OnlineDdlError;
-use dbplane_jobs::StepOutcome;
+use dbplane_jobs::{GivenUp, JobError, StepOutcome};
 
 /// How a step failed.
 pub(crate) enum Failure {
@@ -96,5 +99,47 @@ impl DeployJobs {
             Some(_) => Ok(StepOutcome::Finished),
             None => self.finish(job).await,
         }
+    }
+}
+
+impl DeployJobs {
+    /// The runner gave the job up: a deployment fails as a permanent failure would
+    /// (`complete_error`, or `complete_revert_error` while reverting; lane blocked); a
+    /// check records `error` with the message. Either completes the job.
+    pub(super) async fn record_given_up(
+        &self,
+        job: &Job,
+        message: &str,
+    ) -> Result<GivenUp, JobError> {
+        let Some(context) = self.context(job).await? else {
+            self.finish(job).await?;
+            return Ok(GivenUp::Recorded);
+        };
+        match job.kind {
+            JobKind::RunDeployment => {
+                let data: RunData = serde_json::from_str(&job.data).unwrap_or_default();
+                self.fail(job, &context, &data, message.to_string()).await?;
+            }
+            JobKind::CheckDeployRequest => {
+                let saved = self
+                    .update(job, context.request, true, |request| {
+                        let deployment = &mut request.deployment;
+                        let checked = DeploymentEvent::Checked(CheckOutcome::Failed);
+                        if deployment.apply(checked).is_err() {
+                            return false;
+                        }
+                        deployment.deploy_check_errors = Some(message.to_string());
+                        deployment.deployable = false;
+                        deployment.updated_at = Timestamp::now();
+                        true
+                    })
+                    .await?;
+                if saved.is_none() {
+                    self.finish(job).await?;
+                }
+            }
+            _ => return Ok(GivenUp::Kept),
+        }
+        Ok(GivenUp::Recorded)
     }
 }

@@ -27,7 +27,7 @@ use dbplane_engine::deploy::DeployEngine;
 use dbplane_engine::online_ddl::{ColumnRename, OnlineDdlState};
 use dbplane_engine::physical::PhysicalName;
 pub(super) use dbplane_jobs::retry;
-use dbplane_jobs::{JobError, JobExecutor, StepOutcome};
+use dbplane_jobs::{GivenUp, JobError, JobExecutor, StepOutcome};
 use dbplane_store::MetadataStore;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -118,6 +118,16 @@ pub(super) fn next(step: Step, data: &RunData) -> StepResult {
     })
 }
 
+/// Commits `step` with `data` (a checkpoint), then runs it again at `at`; a wait, not a
+/// failed attempt.
+pub(super) fn save_and_wait(step: Step, data: &RunData, at: Timestamp) -> StepResult {
+    Ok(StepOutcome::SaveAndWaitUntil {
+        step: step.as_str().to_string(),
+        data: serde_json::to_string(data).map_err(retry)?,
+        at,
+    })
+}
+
 pub(super) fn physical(name: String) -> Result<PhysicalName, JobError> {
     PhysicalName::new(name).map_err(retry)
 }
@@ -204,7 +214,7 @@ impl DeployJobs {
     }
 
     /// The deploy request, its database and base branch; `None` when any is gone.
-    async fn context(&self, job: &Job) -> Result<Option<Context>, JobError> {
+    pub(super) async fn context(&self, job: &Job) -> Result<Option<Context>, JobError> {
         let id = DeployRequestId::from_string(job.subject_id.clone());
         let Some(request) = self.store.deploy_request_by_id(&id).await.map_err(retry)? else {
             return Ok(None);
@@ -597,5 +607,9 @@ impl JobExecutor for DeployJobs {
             JobKind::RunDeployment => self.run(job).await,
             other => Err(retry(format!("not a deploy job: {}", other.as_str()))),
         }
+    }
+
+    async fn give_up(&self, job: &Job, message: &str) -> Result<GivenUp, JobError> {
+        self.record_given_up(job, message).await
     }
 }

@@ -2,7 +2,9 @@
 //! (checkpointed), hold at `pending_cutover` when gated, cut every table over, keep the
 //! revert window, then clean up, revert or cancel.
 
-use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next, retry};
+use super::job::{
+    Action, Context, DeployJobs, Failure, RunData, StepResult, next, retry, save_and_wait,
+};
 use super::step::Step;
 use super::steps::finish_successfully;
 use dbplane_domain::Timestamp;
@@ -11,7 +13,7 @@ use dbplane_domain::deploys::{
 };
 use dbplane_domain::jobs::{Job, JobKind};
 use dbplane_engine::deploy::dropped_table_name;
-use dbplane_engine::online_ddl::{ChunkOutcome, CopyOptions, SchemaChange};
+use dbplane_engine::online_ddl::{ChunkOutcome, CopyOptions, OnlineDdlError, SchemaChange};
 use dbplane_jobs::{JobError, StepOutcome};
 use std::time::{Duration, Instant};
 
@@ -22,15 +24,10 @@ use std::time::{Duration, Instant};
 const APPLY_EVERY: Duration = Duration::from_millis(250);
 /// The pause after a chunk the load throttle held back.
 const THROTTLED_PAUSE: Duration = Duration::from_millis(50);
+/// The pause before trying a cutover again whose locks could not all be taken.
+const CUTOVER_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 type Stepped = Result<StepResult, Failure>;
-
-pub(super) fn wait(data: &RunData, millis: u64) -> Stepped {
-    let _ = data;
-    Ok(Ok(StepOutcome::WaitUntil(
-        Timestamp::now().plus_millis(millis as i64),
-    )))
-}
 
 impl DeployJobs {
     pub(super) async fn online_step(
@@ -242,7 +239,7 @@ impl DeployJobs {
         }
         // Save the applied positions, then wait without holding a worker.
         let until = Timestamp::now().plus_millis(self.config.poll_millis as i64);
-        self.save_and_wait(job, Step::Gated, &data, until).await
+        Ok(self.poll_later(Step::Gated, &data, until))
     }
 
     /// Swaps every changed table, then lazily drops, then views; opens the revert window.
@@ -304,17 +301,13 @@ impl DeployJobs {
                         true
                     })
                     .await;
-                // Keep when the cutover started (for the forced cutover) across retries.
-                let _ = self
-                    .store
-                    .save_job_step(
-                        &job.id,
-                        job.lease_epoch,
-                        Step::Cutover.as_str(),
-                        &serde_json::to_string(&data).unwrap_or_default(),
-                        60_000,
-                    )
-                    .await;
+                // Waiting for the lock is not a failed attempt: the forced cutover ends it.
+                // Keep when the cutover started (for that forced cutover) meanwhile.
+                if let OnlineDdlError::CutoverFailed { .. } = &error {
+                    tracing::warn!(%error, "cutover not done; trying again");
+                    let at = Timestamp::now().plus_millis(CUTOVER_RETRY_PAUSE.as_millis() as i64);
+                    return Ok(save_and_wait(Step::Cutover, &data, at));
+                }
                 return Err(error.into());
             }
         }

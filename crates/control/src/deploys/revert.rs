@@ -2,15 +2,13 @@
 //! window ends (or `skip-revert`), and `revert` swaps them back keeping every row written
 //! since the cutover (semantics.md §9.4).
 
-use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next};
-use super::online::wait;
+use super::job::{Action, Context, DeployJobs, Failure, RunData, StepResult, next, save_and_wait};
 use super::step::Step;
 use super::steps::close_revert_window;
 use dbplane_domain::Timestamp;
 use dbplane_domain::deploys::{DeployRequestState, DeploymentEvent, DeploymentState};
 use dbplane_domain::jobs::Job;
 use dbplane_engine::online_ddl::OnlineDdlError;
-use dbplane_jobs::JobError;
 
 type Stepped = Result<StepResult, Failure>;
 
@@ -68,30 +66,15 @@ impl DeployJobs {
             .await
             .map_err(|e| Failure::Retry(e.to_string()))?;
         }
-        self.save_and_wait(job, Step::RevertWindow, &data, end)
-            .await
+        Ok(self.poll_later(Step::RevertWindow, &data, end))
     }
 
-    /// Saves the job's data (stream positions), then waits until the next look.
-    pub(super) async fn save_and_wait(
-        &self,
-        job: &Job,
-        step: Step,
-        data: &RunData,
-        until: Timestamp,
-    ) -> Stepped {
-        let text = serde_json::to_string(data).map_err(|e| Failure::Retry(e.to_string()))?;
-        let saved = self
-            .store
-            .save_job_step(&job.id, job.lease_epoch, step.as_str(), &text, 60_000)
-            .await
-            .map_err(|e| Failure::Retry(e.to_string()))?;
-        if !saved {
-            return Ok(Err(JobError::LeaseLost));
-        }
+    /// Saves the job's data (stream positions) with `step`, then looks again at the next
+    /// poll, or at `until` if sooner.
+    pub(super) fn poll_later(&self, step: Step, data: &RunData, until: Timestamp) -> StepResult {
         let pause = (until.unix_millis() - Timestamp::now().unix_millis())
-            .clamp(1, self.config.poll_millis as i64) as u64;
-        wait(data, pause)
+            .clamp(1, self.config.poll_millis as i64);
+        save_and_wait(step, data, Timestamp::now().plus_millis(pause))
     }
 
     /// `revert`: the second swap (keeping every row written since the cutover), dropped

@@ -82,4 +82,16 @@ mod tests {
         assert_eq!(names.len(), Step::ALL.len());
         assert_eq!(Step::parse("copying"), None);
     }
+
+    /// The runner labels step metrics from the job kind's list: it must be this one.
+    #[test]
+    fn the_job_kind_lists_every_step_for_metrics() {
+        let mut listed: Vec<&str> = dbplane_domain::jobs::JobKind::RunDeployment
+            .steps()
+            .to_vec();
+        let mut names: Vec<&str> = Step::ALL.iter().map(|s| s.as_str()).collect();
+        listed.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(listed, names);
+    }
 }

@@ -1,12 +1,11 @@
-//! `DataPlaneStore` and `JobStore` for [`SqliteStore`], delegating to one module per
-//! table.
+//! `DataPlaneStore` for [`SqliteStore`], delegating to one module per table.
 
-use super::{SqliteStore, branch_stats, branches, credentials, databases, jobs};
+use super::{SqliteStore, branch_stats, branches, credentials, databases};
 use crate::data_plane::{BranchCounts, BranchFilter, DatabaseSummary};
-use crate::{DataPlaneStore, JobStore, Page, StoreResult, Window};
+use crate::{DataPlaneStore, Page, StoreResult, Window};
 use async_trait::async_trait;
 use dbplane_domain::data_plane::{Branch, BranchId, Credential, CredentialId, Database};
-use dbplane_domain::jobs::{Job, JobId, JobKind};
+use dbplane_domain::jobs::{Job, JobId};
 use dbplane_domain::{AccessGrant, DatabaseId, OrganizationId, ServiceTokenId, Timestamp};
 use std::collections::HashMap;
 
@@ -176,49 +175,5 @@ impl DataPlaneStore for SqliteStore {
         job: Option<(&JobId, i64)>,
     ) -> StoreResult<()> {
         credentials::delete(&self.pool, id, job).await
-    }
-}
-
-#[async_trait]
-impl JobStore for SqliteStore {
-    async fn claim_job(&self, owner: &str, lease_millis: i64) -> StoreResult<Option<Job>> {
-        jobs::claim(&self.pool, owner, lease_millis).await
-    }
-    async fn save_job_step(
-        &self,
-        job: &JobId,
-        epoch: i64,
-        step: &str,
-        data: &str,
-        lease_millis: i64,
-    ) -> StoreResult<bool> {
-        jobs::save_step(&self.pool, job, epoch, step, data, lease_millis).await
-    }
-    async fn complete_job(&self, job: &JobId, epoch: i64) -> StoreResult<bool> {
-        jobs::complete(&self.pool, job, epoch).await
-    }
-    async fn retry_job(
-        &self,
-        job: &JobId,
-        epoch: i64,
-        error: &str,
-        retry_at: Timestamp,
-    ) -> StoreResult<bool> {
-        jobs::retry(&self.pool, job, epoch, error, retry_at).await
-    }
-    async fn defer_job(&self, job: &JobId, epoch: i64, run_at: Timestamp) -> StoreResult<bool> {
-        jobs::defer(&self.pool, job, epoch, run_at).await
-    }
-    async fn release_all_leases(&self) -> StoreResult<()> {
-        jobs::release_all(&self.pool).await
-    }
-    async fn pending_jobs(&self) -> StoreResult<Vec<Job>> {
-        jobs::pending(&self.pool).await
-    }
-    async fn next_job_due(&self) -> StoreResult<Option<Timestamp>> {
-        jobs::next_due(&self.pool).await
-    }
-    async fn has_job(&self, kind: JobKind, subject_id: &str) -> StoreResult<bool> {
-        jobs::exists(&self.pool, kind, subject_id).await
     }
 }

@@ -125,6 +125,7 @@ pub(crate) fn job(row: &SqliteRow) -> StoreResult<Job> {
         lease_epoch: row.try_get("lease_epoch")?,
         run_after: time(row, "run_after")?,
         last_error: row.try_get("last_error")?,
+        given_up_at: optional_time(row, "given_up_at")?,
         created_at: time(row, "created_at")?,
     })
 }

@@ -1,7 +1,8 @@
-//! Conformance tests of what reads and background refreshers query: database summaries,
-//! stored table counts, branches by id, stale deploy requests and standing approvals.
+//! What reads and background refreshers query: database summaries, stored table counts,
+//! branches by id, stale deploy requests and standing approvals.
 
-use super::backup_tests::store_with_database;
+use super::TestBackend;
+use super::backups::store_with_database;
 use crate::prelude::*;
 use dbplane_domain::Timestamp;
 use dbplane_domain::data_plane::BranchId;
@@ -9,9 +10,8 @@ use dbplane_domain::deploys::{
     DeployRequest, DeployRequestId, DeployRequestState, Deployment, DeploymentState,
 };
 
-#[tokio::test]
-async fn summaries_read_stored_table_counts() {
-    let (_dir, store, database, main) = store_with_database().await;
+pub async fn summaries_read_stored_table_counts<B: TestBackend>() {
+    let (_backend, store, database, main) = store_with_database::<B>().await;
     let summaries = store
         .database_summaries(std::slice::from_ref(&database.id))
         .await
@@ -84,9 +84,8 @@ fn request(
     }
 }
 
-#[tokio::test]
-async fn stale_deploy_requests_are_open_checked_before_and_oldest_first() {
-    let (_dir, store, database, _) = store_with_database().await;
+pub async fn stale_deploy_requests_are_open_checked_before_and_oldest_first<B: TestBackend>() {
+    let (_backend, store, database, _) = store_with_database::<B>().await;
     let mut older = request(&database.id, DeploymentState::Ready, Some(1_000));
     let mut newer = request(&database.id, DeploymentState::Queued, Some(2_000));
     let mut never = request(&database.id, DeploymentState::NoChanges, None);

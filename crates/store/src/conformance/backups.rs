@@ -1,6 +1,6 @@
-//! Conformance tests of backups and backup policies on the SQLite store.
+//! Backups and backup policies.
 
-use super::SqliteStore;
+use super::TestBackend;
 use crate::prelude::*;
 use crate::{BackupFilter, Window};
 use dbplane_domain::backups::{Backup, BackupState, Period, PeriodUnit};
@@ -15,9 +15,10 @@ const ALL: Window = Window {
     limit: 100,
 };
 
-pub(super) async fn store_with_database() -> (tempfile::TempDir, SqliteStore, Database, Branch) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.unwrap();
+/// A fresh store holding one organization, one ready MySQL database and its branch.
+pub(crate) async fn store_with_database<B: TestBackend>() -> (B, B::Store, Database, Branch) {
+    let backend = B::create().await;
+    let store = backend.open().await;
     let now = Timestamp::now();
     let organization = Organization {
         id: OrganizationId::generate(),
@@ -84,7 +85,7 @@ pub(super) async fn store_with_database() -> (tempfile::TempDir, SqliteStore, Da
         .create_database(&database, &branch, &job, None)
         .await
         .unwrap();
-    (dir, store, database, branch)
+    (backend, store, database, branch)
 }
 
 fn backup(branch: &Branch, now: Timestamp) -> Backup {
@@ -100,9 +101,8 @@ fn backup(branch: &Branch, now: Timestamp) -> Backup {
     )
 }
 
-#[tokio::test]
-async fn databases_get_required_default_policies_that_run_once() {
-    let (_dir, store, database, branch) = store_with_database().await;
+pub async fn databases_get_required_default_policies_that_run_once<B: TestBackend>() {
+    let (_backend, store, database, branch) = store_with_database::<B>().await;
     let policies = store.list_backup_policies(&database.id, ALL).await.unwrap();
     assert_eq!(policies.total, 2);
     assert!(policies.items.iter().all(|p| p.required));
@@ -149,9 +149,8 @@ async fn databases_get_required_default_policies_that_run_once() {
     );
 }
 
-#[tokio::test]
-async fn a_run_due_while_the_last_one_works_is_recorded_as_ignored() {
-    let (_dir, store, database, branch) = store_with_database().await;
+pub async fn a_run_due_while_the_last_one_works_is_recorded_as_ignored<B: TestBackend>() {
+    let (_backend, store, database, branch) = store_with_database::<B>().await;
     let later = Timestamp::now().plus_seconds(12 * 3600 + 1);
     let mut policy = store.due_backup_policies(later).await.unwrap()[0].clone();
     assert_eq!(policy.database_id, database.id);
@@ -211,9 +210,8 @@ async fn a_run_due_while_the_last_one_works_is_recorded_as_ignored() {
     );
 }
 
-#[tokio::test]
-async fn the_reaper_takes_expired_unprotected_backups_only() {
-    let (_dir, store, _database, branch) = store_with_database().await;
+pub async fn the_reaper_takes_expired_unprotected_backups_only<B: TestBackend>() {
+    let (_backend, store, _database, branch) = store_with_database::<B>().await;
     let now = Timestamp::now();
     let mut expired = backup(&branch, now);
     let mut protected = backup(&branch, now);

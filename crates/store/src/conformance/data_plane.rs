@@ -1,14 +1,14 @@
-//! Round trips of databases and branches through the SQLite store.
+//! Round trips of databases and branches.
 
-use super::backup_tests::store_with_database;
+use super::TestBackend;
+use super::backups::store_with_database;
 use crate::prelude::*;
 use dbplane_domain::DatabaseId;
 use dbplane_domain::data_plane::BranchId;
 use dbplane_domain::jobs::{Job, JobKind};
 
-#[tokio::test]
-async fn database_notes_round_trip() {
-    let (_dir, store, database, branch) = store_with_database().await;
+pub async fn database_notes_round_trip<B: TestBackend>() {
+    let (_backend, store, database, branch) = store_with_database::<B>().await;
     assert_eq!(
         store
             .database_by_id(&database.id)
@@ -41,9 +41,8 @@ async fn database_notes_round_trip() {
 
 /// Every field a branch update may change is written, the cluster size included (it
 /// was once left out, so a resize answered 204 and changed nothing).
-#[tokio::test]
-async fn branch_updates_write_every_changeable_field() {
-    let (_dir, store, _database, mut branch) = store_with_database().await;
+pub async fn branch_updates_write_every_changeable_field<B: TestBackend>() {
+    let (_backend, store, _database, mut branch) = store_with_database::<B>().await;
     branch.name = "trunk".into();
     branch.production = false;
     branch.safe_migrations = true;
