@@ -4,9 +4,11 @@
 use crate::ControlPlane;
 use crate::error::{ControlError, ControlResult};
 use dbplane_domain::data_plane::{Database, DatabaseKind};
+use dbplane_edge::routes::BackendAddress;
 use dbplane_engine::physical::ClusterAdmin;
 use std::fmt::Display;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// One cluster dbplane administers.
@@ -21,9 +23,11 @@ pub struct ClusterEndpoint {
     /// connection edge is off).
     pub public_host: String,
     pub public_port: u16,
-    /// `host:port` of the server as dbplane reaches it (the admin URL's): where the
-    /// connection edge opens its backend connections.
+    /// `host:port` of the server as dbplane reaches it (the admin URL's).
     pub server_address: String,
+    /// The server's unix socket when it runs on this machine (a managed cluster): where
+    /// the connection edge opens its backend connections, else `server_address`.
+    pub server_socket: Option<PathBuf>,
 }
 
 impl ClusterEndpoint {
@@ -33,8 +37,11 @@ impl ClusterEndpoint {
     }
 
     /// Where the connection edge reaches the server.
-    pub fn backend_address(&self) -> String {
-        self.server_address.clone()
+    pub fn backend_address(&self) -> BackendAddress {
+        match &self.server_socket {
+            Some(socket) => BackendAddress::Unix(socket.clone()),
+            None => BackendAddress::Tcp(self.server_address.clone()),
+        }
     }
 }
 

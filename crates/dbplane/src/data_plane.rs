@@ -56,6 +56,7 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
                 public_host: cluster.host().to_string(),
                 public_port: cluster.port(),
                 server_address: format!("{}:{}", cluster.host(), cluster.port()),
+                server_socket: cluster.socket_path(),
             });
         }
         tracing::info!(
@@ -99,6 +100,7 @@ pub async fn start(config: &Config) -> anyhow::Result<DataPlane> {
             admin: Arc::new(admin),
             admin_url: external.admin_url.clone(),
             server_address: format!("{host}:{port}"),
+            server_socket: None,
             public_host: external.public_host.clone().unwrap_or(host),
             public_port: external.public_port.unwrap_or(port),
         });

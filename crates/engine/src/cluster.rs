@@ -174,6 +174,15 @@ impl LocalCluster {
         }
     }
 
+    /// The server's unix socket, for clients on this machine (MariaDB; PostgreSQL's
+    /// sockets are not offered).
+    pub fn socket_path(&self) -> Option<PathBuf> {
+        match self.kind {
+            ClusterKind::Mysql => Some(self.directory.join(mariadb::SOCKET_FILE)),
+            ClusterKind::Postgresql => None,
+        }
+    }
+
     /// The cluster directory, `<root>/<kind>`.
     pub fn directory(&self) -> &Path {
         &self.directory

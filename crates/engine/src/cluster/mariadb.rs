@@ -27,7 +27,7 @@ use crate::error::{EngineError, EngineResult};
 pub(super) const ADMIN_USER: &str = "root";
 
 const KIND: ClusterKind = ClusterKind::Mysql;
-const SOCKET_FILE: &str = "mysqld.sock";
+pub(crate) const SOCKET_FILE: &str = "mysqld.sock";
 const PID_FILE: &str = "mysqld.pid";
 const ERROR_LOG: &str = "error.log";
 const INSTALL_LOG: &str = "install.log";
