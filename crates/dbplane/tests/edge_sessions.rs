@@ -500,16 +500,7 @@ async fn clients_reconnect_after_serve_and_mariadb_restart_with_nothing_half_app
     conn.query_drop("INSERT INTO items (name, qty) VALUES ('in flight', 3)")
         .await
         .unwrap();
-    let pid_file = fixture.server.data_dir().join("clusters/mysql/mysqld.pid");
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // SAFETY: kill(2) on the MariaDB this test's dbplane runs.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
+    kill_managed_mysql(&fixture.server);
     let commit = conn.query_drop("COMMIT").await;
     assert!(commit.is_err(), "a commit on a dead server cannot succeed");
     let _ = conn.disconnect().await;

@@ -211,16 +211,7 @@ async fn deploys_backups_and_managed_clusters_are_measured() {
     );
 
     // The managed MariaDB dies: it is down, then restarted and counted.
-    let pid_file = fixture.server.data_dir().join("clusters/mysql/mysqld.pid");
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // SAFETY: kill(2) on the pid of the server this test's dbplane runs.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
+    kill_managed_mysql(&fixture.server);
     wait_until(
         "the managed MariaDB's restart to be counted",
         Duration::from_secs(60),

@@ -259,24 +259,7 @@ impl Session {
 
     /// At the end: a connection with session state is reset before others use it.
     async fn finish(&mut self) {
-        if let Some(mut backend) = self.backend.take() {
-            self.ticket.entry.serving(0);
-            let reset = backend.reset().await;
-            let baseline = self.backend_login.baseline.clone();
-            let mut result = reset;
-            for statement in &baseline {
-                if result.is_ok() {
-                    result = backend.execute(statement.as_bytes()).await;
-                }
-            }
-            match result {
-                Ok(()) => {
-                    backend.settings_key = 0;
-                    self.pool.release(self.group.clone(), backend);
-                }
-                Err(_) => self.pool.forget(),
-            }
-        }
+        self.reset_backend().await;
         self.client.shutdown().await;
     }
 

@@ -272,3 +272,18 @@ pub fn sample(page: &str, key: &str) -> Option<f64> {
     page.lines()
         .find_map(|line| line.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
 }
+
+/// Kills the managed MariaDB of `server` (SIGKILL, as a crash would); its supervisor in
+/// `serve` restarts it.
+pub fn kill_managed_mysql(server: &dbplane_testkit::TestServer) {
+    let pid_file = server.data_dir().join("clusters/mysql/mysqld.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on the pid of the server this test's dbplane runs.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}

@@ -103,25 +103,21 @@ impl Session {
             if !self.state.other_database {
                 return self.send_ok(seq).await;
             }
-            let mut payload = vec![command::INIT_DB];
-            payload.extend_from_slice(self.branch().physical_name.as_bytes());
-            return match self.forward(seq, &payload, Response::Single, None).await {
-                Ok(outcome) => {
-                    if outcome.error.is_none() {
-                        self.state.other_database = false;
-                    }
-                    self.release_if_unpinned();
-                    Flow::Continue
-                }
-                Err(flow) => flow,
-            };
+            let physical = self.branch().physical_name.clone();
+            return self.select_database(seq, physical.as_bytes(), false).await;
         }
+        self.select_database(seq, &name, true).await
+    }
+
+    /// Sends `COM_INIT_DB name`; once the server accepts it, whether the session's
+    /// current database is another than the branch's.
+    async fn select_database(&mut self, seq: u8, name: &[u8], other: bool) -> Flow {
         let mut payload = vec![command::INIT_DB];
-        payload.extend_from_slice(&name);
+        payload.extend_from_slice(name);
         match self.forward(seq, &payload, Response::Single, None).await {
             Ok(outcome) => {
                 if outcome.error.is_none() {
-                    self.state.other_database = true;
+                    self.state.other_database = other;
                 }
                 self.release_if_unpinned();
                 Flow::Continue
@@ -348,8 +344,9 @@ impl Session {
         self.send_ok(seq).await
     }
 
-    /// Resets the session's backend connection (if it holds one) and gives it back.
-    async fn reset_backend(&mut self) {
+    /// Resets the session's backend connection (if it holds one) and gives it back; one
+    /// that cannot be reset is dropped.
+    pub(super) async fn reset_backend(&mut self) {
         if let Some(mut backend) = self.backend.take() {
             self.ticket.entry.serving(0);
             let mut result = backend.reset().await;
