@@ -520,3 +520,114 @@ async fn clients_reconnect_after_serve_and_mariadb_restart_with_nothing_half_app
         .await
         .expect("writes go on");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_commands_work_as_against_mariadb() {
+    let fixture = EdgeFixture::start().await;
+    mysql_exec(
+        &fixture.admin,
+        "INSERT INTO items (name, qty) VALUES ('main', 1)",
+    )
+    .await
+    .unwrap();
+    ready_branch(&fixture.client, DB_PATH, "dev", Some("main")).await;
+    let dev = fixture.password("dev", "admin").await;
+    mysql_exec(&dev, "INSERT INTO items (name, qty) VALUES ('dev', 2)")
+        .await
+        .unwrap();
+    let mut conn = fixture.admin.mysql().await.unwrap();
+
+    // Multi-statements: every result set, in order.
+    let mut results = conn
+        .query_iter("SELECT 1; SELECT name FROM items; SELECT DATABASE()")
+        .await
+        .unwrap();
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    while !results.is_empty() {
+        let rows: Vec<mysql_async::Row> = results.collect().await.unwrap();
+        sets.push(
+            rows.into_iter()
+                .map(|row| row.get::<String, _>(0).unwrap())
+                .collect(),
+        );
+    }
+    drop(results);
+    assert_eq!(sets, vec![vec!["1"], vec!["main"], vec!["shop"]]);
+
+    // COM_STMT_PREPARE / EXECUTE with parameters, twice on one statement.
+    let statement = conn
+        .prep("SELECT name FROM items WHERE qty >= ? ORDER BY id")
+        .await
+        .unwrap();
+    let all: Vec<String> = conn.exec(&statement, (0,)).await.unwrap();
+    let none: Vec<String> = conn.exec(&statement, (100,)).await.unwrap();
+    assert_eq!((all, none), (vec!["main".to_string()], vec![]));
+    conn.close(statement).await.unwrap();
+
+    // COM_RESET_CONNECTION: the session as after login.
+    conn.query_drop("SET @mark = 7").await.unwrap();
+    conn.query_drop("CREATE TEMPORARY TABLE scratch (n INT)")
+        .await
+        .unwrap();
+    conn.reset().await.unwrap();
+    let mark: Option<Option<u8>> = conn.query_first("SELECT @mark").await.unwrap();
+    assert_eq!(mark, Some(None), "a user variable survived the reset");
+    let scratch = conn.query_drop("SELECT * FROM scratch").await;
+    assert_eq!(code(&scratch), Some(1146), "{}", message(&scratch));
+
+    // COM_CHANGE_USER to a password of another branch: that branch's rows.
+    conn.change_user(
+        mysql_async::ChangeUserOpts::default()
+            .with_user(Some(dev.user.clone()))
+            .with_pass(Some(dev.password.clone()))
+            .with_db_name(Some("shop".into())),
+    )
+    .await
+    .unwrap();
+    let names: Vec<String> = conn.query("SELECT name FROM items").await.unwrap();
+    assert_eq!(names, vec!["dev"]);
+
+    // KILL QUERY with the connection id the edge gave: the statement stops, the session
+    // goes on.
+    let mut other = fixture.admin.mysql().await.unwrap();
+    let id = conn.id();
+    let sleeping = tokio::spawn(async move {
+        let result = conn.query_drop("SELECT SLEEP(30)").await;
+        (conn, result)
+    });
+    wait_until("the statement to run", READY_TIMEOUT, || async {
+        let mut root = mysql_root(fixture.server.managed_mysql_port()).await;
+        let running: Option<u64> = root
+            .query_first(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(30)%'",
+            )
+            .await
+            .unwrap();
+        let _ = root.disconnect().await;
+        (running == Some(1)).then_some(())
+    })
+    .await;
+    let refused = other.query_drop(format!("KILL QUERY {id}")).await;
+    assert_eq!(
+        code(&refused),
+        Some(1095),
+        "another account's session: {}",
+        message(&refused)
+    );
+    let mut same = dev.mysql().await.unwrap();
+    same.query_drop(format!("KILL QUERY {id}")).await.unwrap();
+    let started = std::time::Instant::now();
+    let (mut conn, result) = sleeping.await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // MariaDB ends an interrupted SLEEP() early with 1, or with error 1317.
+    assert!(
+        result.is_ok() || code(&result) == Some(1317),
+        "{}",
+        message(&result)
+    );
+    let one: Option<u8> = conn.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    for conn in [conn, other, same] {
+        let _ = conn.disconnect().await;
+    }
+}
