@@ -37,14 +37,19 @@ impl Platform {
         if status != 200 {
             bail!("GET {main_path} answered {status}: {main}");
         }
-        let address = main["mysql_address"]
-            .as_str()
-            .with_context(|| format!("no mysql_address in {main}"))?;
-        let port: u16 = address
-            .rsplit_once(':')
-            .and_then(|(_, port)| port.parse().ok())
-            .with_context(|| format!("mysql_address {address} is not host:port"))?;
-        let main_db = api.mysql_admin(DATABASE).await?.database;
+        // The managed MariaDB itself (clients' addresses name the connection edge), and
+        // `main`'s database on it: the template table is built there as its superuser.
+        let port: u16 = std::fs::read_to_string(server.data_dir().join("clusters/mysql/port"))
+            .context("read the managed MariaDB's port")?
+            .trim()
+            .parse()
+            .context("the managed MariaDB's port")?;
+        let main_db = format!(
+            "dbp_{}",
+            main["id"]
+                .as_str()
+                .with_context(|| format!("no id in {main}"))?
+        );
         let safe = format!("{main_path}/safe-migrations");
         let (status, body) = api.post(&safe, json!({})).await?;
         if status != 200 {
