@@ -49,11 +49,13 @@ cat <<MSG
     curl -H "\$DBPLANE_AUTH" -H 'Content-Type: application/json' \\
       -d '{"name": "shop", "kind": "mysql"}' $api/v1/organizations/$organization/databases
     # a password for it; connect any MySQL client to the connection_url it answers
-    # (mysql://user:password@host:port/database; the password is shown once):
+    # (mysql://user:password@127.0.0.1:3309/shop: the connection edge, with the
+    # database's own name; the password is shown once), e.g. mariadb -h 127.0.0.1 -P 3309:
     curl -H "\$DBPLANE_AUTH" -H 'Content-Type: application/json' \\
       -d '{"name": "me", "role": "admin"}' \\
       $api/v1/organizations/$organization/databases/shop/branches/main/passwords
-  The managed MariaDB and PostgreSQL listen on loopback; serve logs their ports below.
+  MySQL clients connect through the edge (DBPLANE_EDGE_LISTEN, default 127.0.0.1:3309);
+  PostgreSQL roles connect to the managed PostgreSQL, whose port serve logs below.
 
 MSG
 exec "$binary" serve --data-dir "$data_dir" --listen "$listen"
