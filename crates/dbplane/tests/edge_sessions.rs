@@ -356,6 +356,19 @@ async fn logins_that_must_fail_fail_as_mysql_would() {
 
     // The first reader was never affected.
     assert_eq!(login_code(&reader).await, Ok(()));
+    // The server's log (the edge at debug level) names no password, right or wrong.
+    let log = fixture.server.log();
+    assert!(
+        log.contains("edge login refused"),
+        "the refusals are logged"
+    );
+    for secret in [
+        &reader.password,
+        &deleted.password,
+        "pscale_pw_not-the-password",
+    ] {
+        assert!(!log.contains(secret), "a password in the server log");
+    }
     let page = scrape(fixture.server.base_url()).await;
     assert!(
         sample(
