@@ -379,8 +379,8 @@ async fn logins_that_must_fail_fail_as_mysql_would() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn safe_migrations_refuse_direct_ddl_and_branches_reach_only_their_own_objects() {
+/// `shop` with the row `main` in `main`'s `items`, and a branch `dev` of it (schema only).
+async fn main_with_a_row_and_dev() -> EdgeFixture {
     let fixture = EdgeFixture::start().await;
     mysql_exec(
         &fixture.admin,
@@ -389,6 +389,12 @@ async fn safe_migrations_refuse_direct_ddl_and_branches_reach_only_their_own_obj
     .await
     .unwrap();
     ready_branch(&fixture.client, DB_PATH, "dev", Some("main")).await;
+    fixture
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safe_migrations_refuse_direct_ddl_and_branches_reach_only_their_own_objects() {
+    let fixture = main_with_a_row_and_dev().await;
     let main_physical = fixture.admin.physical.clone();
     let response = fixture
         .client
@@ -536,14 +542,7 @@ async fn clients_reconnect_after_serve_and_mariadb_restart_with_nothing_half_app
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_commands_work_as_against_mariadb() {
-    let fixture = EdgeFixture::start().await;
-    mysql_exec(
-        &fixture.admin,
-        "INSERT INTO items (name, qty) VALUES ('main', 1)",
-    )
-    .await
-    .unwrap();
-    ready_branch(&fixture.client, DB_PATH, "dev", Some("main")).await;
+    let fixture = main_with_a_row_and_dev().await;
     let dev = fixture.password("dev", "admin").await;
     mysql_exec(&dev, "INSERT INTO items (name, qty) VALUES ('dev', 2)")
         .await
