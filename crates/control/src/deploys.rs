@@ -14,6 +14,7 @@ pub mod recheck;
 mod revert;
 mod step;
 mod steps;
+mod submit;
 
 use crate::error::{ControlError, ControlResult};
 use crate::operations::{self, OperationAccess};

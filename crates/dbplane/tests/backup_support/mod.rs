@@ -116,3 +116,19 @@ pub async fn mysql_dev_branch_with_admin(client: &ApiClient) -> (Value, crate::s
     assert_eq!(created.status, 201, "{}", created.body);
     (dev, crate::support::Login::from_password(&created.body))
 }
+
+/// A new admin password named `name` on the branch at `branch_path`.
+pub async fn admin_password_at(
+    client: &ApiClient,
+    branch_path: &str,
+    name: &str,
+) -> crate::support::Login {
+    let created = client
+        .post(
+            &format!("{branch_path}/passwords"),
+            json!({"name": name, "role": "admin"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    crate::support::Login::from_password(&created.body)
+}

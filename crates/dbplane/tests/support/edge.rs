@@ -1,7 +1,7 @@
 //! Helpers of the connection edge's tests: a database reached through the edge, its
 //! passwords, and the real client programs (`scripts/install-client-deps.sh`).
 
-use super::{Login, mysql_exec, ready_database};
+use super::{Login, mysql_exec, ready_branch, ready_database};
 use dbplane_testkit::{ApiClient, TestServer};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -122,4 +122,44 @@ pub fn run_client(mut command: Command, what: &str) -> Value {
     );
     let last = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{what} printed {last:?}: {e}\n{stderr}"))
+}
+
+/// The MySQL error code of a failed call (`None`: it did not fail with a server error).
+pub fn code<T>(result: &Result<T, mysql_async::Error>) -> Option<u16> {
+    match result {
+        Err(mysql_async::Error::Server(error)) => Some(error.code),
+        _ => None,
+    }
+}
+
+/// The server's message of a failed call, or what else it returned.
+pub fn message<T: std::fmt::Debug>(result: &Result<T, mysql_async::Error>) -> String {
+    match result {
+        Err(mysql_async::Error::Server(error)) => error.message.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `Err(code)` of a login attempt, `Ok(())` when it got in.
+pub async fn login_code(login: &Login) -> Result<(), Option<u16>> {
+    match login.mysql().await {
+        Ok(conn) => {
+            let _ = conn.disconnect().await;
+            Ok(())
+        }
+        Err(error) => Err(code::<()>(&Err(error))),
+    }
+}
+
+/// `shop` with the row `main` in `main`'s `items`, and a branch `dev` of it (schema only).
+pub async fn main_with_a_row_and_dev() -> EdgeFixture {
+    let fixture = EdgeFixture::start().await;
+    mysql_exec(
+        &fixture.admin,
+        "INSERT INTO items (name, qty) VALUES ('main', 1)",
+    )
+    .await
+    .unwrap();
+    ready_branch(&fixture.client, DB_PATH, "dev", Some("main")).await;
+    fixture
 }
