@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 /// `create_branch` goes `create_database` → `finish` → done; `run_backup` always fails.
 struct Steps {
@@ -132,21 +131,23 @@ async fn steps_failures_and_gauges_are_reported_by_kind() {
     );
     let running = tokio::spawn(runner.run(stopped));
 
-    let mut readings = Readings::default();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        readings.take(&snapshotter);
-        let ended = readings.counter(JOBS_FAILED_TOTAL, &[("kind", "run_backup")]) == 1
-            && !store.has_job(JobKind::CreateBranch, "b").await.unwrap();
-        let counted = readings
-            .gauge_values(JOBS_QUEUED, "restore_branch")
-            .contains(&1.0);
-        if ended && counted {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the jobs never ended");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let readings = std::sync::Mutex::new(Readings::default());
+    dbplane_testkit::wait_until("the jobs to end", Duration::from_secs(20), || async {
+        let (ended_failing, counted) = {
+            let mut readings = readings.lock().unwrap();
+            readings.take(&snapshotter);
+            (
+                readings.counter(JOBS_FAILED_TOTAL, &[("kind", "run_backup")]) == 1,
+                readings
+                    .gauge_values(JOBS_QUEUED, "restore_branch")
+                    .contains(&1.0),
+            )
+        };
+        let ended = ended_failing && !store.has_job(JobKind::CreateBranch, "b").await.unwrap();
+        (ended && counted).then_some(())
+    })
+    .await;
+    let readings = readings.into_inner().unwrap();
     let steps = |kind, step, outcome| {
         readings.counter(
             JOB_STEPS_TOTAL,

@@ -199,17 +199,18 @@ fn job(kind: JobKind, subject: &str) -> Job {
     Job::new(kind, subject, kind.steps()[0], "{}".into())
 }
 
-/// Polls `check` until it holds, failing the test at `within`.
+/// Polls `check` until it holds, failing the test at `within` (testkit's `wait_until`
+/// for a yes/no check).
 async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    dbplane_testkit::wait_until(what, within, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await
 }
 
 async fn pending(store: &SqliteStore) -> Vec<Job> {
