@@ -199,6 +199,24 @@ fn job(kind: JobKind, subject: &str) -> Job {
     Job::new(kind, subject, kind.steps()[0], "{}".into())
 }
 
+/// A runner over a new store holding one `run_backup` job, whose steps behave as told.
+async fn one_backup(
+    behaviour: Behaviour,
+    config: RunnerConfig,
+) -> (Arc<SqliteStore>, Arc<StandIn>, Harness) {
+    let (dir, store) = open_store().await;
+    let executor = Arc::new(StandIn::new(
+        store.clone(),
+        &[(JobKind::RunBackup, behaviour)],
+    ));
+    store
+        .enqueue_job(&job(JobKind::RunBackup, "b"))
+        .await
+        .unwrap();
+    let harness = start(dir, store.clone(), executor.clone(), config);
+    (store, executor, harness)
+}
+
 /// Polls `check` until it holds, failing the test at `within` (testkit's `wait_until`
 /// for a yes/no check).
 async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
@@ -223,25 +241,15 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// the job meanwhile, and the step runs once.
 #[tokio::test]
 async fn the_heartbeat_keeps_a_long_steps_lease() {
-    let (dir, store) = open_store().await;
-    let executor = Arc::new(StandIn::new(
-        store.clone(),
-        &[(JobKind::RunBackup, Behaviour::WaitForRelease)],
-    ));
-    store
-        .enqueue_job(&job(JobKind::RunBackup, "b"))
-        .await
-        .unwrap();
     let lease = Duration::from_millis(150);
-    let harness = start(
-        dir,
-        store.clone(),
-        executor.clone(),
+    let (store, executor, harness) = one_backup(
+        Behaviour::WaitForRelease,
         RunnerConfig {
             lease,
             ..RunnerConfig::default()
         },
-    );
+    )
+    .await;
     eventually("the step to start", PATIENCE, || async {
         executor.started(JobKind::RunBackup) == 1
     })
@@ -270,26 +278,16 @@ async fn the_heartbeat_keeps_a_long_steps_lease() {
 /// at once: its work is cancelled and nothing it would return is committed.
 #[tokio::test]
 async fn a_lost_lease_cancels_the_running_step() {
-    let (dir, store) = open_store().await;
-    let executor = Arc::new(StandIn::new(
-        store.clone(),
-        &[(JobKind::RunBackup, Behaviour::WaitForRelease)],
-    ));
-    store
-        .enqueue_job(&job(JobKind::RunBackup, "b"))
-        .await
-        .unwrap();
-    let harness = start(
-        dir,
-        store.clone(),
-        executor.clone(),
+    let (store, executor, harness) = one_backup(
+        Behaviour::WaitForRelease,
         RunnerConfig {
             // One worker, busy with the step: only the intruder below can take the job.
             workers: 1,
             lease: Duration::from_millis(150),
             ..RunnerConfig::default()
         },
-    );
+    )
+    .await;
     eventually("the step to start", PATIENCE, || async {
         executor.started(JobKind::RunBackup) == 1
     })
@@ -318,25 +316,15 @@ async fn a_lost_lease_cancels_the_running_step() {
 /// the job is given up through the executor (its resource's error state), once.
 #[tokio::test]
 async fn a_step_failing_every_attempt_gets_its_job_given_up() {
-    let (dir, store) = open_store().await;
-    let executor = Arc::new(StandIn::new(
-        store.clone(),
-        &[(JobKind::RunBackup, Behaviour::Fail)],
-    ));
-    store
-        .enqueue_job(&job(JobKind::RunBackup, "b"))
-        .await
-        .unwrap();
-    let harness = start(
-        dir,
-        store.clone(),
-        executor.clone(),
+    let (store, executor, harness) = one_backup(
+        Behaviour::Fail,
         RunnerConfig {
             max_attempts: 10,
             max_attempts_by_kind: HashMap::from([(JobKind::RunBackup, 4)]),
             ..RunnerConfig::default()
         },
-    );
+    )
+    .await;
     eventually("the job to be given up", PATIENCE, || async {
         pending(&store).await.is_empty()
     })
