@@ -197,25 +197,20 @@ async fn hostile_names_survive_copy_deploy_revert_backup_and_restore() {
         .get(&format!("{}/diff", DeployFixture::path(number)))
         .await;
     assert_eq!(diff.status, 200, "{}", diff.body);
-    fixture.post(number, "deploy").await;
-    let deployed = fixture
-        .wait_for(number, &["complete_pending_revert", "complete_error"])
+    fixture
+        .act(
+            number,
+            "deploy",
+            "complete_pending_revert",
+            "complete_error",
+        )
         .await;
-    assert_eq!(
-        deployed["deployment_state"], "complete_pending_revert",
-        "{deployed}"
-    );
     let live = schema_of(port, &fixture.main.physical).await;
     assert_eq!(live.tables, target.tables);
     assert_eq!(live.views.len(), 2);
-    fixture.post(number, "revert").await;
-    let reverted = fixture
-        .wait_for(number, &["complete_revert", "complete_revert_error"])
+    fixture
+        .act(number, "revert", "complete_revert", "complete_revert_error")
         .await;
-    assert_eq!(
-        reverted["deployment_state"], "complete_revert",
-        "{reverted}"
-    );
     fixture.wait_for_no_artifacts().await;
     let back = schema_of(port, &fixture.main.physical).await;
     assert_eq!(back.tables, original.tables);

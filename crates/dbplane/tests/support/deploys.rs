@@ -151,6 +151,15 @@ impl DeployFixture {
         format!("{DB_PATH}/deploy-requests/{number}")
     }
 
+    /// Posts `action` and waits for the request to reach `reached` or `failed`; it must
+    /// reach `reached`. The request as it then is.
+    pub async fn act(&self, number: u64, action: &str, reached: &str, failed: &str) -> Value {
+        self.post(number, action).await;
+        let request = self.wait_for(number, &[reached, failed]).await;
+        assert_eq!(request["deployment_state"], reached, "{request}");
+        request
+    }
+
     pub async fn post(&self, number: u64, action: &str) -> Value {
         let response = self
             .client
