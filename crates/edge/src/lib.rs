@@ -33,7 +33,6 @@ pub mod sql;
 pub mod stats;
 pub mod tls;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -80,14 +79,6 @@ impl Shared {
 #[derive(Clone)]
 pub struct Edge {
     shared: Arc<Shared>,
-}
-
-/// Backend connections of one branch.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BranchConnections {
-    pub sessions: usize,
-    pub backends_open: usize,
-    pub backends_idle: usize,
 }
 
 impl Edge {
@@ -138,11 +129,6 @@ impl Edge {
         self.shared.routes.store(Arc::new(table));
     }
 
-    /// The route table in force.
-    pub fn routes(&self) -> Arc<RouteTable> {
-        self.shared.routes.load_full()
-    }
-
     /// Binds the configured address.
     pub async fn bind(&self) -> std::io::Result<TcpListener> {
         TcpListener::bind(self.shared.config.listen).await
@@ -178,35 +164,6 @@ impl Edge {
     /// Statistics since the last drain.
     pub fn drain_stats(&self) -> Snapshot {
         self.shared.stats.drain()
-    }
-
-    /// Sessions and backend connections per branch.
-    pub fn connections(&self) -> HashMap<String, BranchConnections> {
-        let sessions = self.shared.registry.counts();
-        let mut out: HashMap<String, BranchConnections> = HashMap::new();
-        for (branch, pool) in self.shared.pools.all() {
-            out.insert(
-                branch.clone(),
-                BranchConnections {
-                    sessions: sessions.get(&branch).copied().unwrap_or(0),
-                    backends_open: pool.open_count(),
-                    backends_idle: pool.idle_count(),
-                },
-            );
-        }
-        for (branch, count) in sessions {
-            out.entry(branch).or_insert(BranchConnections {
-                sessions: count,
-                backends_open: 0,
-                backends_idle: 0,
-            });
-        }
-        out
-    }
-
-    /// Client sessions now.
-    pub fn sessions(&self) -> usize {
-        self.shared.registry.total()
     }
 }
 

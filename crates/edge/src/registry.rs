@@ -126,15 +126,6 @@ impl Registry {
         }
         Ok(entry.clone())
     }
-
-    /// Sessions now, per branch.
-    pub fn counts(&self) -> HashMap<String, usize> {
-        self.state.lock().expect("registry lock").per_branch.clone()
-    }
-
-    pub fn total(&self) -> usize {
-        self.state.lock().expect("registry lock").sessions.len()
-    }
 }
 
 impl SessionEntry {
