@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 
 /// File in the data dir holding the edge's bound address.
 const EDGE_ADDRESS_FILE: &str = "edge.addr";
+/// File in the data dir holding the HTTP SQL API's own listener's address (when set).
+const EDGE_HTTP_ADDRESS_FILE: &str = "edge-http.addr";
 /// Routes are republished this often (changes made by jobs: branches becoming ready,
 /// passwords expiring); the API republishes at once after its own changes.
 const REPUBLISH_EVERY: Duration = Duration::from_secs(5);
@@ -46,12 +48,25 @@ pub async fn start(
     if !settings.enabled {
         return Ok(None);
     }
-    let edge =
-        Edge::new(settings.edge_config(&config.data_dir)).context("set up the edge's TLS")?;
+    let edge_config = settings
+        .edge_config(&config.data_dir)
+        .context("read or create the edge's HTTP session key")?;
+    let edge = Edge::new(edge_config).context("set up the edge's TLS")?;
     let listener = edge
         .bind()
         .await
         .with_context(|| format!("listen for MySQL clients on {}", settings.listen))?;
+    let http_listener = edge
+        .bind_http()
+        .await
+        .context("listen for the HTTP SQL API")?;
+    if let Some(http) = &http_listener {
+        let bound = http
+            .local_addr()
+            .context("read the HTTP API's bound address")?;
+        crate::serve::write_address_file(&config.data_dir, EDGE_HTTP_ADDRESS_FILE, bound)?;
+        tracing::info!(address = %bound, "edge serving the HTTP SQL API");
+    }
     let bound = listener
         .local_addr()
         .context("read the edge's bound address")?;
@@ -68,7 +83,7 @@ pub async fn start(
     tracing::info!(address = %bound, passwords = routed, "edge serving MySQL clients");
     let mut serving_stop = stop.clone();
     let serving = tokio::spawn(async move {
-        edge.serve(listener, async move {
+        edge.serve(listener, http_listener, async move {
             let _ = serving_stop.changed().await;
         })
         .await;

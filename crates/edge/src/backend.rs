@@ -36,6 +36,9 @@ async fn open(address: &BackendAddress) -> std::io::Result<Box<dyn Io>> {
     })
 }
 
+/// MariaDB's `MARIADB_CLIENT_EXTENDED_METADATA`, in its extended capability word.
+const MARIADB_EXTENDED_METADATA: u32 = 1 << 3;
+
 /// Who a backend connection logs in as, and how it speaks.
 #[derive(Clone, Debug)]
 pub struct BackendLogin {
@@ -46,6 +49,9 @@ pub struct BackendLogin {
     /// The client's wire-format flags ([`caps::WIRE_FORMAT`]).
     pub wire: u32,
     pub collation: u8,
+    /// Ask MariaDB for its extended column metadata (a `JSON` column's format), which
+    /// the HTTP API reports and MySQL clients do not expect.
+    pub extended_metadata: bool,
     /// `SET SESSION …` run right after login (the edge's query timeout).
     pub baseline: Vec<String>,
 }
@@ -77,10 +83,21 @@ impl Backend {
         }
         let server = parse_server_greeting(&greeting.payload)
             .ok_or(EdgeError::Protocol("the backend's greeting is malformed"))?;
-        let wanted = BASE_CAPABILITIES | (login.wire & caps::WIRE_FORMAT);
+        let mut wanted = BASE_CAPABILITIES | (login.wire & caps::WIRE_FORMAT);
         // MariaDB clears `CLIENT_LONG_PASSWORD` (its "not MySQL" mark); the edge asks for
-        // it anyway, which keeps MariaDB's extended capabilities off.
+        // it anyway, which keeps MariaDB's extended capabilities off, unless it wants
+        // extended metadata.
         let missing = wanted & !server.capabilities & !caps::LONG_PASSWORD;
+        let mut mariadb_capabilities = 0;
+        if login.extended_metadata {
+            if server.mariadb_capabilities & MARIADB_EXTENDED_METADATA == 0 {
+                return Err(unavailable(
+                    "the server does not send extended column metadata".into(),
+                ));
+            }
+            wanted &= !caps::LONG_PASSWORD;
+            mariadb_capabilities = MARIADB_EXTENDED_METADATA;
+        }
         if missing != 0 {
             return Err(unavailable(format!(
                 "the server lacks capabilities {missing:#x}"
@@ -96,6 +113,7 @@ impl Backend {
             &answer,
             login.database.as_bytes(),
             "mysql_native_password",
+            mariadb_capabilities,
         );
         let mut seq = stream
             .write_packet(greeting.seq.wrapping_add(1), &response)

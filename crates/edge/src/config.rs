@@ -61,6 +61,20 @@ pub struct EdgeConfig {
     /// Distinct fingerprints aggregated per branch between flushes; the rest count
     /// under one "other" entry.
     pub stats_max_fingerprints: usize,
+    /// How long a new connection on the MySQL port may take to speak first, which only
+    /// an HTTP client does (a TLS hello or a request line; MySQL clients wait for the
+    /// greeting). `None`: the port serves MySQL only, and greets at once.
+    pub http_detect_window: Option<Duration>,
+    /// A listener for the HTTP API alone (no detection delay for anyone).
+    pub http_listen: Option<SocketAddr>,
+    /// An HTTP session holding a transaction or state is rolled back and closed after
+    /// this long without a request.
+    pub http_session_idle: Duration,
+    /// HTTP sessions kept at once (stateless requests keep none).
+    pub http_max_sessions: usize,
+    /// The key HTTP session tokens are signed with (kept under the data dir, so tokens
+    /// outlive a restart).
+    pub http_session_key: SessionKey,
     /// Version the greeting announces (MariaDB connectors read the `5.5.5-` prefix).
     pub server_version: String,
 }
@@ -82,7 +96,50 @@ impl EdgeConfig {
             hold_window: Duration::from_secs(10),
             hold_max_statements: 10_000,
             stats_max_fingerprints: 5_000,
+            http_detect_window: Some(Duration::from_millis(3)),
+            http_listen: None,
+            http_session_idle: Duration::from_secs(60),
+            http_max_sessions: 10_000,
+            http_session_key: SessionKey(rand::random()),
             server_version: "5.5.5-10.11.0-MariaDB-dbplane".into(),
         }
+    }
+}
+
+/// The HMAC key of HTTP session tokens (never printed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKey(pub [u8; 32]);
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(redacted)")
+    }
+}
+
+impl SessionKey {
+    /// The key kept in `path`, made (random, owner-only) on first use.
+    pub fn load_or_create(path: &std::path::Path) -> std::io::Result<SessionKey> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Ok(bytes) = std::fs::read(path)
+            && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+        {
+            return Ok(SessionKey(key));
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let key: [u8; 32] = rand::random();
+        let temporary = path.with_extension("tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(&key)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        Ok(SessionKey(key))
     }
 }

@@ -108,6 +108,8 @@ pub fn auth_switch_request(plugin: &str, nonce: &[u8; 20]) -> Vec<u8> {
 pub struct ServerGreeting {
     pub connection_id: u32,
     pub capabilities: u32,
+    /// MariaDB's extended capability word.
+    pub mariadb_capabilities: u32,
     pub nonce: Vec<u8>,
     pub plugin: String,
 }
@@ -127,7 +129,9 @@ pub fn parse_server_greeting(payload: &[u8]) -> Option<ServerGreeting> {
     let high = reader.u16()? as u32;
     let capabilities = low | (high << 16);
     let auth_length = reader.u8()? as usize;
-    reader.bytes(10)?;
+    // Six reserved bytes, then MariaDB's extended capabilities (zero from MySQL).
+    reader.bytes(6)?;
+    let mariadb_capabilities = reader.u32()?;
     let rest = auth_length.saturating_sub(8).max(13);
     let part2 = reader.bytes(rest)?;
     // The second part ends with a NUL that is not part of the nonce.
@@ -136,6 +140,7 @@ pub fn parse_server_greeting(payload: &[u8]) -> Option<ServerGreeting> {
     Some(ServerGreeting {
         connection_id,
         capabilities,
+        mariadb_capabilities,
         nonce,
         plugin,
     })
@@ -149,12 +154,16 @@ pub fn client_handshake_response(
     auth_response: &[u8],
     database: &[u8],
     plugin: &str,
+    mariadb_capabilities: u32,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + username.len() + database.len());
     out.extend_from_slice(&capabilities.to_le_bytes());
     out.extend_from_slice(&(crate::protocol::MAX_PAYLOAD as u32 + 1).to_le_bytes());
     out.push(collation);
-    out.extend_from_slice(&[0; 23]);
+    out.extend_from_slice(&[0; 19]);
+    // MariaDB reads its extended capabilities here when `CLIENT_LONG_PASSWORD` (its
+    // "MySQL client" mark) is clear.
+    out.extend_from_slice(&mariadb_capabilities.to_le_bytes());
     out.extend_from_slice(username.as_bytes());
     out.push(0);
     out.push(auth_response.len() as u8);
@@ -199,6 +208,7 @@ mod tests {
             &[1; 20],
             b"shop",
             "mysql_native_password",
+            0,
         );
         let parsed = parse_handshake_response(&payload).unwrap();
         assert_eq!(parsed.username, "dbu_x");

@@ -17,9 +17,11 @@ pub mod auth;
 pub mod backend;
 pub mod binary;
 pub mod config;
+mod detect;
 pub mod error;
 pub mod handshake;
 pub mod holds;
+mod http;
 pub mod login;
 pub mod metrics;
 pub mod packet;
@@ -43,7 +45,7 @@ use arc_swap::ArcSwap;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-pub use config::{EdgeConfig, GreetingPlugin};
+pub use config::{EdgeConfig, GreetingPlugin, SessionKey};
 pub use holds::HoldGuard;
 pub use routes::{BranchRoute, CredentialRoute, Role, RouteTable};
 pub use stats::Snapshot;
@@ -57,6 +59,9 @@ pub(crate) struct Shared {
     pub config: EdgeConfig,
     pub routes: ArcSwap<RouteTable>,
     pub tls: TlsAcceptor,
+    /// The same certificate, offering HTTP/1.1 by ALPN.
+    pub http_tls: TlsAcceptor,
+    pub http_sessions: http::Sessions,
     pub sha2: login::Sha2Cache,
     pub pools: pool::Pools,
     pub holds: Arc<holds::Holds>,
@@ -66,6 +71,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    pub fn next_connection_id(&self) -> u32 {
+        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// The statement that gives a backend session the edge's query timeout.
     pub fn query_timeout_statement(&self) -> String {
         format!(
@@ -84,7 +93,16 @@ pub struct Edge {
 impl Edge {
     /// An edge with an empty route table (nobody logs in until [`Edge::publish`]).
     pub fn new(config: EdgeConfig) -> Result<Edge, TlsError> {
-        let tls = TlsAcceptor::from(tls::server_config(&config.certificate)?);
+        let server_config = tls::server_config(&config.certificate)?;
+        let mut http_config = (*server_config).clone();
+        http_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tls = TlsAcceptor::from(server_config);
+        let http_tls = TlsAcceptor::from(Arc::new(http_config));
+        let http_sessions = http::Sessions::new(
+            &config.http_session_key.0,
+            config.http_session_idle,
+            config.http_max_sessions,
+        );
         Ok(Edge {
             shared: Arc::new(Shared {
                 holds: Arc::new(holds::Holds::new(
@@ -95,6 +113,8 @@ impl Edge {
                 config,
                 routes: ArcSwap::from_pointee(RouteTable::default()),
                 tls,
+                http_tls,
+                http_sessions,
                 sha2: login::Sha2Cache::default(),
                 pools: pool::Pools::default(),
                 registry: Arc::new(registry::Registry::default()),
@@ -134,16 +154,31 @@ impl Edge {
         TcpListener::bind(self.shared.config.listen).await
     }
 
+    /// Binds the HTTP API's own listener, when one is configured.
+    pub async fn bind_http(&self) -> std::io::Result<Option<TcpListener>> {
+        match self.shared.config.http_listen {
+            Some(address) => TcpListener::bind(address).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Accepts clients until `shutdown` resolves; each session runs on its own task.
-    pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    /// `http`: the HTTP API's own listener (it is also served on `listener`, detected).
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        http: Option<TcpListener>,
+        shutdown: impl Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
         let maintenance = tokio::spawn(maintain(self.shared.clone()));
+        let http = http.map(|listener| tokio::spawn(serve_http(self.shared.clone(), listener)));
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
                         let shared = self.shared.clone();
-                        tokio::spawn(async move { session_task(shared, tcp, peer).await });
+                        tokio::spawn(async move { connection_task(shared, tcp, peer).await });
                     }
                     Err(error) => {
                         tracing::warn!(%error, "edge accept failed");
@@ -154,6 +189,9 @@ impl Edge {
             }
         }
         maintenance.abort();
+        if let Some(http) = http {
+            http.abort();
+        }
     }
 
     /// Holds statements on `tables` of `branch_id` until the guard drops (a cutover).
@@ -167,9 +205,60 @@ impl Edge {
     }
 }
 
-async fn session_task(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+/// The HTTP API's own listener.
+async fn serve_http(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, peer)) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let _ = tcp.set_nodelay(true);
+                    if let Some(protocol) = detect::detect_http(&tcp).await {
+                        http_task(shared, tcp, peer, protocol).await;
+                    }
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "edge HTTP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// A connection on the edge's port: MySQL, or an HTTP client of the SQL API.
+async fn connection_task(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
     let _ = tcp.set_nodelay(true);
-    let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+    match detect::detect(&tcp, shared.config.http_detect_window).await {
+        detect::Protocol::Mysql => session_task(shared, tcp, peer).await,
+        protocol => http_task(shared, tcp, peer, protocol).await,
+    }
+}
+
+async fn http_task(
+    shared: Arc<Shared>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    protocol: detect::Protocol,
+) {
+    match protocol {
+        detect::Protocol::Https => {
+            let accepted =
+                tokio::time::timeout(login::LOGIN_TIMEOUT, shared.http_tls.accept(tcp)).await;
+            if let Ok(Ok(stream)) = accepted {
+                http::serve_connection(shared, Box::new(stream), peer, true).await;
+            }
+        }
+        // In clear only where the operator allows insecure transport.
+        _ if !shared.config.require_secure_transport => {
+            http::serve_connection(shared, Box::new(tcp), peer, false).await;
+        }
+        _ => {}
+    }
+}
+
+async fn session_task(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+    let id = shared.next_connection_id();
     let routes = shared.routes.load_full();
     let context = login::LoginContext {
         config: &shared.config,
@@ -225,6 +314,7 @@ async fn maintain(shared: Arc<Shared>) {
                 pool.close_idle(BACKEND_IDLE);
             }
         }
+        shared.http_sessions.expire();
         let open = pools.iter().map(|(_, pool)| pool.open_count()).sum();
         let idle = pools.iter().map(|(_, pool)| pool.idle_count()).sum();
         metrics::backends(open, idle);

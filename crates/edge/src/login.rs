@@ -37,6 +37,8 @@ pub struct Login {
     /// The client's flags, as far as the edge offered them.
     pub capabilities: u32,
     pub collation: u8,
+    /// Backend connections send MariaDB's extended column metadata (HTTP sessions).
+    pub extended_metadata: bool,
     pub tls: bool,
     pub peer: SocketAddr,
     /// The sequence number of the edge's next packet (the OK that ends the login).
@@ -191,6 +193,7 @@ async fn exchange(
         key,
         capabilities: response.capabilities & (caps::OFFERED | caps::SSL),
         collation: response.collation,
+        extended_metadata: false,
         tls,
         peer: context.peer,
         next_seq: *seq,

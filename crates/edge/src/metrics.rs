@@ -17,6 +17,12 @@ pub const STATEMENTS: &str = "dbplane_edge_statements_total";
 /// Counter: errors the edge itself answered a client with, by `reason`.
 pub const REFUSALS: &str = "dbplane_edge_refusals_total";
 
+/// Counter: HTTP API requests, by `outcome` (`ok`: answered, SQL errors included;
+/// `refused`: authentication, a bad request, a busy or unknown session, a limit).
+pub const HTTP_REQUESTS: &str = "dbplane_edge_http_requests_total";
+/// Gauge: HTTP sessions kept between requests (they hold a transaction or state).
+pub const HTTP_SESSIONS: &str = "dbplane_edge_http_sessions";
+
 /// HELP lines of the metrics above; harmless without a recorder.
 pub fn describe() {
     describe_gauge!(SESSIONS, "Client sessions open on the connection edge.");
@@ -28,6 +34,11 @@ pub fn describe() {
     describe_counter!(
         STATEMENTS,
         "Statements that went through the connection edge."
+    );
+    describe_counter!(HTTP_REQUESTS, "Requests to the edge's HTTP SQL API.");
+    describe_gauge!(
+        HTTP_SESSIONS,
+        "HTTP SQL sessions kept between requests (a transaction or session state)."
     );
     describe_counter!(
         REFUSALS,
@@ -69,4 +80,12 @@ pub(crate) fn refused(error: &EdgeError) {
     if let Some(reason) = error.reason() {
         counter!(REFUSALS, "reason" => reason).increment(1);
     }
+}
+
+pub(crate) fn http_request(outcome: &'static str) {
+    counter!(HTTP_REQUESTS, "outcome" => outcome).increment(1);
+}
+
+pub(crate) fn http_sessions(kept: usize) {
+    gauge!(HTTP_SESSIONS).set(kept as f64);
 }

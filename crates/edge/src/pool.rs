@@ -22,6 +22,7 @@ pub struct Group {
     pub username: String,
     pub wire: u32,
     pub collation: u8,
+    pub extended_metadata: bool,
 }
 
 /// The settings a session wants on its backend connection: `SET` statements, replayed in

@@ -18,6 +18,18 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The API's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Writer => "writer",
+            Role::ReadWriter => "readwriter",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// Where the edge opens its backend connections to a server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BackendAddress {

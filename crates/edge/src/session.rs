@@ -93,6 +93,17 @@ pub(crate) struct Session {
     pool: Arc<BranchPool>,
     backend: Option<Backend>,
     state: State,
+    progress: Option<tokio::sync::watch::Sender<Progress>>,
+}
+
+/// What a session reports after each command to whoever drives it in-process (the
+/// HTTP API), which must know whether the session holds state worth keeping.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Progress {
+    /// Commands answered so far.
+    pub commands: u64,
+    /// A transaction, a pinned connection or replayed settings live on.
+    pub stateful: bool,
 }
 
 impl Session {
@@ -113,7 +124,14 @@ impl Session {
             pool,
             backend: None,
             state: State::default(),
+            progress: None,
         }
+    }
+
+    /// Reports [`Progress`] after each command.
+    pub(crate) fn with_progress(mut self, progress: tokio::sync::watch::Sender<Progress>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     fn connection_plan(shared: &Shared, login: &Login) -> (Group, BackendLogin, Arc<BranchPool>) {
@@ -124,6 +142,7 @@ impl Session {
             username: credential.username.clone(),
             wire,
             collation: login.collation,
+            extended_metadata: login.extended_metadata,
         };
         let backend_login = BackendLogin {
             address: branch.backend.clone(),
@@ -132,6 +151,7 @@ impl Session {
             database: branch.physical_name.clone(),
             wire,
             collation: login.collation,
+            extended_metadata: login.extended_metadata,
             baseline: vec![shared.query_timeout_statement()],
         };
         let pool = shared.pools.branch(
@@ -209,6 +229,13 @@ impl Session {
             };
             if flow == Flow::End {
                 break;
+            }
+            if let Some(progress) = &self.progress {
+                let stateful = self.pinned() || !self.state.settings.statements.is_empty();
+                progress.send_modify(|p| {
+                    p.commands += 1;
+                    p.stateful = stateful;
+                });
             }
         }
         self.finish().await;

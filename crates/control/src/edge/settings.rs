@@ -1,6 +1,9 @@
 //! `[edge]`: the connection edge's settings as operators write them.
 
-use dbplane_edge::{CertificateSource, EdgeConfig, GreetingPlugin};
+use dbplane_edge::{CertificateSource, EdgeConfig, GreetingPlugin, SessionKey};
+
+/// Under `<data_dir>/edge/`: the HMAC key of HTTP session tokens.
+const SESSION_KEY_FILE: &str = "http-session.key";
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,17 @@ pub struct EdgeSettings {
     pub stats_flush_seconds: u64,
     /// How long statement statistics are kept.
     pub stats_retention_hours: u64,
+    /// Serve the HTTP SQL API on the edge's port too: a new connection that speaks first
+    /// within `http_detect_millis` is an HTTP client (MySQL clients wait for the greeting,
+    /// so their logins wait that long).
+    pub http: bool,
+    pub http_detect_millis: u64,
+    /// A listener for the HTTP SQL API alone (no detection wait), e.g. `127.0.0.1:3310`.
+    pub http_listen: Option<SocketAddr>,
+    /// An HTTP session holding a transaction is rolled back after this long idle.
+    pub http_session_idle_seconds: u64,
+    /// HTTP sessions kept at once (only those holding a transaction or state are kept).
+    pub http_max_sessions: usize,
     /// A table named by a statement within this long is "recently used" in deploy
     /// requests.
     pub table_recently_used_hours: u64,
@@ -72,6 +86,11 @@ impl Default for EdgeSettings {
             stats_flush_seconds: 60,
             stats_retention_hours: 7 * 24,
             table_recently_used_hours: 24,
+            http: true,
+            http_detect_millis: 3,
+            http_listen: None,
+            http_session_idle_seconds: 60,
+            http_max_sessions: 10_000,
         }
     }
 }
@@ -91,11 +110,23 @@ impl EdgeSettings {
         if self.backend_connections_per_branch == 0 || self.max_connections_per_branch == 0 {
             return Some("edge connection limits must be at least 1".into());
         }
+        if self.http && self.http_detect_millis == 0 {
+            return Some(
+                "edge.http_detect_millis must be at least 1 (or set edge.http = false)".into(),
+            );
+        }
+        if self.http_session_idle_seconds == 0 || self.http_max_sessions == 0 {
+            return Some(
+                "edge.http_session_idle_seconds and edge.http_max_sessions must be at least 1"
+                    .into(),
+            );
+        }
         None
     }
 
-    /// The edge's configuration; `data_dir` keeps a generated certificate.
-    pub fn edge_config(&self, data_dir: &Path) -> EdgeConfig {
+    /// The edge's configuration; `data_dir` keeps a generated certificate and the key
+    /// HTTP session tokens are signed with.
+    pub fn edge_config(&self, data_dir: &Path) -> std::io::Result<EdgeConfig> {
         let certificate = match (&self.tls_certificate, &self.tls_key) {
             (Some(certificate), Some(key)) => CertificateSource::Files {
                 certificate: certificate.clone(),
@@ -123,7 +154,15 @@ impl EdgeSettings {
         config.hold_window = Duration::from_millis(self.hold_window_millis);
         config.hold_max_statements = self.hold_max_statements;
         config.stats_max_fingerprints = self.stats_max_fingerprints;
-        config
+        config.http_detect_window = self
+            .http
+            .then(|| Duration::from_millis(self.http_detect_millis));
+        config.http_listen = self.http_listen;
+        config.http_session_idle = Duration::from_secs(self.http_session_idle_seconds);
+        config.http_max_sessions = self.http_max_sessions;
+        config.http_session_key =
+            SessionKey::load_or_create(&data_dir.join("edge").join(SESSION_KEY_FILE))?;
+        Ok(config)
     }
 }
 
