@@ -247,10 +247,15 @@ impl Login {
                 .map(str::to_string)
                 .with_context(|| format!("no {name} in {body}"))
         };
-        let address = field("access_host_url")?;
+        // A MySQL password's branch names the edge's MySQL port (its `access_host_url`
+        // is the HTTP SQL API); a Postgres role has only `access_host_url`.
+        let address = match body["database_branch"]["mysql_edge_address"].as_str() {
+            Some(address) => address.to_string(),
+            None => field("access_host_url")?,
+        };
         let (host, port) = address
             .rsplit_once(':')
-            .with_context(|| format!("access_host_url {address} is not host:port"))?;
+            .with_context(|| format!("address {address} is not host:port"))?;
         Ok(Login {
             host: host.to_string(),
             port: port.parse()?,

@@ -123,10 +123,12 @@ async fn run(options: &Options) -> Result<bool> {
             bail!("POST {path} answered {status}: {body}");
         }
         let field = |name: &str| body[name].as_str().unwrap_or_default().to_string();
-        let (host, port) = field("access_host_url")
+        let (host, port) = body["database_branch"]["mysql_edge_address"]
+            .as_str()
+            .unwrap_or_default()
             .rsplit_once(':')
             .map(|(h, p)| (h.to_string(), p.parse::<u16>()))
-            .context("access_host_url is host:port")?;
+            .context("mysql_edge_address is host:port")?;
         let edge = Target {
             host,
             port: port?,

@@ -33,6 +33,9 @@ pub struct BranchDetails {
     /// `host:port` clients connect to: the connection edge for MySQL branches when it
     /// runs, else the branch's server.
     pub address: String,
+    /// A password's `access_host_url`: the edge's HTTP SQL API when it serves one (whose
+    /// listener also serves MySQL clients that come to it), else `address`.
+    pub access_host: String,
     /// The database name clients connect with: the database's own name through the
     /// edge, else the branch's physical database.
     pub connect_database: String,
@@ -486,6 +489,7 @@ impl ControlPlane {
             .edge
             .as_ref()
             .filter(|_| database.kind == dbplane_domain::data_plane::DatabaseKind::Mysql);
+        let access_host = through_edge.and_then(|edge| edge.public_http_address.clone());
         let (address, connect_database) = match through_edge {
             Some(edge) => (edge.public_address.clone(), database.name.clone()),
             None => (
@@ -517,6 +521,7 @@ impl ControlPlane {
             organization,
             parent_name,
             region,
+            access_host: access_host.unwrap_or_else(|| address.clone()),
             address,
             connect_database,
             actor,

@@ -22,18 +22,21 @@ use dbplane_store::MetadataStore;
 #[derive(Clone)]
 pub struct EdgeLink {
     pub edge: Edge,
-    /// `host:port` clients are told to connect to.
+    /// `host:port` MySQL clients are told to connect to.
     pub public_address: String,
+    /// `host:port` of the HTTP SQL API (passwords' `access_host_url`), when served.
+    pub public_http_address: Option<String>,
     /// The account hashes read so far; its lock also keeps publishes one at a time (a
     /// slow one must not overwrite a newer table).
     hashes: Arc<tokio::sync::Mutex<routes::AccountHashes>>,
 }
 
 impl EdgeLink {
-    pub fn new(edge: Edge, public_address: String) -> Self {
+    pub fn new(edge: Edge, public_address: String, public_http_address: Option<String>) -> Self {
         EdgeLink {
             edge,
             public_address,
+            public_http_address,
             hashes: Arc::new(tokio::sync::Mutex::new(routes::AccountHashes::default())),
         }
     }

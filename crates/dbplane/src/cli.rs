@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// Address the connection edge (MySQL protocol) listens on. Default `127.0.0.1:3309`.
     #[arg(long, env = "DBPLANE_EDGE_LISTEN")]
     pub edge_listen: Option<SocketAddr>,
+    /// Address the edge's HTTP SQL API listens on. Default `127.0.0.1:3310`.
+    #[arg(long, env = "DBPLANE_EDGE_HTTP_LISTEN")]
+    pub edge_http_listen: Option<SocketAddr>,
     /// Log format.
     #[arg(long, env = "DBPLANE_LOG_FORMAT", default_value = "text")]
     pub log_format: crate::logging::LogFormat,

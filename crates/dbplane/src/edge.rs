@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 /// File in the data dir holding the edge's bound address.
 const EDGE_ADDRESS_FILE: &str = "edge.addr";
-/// File in the data dir holding the HTTP SQL API's own listener's address (when set).
+/// File in the data dir holding the HTTP SQL API's bound address.
 const EDGE_HTTP_ADDRESS_FILE: &str = "edge-http.addr";
 /// Routes are republished this often (changes made by jobs: branches becoming ready,
 /// passwords expiring); the API republishes at once after its own changes.
@@ -59,14 +59,23 @@ pub async fn start(
     let http_listener = edge
         .bind_http()
         .await
-        .context("listen for the HTTP SQL API")?;
-    if let Some(http) = &http_listener {
-        let bound = http
-            .local_addr()
-            .context("read the HTTP API's bound address")?;
-        crate::serve::write_address_file(&config.data_dir, EDGE_HTTP_ADDRESS_FILE, bound)?;
-        tracing::info!(address = %bound, "edge serving the HTTP SQL API");
-    }
+        .with_context(|| format!("listen for the HTTP SQL API on {}", settings.http_listen))?;
+    let public_http_address = match &http_listener {
+        Some(http) => {
+            let bound = http
+                .local_addr()
+                .context("read the HTTP API's bound address")?;
+            crate::serve::write_address_file(&config.data_dir, EDGE_HTTP_ADDRESS_FILE, bound)?;
+            tracing::info!(address = %bound, "edge serving the HTTP SQL API");
+            Some(
+                settings
+                    .http_public_address
+                    .clone()
+                    .unwrap_or_else(|| bound.to_string()),
+            )
+        }
+        None => None,
+    };
     let bound = listener
         .local_addr()
         .context("read the edge's bound address")?;
@@ -75,7 +84,7 @@ pub async fn start(
         .public_address
         .clone()
         .unwrap_or_else(|| bound.to_string());
-    let link = EdgeLink::new(edge.clone(), public_address);
+    let link = EdgeLink::new(edge.clone(), public_address, public_http_address);
     let routed = link
         .publish(store.as_ref(), &clusters)
         .await

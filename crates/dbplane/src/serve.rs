@@ -162,6 +162,9 @@ fn layered_config(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(listen) = args.edge_listen {
         config.edge.listen = listen;
     }
+    if let Some(listen) = args.edge_http_listen {
+        config.edge.http_listen = listen;
+    }
     config.validate()?;
     Ok(config)
 }

@@ -61,12 +61,11 @@ pub struct EdgeConfig {
     /// Distinct fingerprints aggregated per branch between flushes; the rest count
     /// under one "other" entry.
     pub stats_max_fingerprints: usize,
-    /// How long a new connection on the MySQL port may take to speak first, which only
-    /// an HTTP client does (a TLS hello or a request line; MySQL clients wait for the
-    /// greeting). `None`: the port serves MySQL only, and greets at once.
-    pub http_detect_window: Option<Duration>,
-    /// A listener for the HTTP API alone (no detection delay for anyone).
+    /// Where the HTTP SQL API listens (`None`: not served).
     pub http_listen: Option<SocketAddr>,
+    /// A connection to the HTTP listener that says nothing this long is served as a
+    /// MySQL client (HTTP clients speak first).
+    pub http_mysql_fallback: Duration,
     /// An HTTP session holding a transaction or state is rolled back and closed after
     /// this long without a request.
     pub http_session_idle: Duration,
@@ -96,8 +95,8 @@ impl EdgeConfig {
             hold_window: Duration::from_secs(10),
             hold_max_statements: 10_000,
             stats_max_fingerprints: 5_000,
-            http_detect_window: Some(Duration::from_millis(3)),
             http_listen: None,
+            http_mysql_fallback: Duration::from_millis(500),
             http_session_idle: Duration::from_secs(60),
             http_max_sessions: 10_000,
             http_session_key: SessionKey(rand::random()),

@@ -163,7 +163,7 @@ impl Edge {
     }
 
     /// Accepts clients until `shutdown` resolves; each session runs on its own task.
-    /// `http`: the HTTP API's own listener (it is also served on `listener`, detected).
+    /// `http`: the HTTP SQL API's listener.
     pub async fn serve(
         &self,
         listener: TcpListener,
@@ -178,7 +178,10 @@ impl Edge {
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
                         let shared = self.shared.clone();
-                        tokio::spawn(async move { connection_task(shared, tcp, peer).await });
+                        tokio::spawn(async move {
+                            let _ = tcp.set_nodelay(true);
+                            session_task(shared, tcp, peer).await;
+                        });
                     }
                     Err(error) => {
                         tracing::warn!(%error, "edge accept failed");
@@ -205,7 +208,7 @@ impl Edge {
     }
 }
 
-/// The HTTP API's own listener.
+/// The HTTP SQL API's listener (MySQL clients that come to it are served too).
 async fn serve_http(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
@@ -213,8 +216,11 @@ async fn serve_http(shared: Arc<Shared>, listener: TcpListener) {
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let _ = tcp.set_nodelay(true);
-                    if let Some(protocol) = detect::detect_http(&tcp).await {
-                        http_task(shared, tcp, peer, protocol).await;
+                    let window = shared.config.http_mysql_fallback;
+                    match detect::detect(&tcp, window).await {
+                        Some(detect::Protocol::Mysql) => session_task(shared, tcp, peer).await,
+                        Some(protocol) => http_task(shared, tcp, peer, protocol).await,
+                        None => {}
                     }
                 });
             }
@@ -223,15 +229,6 @@ async fn serve_http(shared: Arc<Shared>, listener: TcpListener) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-    }
-}
-
-/// A connection on the edge's port: MySQL, or an HTTP client of the SQL API.
-async fn connection_task(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
-    let _ = tcp.set_nodelay(true);
-    match detect::detect(&tcp, shared.config.http_detect_window).await {
-        detect::Protocol::Mysql => session_task(shared, tcp, peer).await,
-        protocol => http_task(shared, tcp, peer, protocol).await,
     }
 }
 

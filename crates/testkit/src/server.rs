@@ -49,10 +49,13 @@ pub struct TestServer {
     /// The connection edge's address: a free port on the first start, the same one on
     /// restarts (clients reconnect where they were).
     edge_listen: String,
+    /// The edge's HTTP SQL API's address, kept the same way.
+    edge_http_listen: String,
 }
 
 const ADDRESS_FILE: &str = "dbplane.addr";
 const EDGE_ADDRESS_FILE: &str = "edge.addr";
+const EDGE_HTTP_ADDRESS_FILE: &str = "edge-http.addr";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl TestServer {
@@ -113,6 +116,7 @@ impl TestServer {
             child: None,
             base_url: String::new(),
             edge_listen: "127.0.0.1:0".into(),
+            edge_http_listen: "127.0.0.1:0".into(),
         };
         server.launch().await;
         server
@@ -140,6 +144,11 @@ impl TestServer {
     /// `host:port` of the connection edge (MySQL protocol).
     pub fn edge_address(&self) -> &str {
         &self.edge_listen
+    }
+
+    /// `host:port` of the edge's HTTP SQL API (passwords' `access_host_url`).
+    pub fn edge_http_address(&self) -> &str {
+        &self.edge_http_listen
     }
 
     /// A client that sends `authorization` (or nothing).
@@ -257,6 +266,7 @@ impl TestServer {
             .arg(&self.data_dir)
             .args(["--listen", "127.0.0.1:0"])
             .args(["--edge-listen", &self.edge_listen])
+            .args(["--edge-http-listen", &self.edge_http_listen])
             .env("RUST_LOG", "info,dbplane=debug")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .arg("--config")
@@ -305,6 +315,9 @@ impl TestServer {
         // The edge starts before the API answers.
         if let Ok(edge) = std::fs::read_to_string(self.data_dir.join(EDGE_ADDRESS_FILE)) {
             self.edge_listen = edge.trim().to_string();
+        }
+        if let Ok(http) = std::fs::read_to_string(self.data_dir.join(EDGE_HTTP_ADDRESS_FILE)) {
+            self.edge_http_listen = http.trim().to_string();
         }
     }
 

@@ -48,13 +48,16 @@ pub struct EdgeSettings {
     pub stats_flush_seconds: u64,
     /// How long statement statistics are kept.
     pub stats_retention_hours: u64,
-    /// Serve the HTTP SQL API on the edge's port too: a new connection that speaks first
-    /// within `http_detect_millis` is an HTTP client (MySQL clients wait for the greeting,
-    /// so their logins wait that long).
+    /// Serve the HTTP SQL API (what `@planetscale/database` speaks).
     pub http: bool,
-    pub http_detect_millis: u64,
-    /// A listener for the HTTP SQL API alone (no detection wait), e.g. `127.0.0.1:3310`.
-    pub http_listen: Option<SocketAddr>,
+    /// Where it listens (`DBPLANE_EDGE_HTTP_LISTEN`, `--edge-http-listen`); passwords'
+    /// `access_host_url` names it.
+    pub http_listen: SocketAddr,
+    /// `host:port` HTTP clients are told (default: the bound address).
+    pub http_public_address: Option<String>,
+    /// A connection to the HTTP listener silent this long is served as a MySQL client
+    /// (tools that take `access_host_url` for a MySQL address still connect).
+    pub http_mysql_fallback_millis: u64,
     /// An HTTP session holding a transaction is rolled back after this long idle.
     pub http_session_idle_seconds: u64,
     /// HTTP sessions kept at once (only those holding a transaction or state are kept).
@@ -87,8 +90,9 @@ impl Default for EdgeSettings {
             stats_retention_hours: 7 * 24,
             table_recently_used_hours: 24,
             http: true,
-            http_detect_millis: 3,
-            http_listen: None,
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 3310)),
+            http_public_address: None,
+            http_mysql_fallback_millis: 500,
             http_session_idle_seconds: 60,
             http_max_sessions: 10_000,
         }
@@ -109,11 +113,6 @@ impl EdgeSettings {
         }
         if self.backend_connections_per_branch == 0 || self.max_connections_per_branch == 0 {
             return Some("edge connection limits must be at least 1".into());
-        }
-        if self.http && self.http_detect_millis == 0 {
-            return Some(
-                "edge.http_detect_millis must be at least 1 (or set edge.http = false)".into(),
-            );
         }
         if self.http_session_idle_seconds == 0 || self.http_max_sessions == 0 {
             return Some(
@@ -137,6 +136,7 @@ impl EdgeSettings {
                 hosts: self
                     .public_address
                     .iter()
+                    .chain(&self.http_public_address)
                     .map(|address| host_of(address).to_string())
                     .collect(),
             },
@@ -154,10 +154,8 @@ impl EdgeSettings {
         config.hold_window = Duration::from_millis(self.hold_window_millis);
         config.hold_max_statements = self.hold_max_statements;
         config.stats_max_fingerprints = self.stats_max_fingerprints;
-        config.http_detect_window = self
-            .http
-            .then(|| Duration::from_millis(self.http_detect_millis));
-        config.http_listen = self.http_listen;
+        config.http_listen = self.http.then_some(self.http_listen);
+        config.http_mysql_fallback = Duration::from_millis(self.http_mysql_fallback_millis);
         config.http_session_idle = Duration::from_secs(self.http_session_idle_seconds);
         config.http_max_sessions = self.http_max_sessions;
         config.http_session_key =

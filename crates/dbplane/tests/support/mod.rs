@@ -101,8 +101,12 @@ pub struct Login {
 }
 
 impl Login {
+    /// A MySQL login from a password: the branch's MySQL address (`access_host_url` names
+    /// the HTTP SQL API when the edge serves it).
     pub fn from_password(body: &Value) -> Self {
-        let address = body["access_host_url"].as_str().expect("access_host_url");
+        let address = body["database_branch"]["mysql_edge_address"]
+            .as_str()
+            .expect("database_branch.mysql_edge_address");
         let (host, port) = address.rsplit_once(':').expect("host:port");
         Login {
             host: host.to_string(),

@@ -3,9 +3,9 @@
 //! `kysely-planetscale` and Prisma's PlanetScale adapter), authenticated with a branch
 //! password in `Authorization: Basic`.
 //!
-//! It is served on the edge's own port (a client that speaks first with a TLS hello or an
-//! HTTP request is an HTTP client; see `crate::detect`) and, when configured, on a
-//! listener of its own. Each statement runs through an in-process edge session
+//! It has a listener of its own, whose address is the passwords' `access_host_url`:
+//! HTTPS with the edge's certificate, or HTTP in clear where the edge allows insecure
+//! transport (see `crate::detect`). Each statement runs through an in-process edge session
 //! ([`sessions`]), so routing, pooling, roles, limits, safe migrations, cutover holds and
 //! statistics are the MySQL listener's own.
 

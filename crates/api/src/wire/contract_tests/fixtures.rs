@@ -125,6 +125,7 @@ pub fn branch_details(kind: DatabaseKind, development: bool) -> BranchDetails {
         parent_name: development.then(|| "main".to_string()),
         region: region(),
         address: "127.0.0.1:3309".into(),
+        access_host: "127.0.0.1:3310".into(),
         connect_database: "shop".into(),
         actor: development.then(user),
         restored_from: None,
