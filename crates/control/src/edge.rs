@@ -24,19 +24,34 @@ pub struct EdgeLink {
     pub edge: Edge,
     /// `host:port` MySQL clients are told to connect to.
     pub public_address: String,
-    /// `host:port` of the HTTP SQL API (passwords' `access_host_url`), when served.
+    /// Passwords' `access_host_url`: the HTTP SQL API's `host:port` when it is served
+    /// (see [`access_host`]).
     pub public_http_address: Option<String>,
     /// The account hashes read so far; its lock also keeps publishes one at a time (a
     /// slow one must not overwrite a newer table).
     hashes: Arc<tokio::sync::Mutex<routes::AccountHashes>>,
 }
 
+/// What passwords name as their host. Where both protocols are on their standard ports of
+/// one host (MySQL 3306, HTTPS 443), the bare host, as PlanetScale names it: MySQL clients
+/// and the HTTP driver each add their own default port. Else the HTTP API's `host:port`
+/// (whose listener serves MySQL clients that come to it too).
+pub fn access_host(mysql: &str, http: &str) -> String {
+    match (mysql.rsplit_once(':'), http.rsplit_once(':')) {
+        (Some((mysql_host, "3306")), Some((http_host, "443"))) if mysql_host == http_host => {
+            mysql_host.to_string()
+        }
+        _ => http.to_string(),
+    }
+}
+
 impl EdgeLink {
     pub fn new(edge: Edge, public_address: String, public_http_address: Option<String>) -> Self {
         EdgeLink {
             edge,
+            public_http_address: public_http_address
+                .map(|http| access_host(&public_address, &http)),
             public_address,
-            public_http_address,
             hashes: Arc::new(tokio::sync::Mutex::new(routes::AccountHashes::default())),
         }
     }
@@ -151,5 +166,26 @@ pub async fn republish(
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::access_host;
+
+    #[test]
+    fn standard_ports_of_one_host_give_the_bare_host() {
+        assert_eq!(
+            access_host("db.example.com:3306", "db.example.com:443"),
+            "db.example.com"
+        );
+        assert_eq!(
+            access_host("127.0.0.1:3309", "127.0.0.1:3310"),
+            "127.0.0.1:3310"
+        );
+        assert_eq!(
+            access_host("db.example.com:3306", "sql.example.com:443"),
+            "sql.example.com:443"
+        );
     }
 }

@@ -281,6 +281,26 @@ async fn sessions_are_signed_kept_only_while_needed_and_rolled_back_when_abandon
         .await;
     assert_eq!(count["result"]["rows"][0]["values"], STANDARD.encode("0"));
 
+    // A client that goes away mid-statement: its session is dropped with its backend
+    // connection (which may hold half an answer); nothing of it reaches anyone else.
+    let (_, began) = http.execute("BEGIN", &Value::Null).await;
+    let cut_off = http
+        .client
+        .post(format!("{}/psdb.v1alpha1.Database/Execute", http.base))
+        .header("Authorization", &http.authorization)
+        .json(&json!({"query": "SELECT SLEEP(2)", "session": began["session"]}))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(cut_off.is_err(), "the client gave up");
+    let (status, lost) = http.execute("SELECT 1", &began["session"]).await;
+    assert_eq!(status, 503, "{lost}");
+    for _ in 0..10 {
+        let (status, body) = http.execute("SELECT 42", &Value::Null).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"]["rows"][0]["values"], STANDARD.encode("42"));
+    }
+
     // Bad requests get clear errors in the driver's shape.
     let (status, body) = http.post("Execute", json!({"query": 5})).await;
     assert_eq!(status, 400, "{body}");

@@ -96,7 +96,7 @@ impl EdgeConfig {
             hold_max_statements: 10_000,
             stats_max_fingerprints: 5_000,
             http_listen: None,
-            http_mysql_fallback: Duration::from_millis(500),
+            http_mysql_fallback: Duration::from_millis(300),
             http_session_idle: Duration::from_secs(60),
             http_max_sessions: 10_000,
             http_session_key: SessionKey(rand::random()),

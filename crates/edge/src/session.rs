@@ -93,17 +93,6 @@ pub(crate) struct Session {
     pool: Arc<BranchPool>,
     backend: Option<Backend>,
     state: State,
-    progress: Option<tokio::sync::watch::Sender<Progress>>,
-}
-
-/// What a session reports after each command to whoever drives it in-process (the
-/// HTTP API), which must know whether the session holds state worth keeping.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Progress {
-    /// Commands answered so far.
-    pub commands: u64,
-    /// A transaction, a pinned connection or replayed settings live on.
-    pub stateful: bool,
 }
 
 impl Session {
@@ -124,14 +113,7 @@ impl Session {
             pool,
             backend: None,
             state: State::default(),
-            progress: None,
         }
-    }
-
-    /// Reports [`Progress`] after each command.
-    pub(crate) fn with_progress(mut self, progress: tokio::sync::watch::Sender<Progress>) -> Self {
-        self.progress = Some(progress);
-        self
     }
 
     fn connection_plan(shared: &Shared, login: &Login) -> (Group, BackendLogin, Arc<BranchPool>) {
@@ -195,50 +177,68 @@ impl Session {
                 },
                 _ = entry.killed.notified() => break,
             };
-            self.client.shrink();
-            let seq = packet.seq.wrapping_add(1);
-            let Some(&code) = packet.payload.first() else {
+            if self.command(packet).await == Flow::End {
                 break;
-            };
-            let body = packet.payload.slice(1..);
-            let flow = match code {
-                command::QUIT => Flow::End,
-                command::QUERY => self.query(seq, body).await,
-                command::PING => self.send_ok(seq).await,
-                command::INIT_DB => self.init_db(seq, body).await,
-                command::STMT_PREPARE => self.prepare(seq, body).await,
-                command::STMT_EXECUTE
-                | command::STMT_FETCH
-                | command::STMT_RESET
-                | command::STMT_CLOSE
-                | command::STMT_SEND_LONG_DATA => {
-                    self.statement_command(seq, code, packet.payload.clone())
-                        .await
-                }
-                command::FIELD_LIST | command::STATISTICS => {
-                    self.forward_simple(seq, code, packet.payload.clone()).await
-                }
-                command::SET_OPTION => self.set_option(seq, packet.payload.clone()).await,
-                command::RESET_CONNECTION => self.reset_connection(seq).await,
-                command::CHANGE_USER => self.change_user(seq, body).await,
-                command::PROCESS_KILL => self.process_kill(seq, body).await,
-                _ => {
-                    let error = EdgeError::Protocol("unknown command");
-                    self.send_error(seq, &error).await
-                }
-            };
-            if flow == Flow::End {
-                break;
-            }
-            if let Some(progress) = &self.progress {
-                let stateful = self.pinned() || !self.state.settings.statements.is_empty();
-                progress.send_modify(|p| {
-                    p.commands += 1;
-                    p.stateful = stateful;
-                });
             }
         }
         self.finish().await;
+    }
+
+    /// Serves the next command on the session's stream, for a caller that drives the
+    /// session in its own task (the HTTP API); `false` when the session is over (the
+    /// caller then [`Session::finish`]es it).
+    pub(crate) async fn serve_next(&mut self) -> bool {
+        match self.client.read_packet().await {
+            Ok(Some(packet)) => self.command(packet).await == Flow::Continue,
+            _ => false,
+        }
+    }
+
+    /// Drops the backend connection without a word to it: a command on it was cut off
+    /// halfway, and what is left unread on it must reach nobody.
+    pub(crate) fn abandon(&mut self) {
+        self.drop_backend();
+    }
+
+    /// Whether the session holds state a later command may need: a pinned connection
+    /// (a transaction, locks, variables…) or settings to replay.
+    pub(crate) fn holds_state(&self) -> bool {
+        self.pinned() || !self.state.settings.statements.is_empty()
+    }
+
+    async fn command(&mut self, packet: crate::packet::Packet) -> Flow {
+        self.client.shrink();
+        let seq = packet.seq.wrapping_add(1);
+        let Some(&code) = packet.payload.first() else {
+            return Flow::End;
+        };
+        let body = packet.payload.slice(1..);
+        match code {
+            command::QUIT => Flow::End,
+            command::QUERY => self.query(seq, body).await,
+            command::PING => self.send_ok(seq).await,
+            command::INIT_DB => self.init_db(seq, body).await,
+            command::STMT_PREPARE => self.prepare(seq, body).await,
+            command::STMT_EXECUTE
+            | command::STMT_FETCH
+            | command::STMT_RESET
+            | command::STMT_CLOSE
+            | command::STMT_SEND_LONG_DATA => {
+                self.statement_command(seq, code, packet.payload.clone())
+                    .await
+            }
+            command::FIELD_LIST | command::STATISTICS => {
+                self.forward_simple(seq, code, packet.payload.clone()).await
+            }
+            command::SET_OPTION => self.set_option(seq, packet.payload.clone()).await,
+            command::RESET_CONNECTION => self.reset_connection(seq).await,
+            command::CHANGE_USER => self.change_user(seq, body).await,
+            command::PROCESS_KILL => self.process_kill(seq, body).await,
+            _ => {
+                let error = EdgeError::Protocol("unknown command");
+                self.send_error(seq, &error).await
+            }
+        }
     }
 
     /// Whether the session must keep its backend connection.
@@ -285,7 +285,7 @@ impl Session {
     }
 
     /// At the end: a connection with session state is reset before others use it.
-    async fn finish(&mut self) {
+    pub(crate) async fn finish(&mut self) {
         self.reset_backend().await;
         self.client.shutdown().await;
     }

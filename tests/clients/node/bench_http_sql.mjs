@@ -1,6 +1,7 @@
 // Load generator of the HTTP SQL benchmark (benches/http_sql, not a test): the same
-// statements through @planetscale/database (HTTPS to the edge) and through mysql2 (the
-// MySQL protocol to the edge), one after the other in this process. Prints JSON.
+// statements through @planetscale/database (HTTPS to EDGE_ACCESS_HOST, the password's
+// access_host_url) and through mysql2 (the MySQL protocol to EDGE_MYSQL_ADDRESS, the
+// branch's mysql_edge_address), one after the other in this process. Prints JSON.
 //
 // MODE=latency: point selects and single-row inserts at each CONCURRENCY (e.g. "1,32"),
 //   SECONDS each, after a warm-up: per client and case, statements, per second, median
@@ -14,7 +15,7 @@ import { connect } from "@planetscale/database";
 import mysql from "mysql2/promise";
 
 const env = process.env;
-const [host, port] = env.EDGE_ACCESS_HOST.split(":");
+const [host, port] = env.EDGE_MYSQL_ADDRESS.split(":");
 const http = { host: env.EDGE_ACCESS_HOST, username: env.EDGE_USER, password: env.EDGE_PASSWORD };
 const mysqlConfig = { host, port: Number(port), user: env.EDGE_USER, password: env.EDGE_PASSWORD, database: env.EDGE_DATABASE };
 const rows = Number(env.ROWS ?? 10000);
@@ -64,6 +65,7 @@ async function latency() {
     };
     for (const [name, statement] of Object.entries(statements)) {
       for (const [client, make] of Object.entries(clients)) {
+        if (env.CLIENT && env.CLIENT !== client) continue;
         const workers = client === "mysql2" ? Array.from({ length: concurrency }) : connections;
         await load(workers, 1, make(statement));
         const latencies = await load(workers, seconds, make(statement));

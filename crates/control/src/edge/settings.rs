@@ -92,7 +92,7 @@ impl Default for EdgeSettings {
             http: true,
             http_listen: SocketAddr::from(([127, 0, 0, 1], 3310)),
             http_public_address: None,
-            http_mysql_fallback_millis: 500,
+            http_mysql_fallback_millis: 300,
             http_session_idle_seconds: 60,
             http_max_sessions: 10_000,
         }

@@ -256,14 +256,16 @@ impl Context<'_> {
             }
             None => {
                 sessions.make_room()?;
-                let link = Link::open(
-                    self.shared,
-                    self.credential.clone(),
-                    self.key,
-                    self.peer,
-                    self.tls,
-                )
-                .await?;
+                let link = match sessions.spare(&self.credential) {
+                    Some(link) => link,
+                    None => Link::open(
+                        self.shared,
+                        self.credential.clone(),
+                        self.key,
+                        self.peer,
+                        self.tls,
+                    )?,
+                };
                 Slot::new(self.username(), link)
             }
         };
@@ -282,7 +284,7 @@ impl Context<'_> {
                 return Err(HttpError::SessionLost);
             }
         };
-        sessions.settle(&id, &slot, stateful);
+        sessions.settle(&id, slot, stateful);
         let token = Token {
             id,
             in_transaction: answer.status & status::IN_TRANS != 0,

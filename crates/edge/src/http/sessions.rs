@@ -22,7 +22,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::hmac;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 use super::HttpError;
 use super::result::{Answer, read_answer};
@@ -32,7 +31,7 @@ use crate::login::Login;
 use crate::packet::PacketStream;
 use crate::protocol::{DEFAULT_COLLATION, caps, command};
 use crate::routes::CredentialRoute;
-use crate::session::{Progress, Session};
+use crate::session::Session;
 
 /// The in-memory pipe's buffer between the HTTP side and its session.
 const PIPE_BUFFER: usize = 64 << 10;
@@ -50,16 +49,26 @@ const CAPABILITIES: u32 = caps::PROTOCOL_41
     | caps::PLUGIN_AUTH
     | caps::DEPRECATE_EOF;
 
-/// An in-process edge session and the pipe to it.
+/// An edge session driven in-process: the request's task writes a command into the pipe
+/// and runs the session and the reading of its answer side by side (one task, no thread
+/// hop between them).
 pub(crate) struct Link {
+    credential: Arc<CredentialRoute>,
+    /// Taken only when the link is dropped (the session then finishes on its own task).
+    session: Option<Session>,
     stream: PacketStream,
-    progress: watch::Receiver<Progress>,
-    commands: u64,
+    /// It served another request before: its next one starts with a reset
+    /// (`COM_RESET_CONNECTION`, sent in the same write), so no value of that request
+    /// (`LAST_INSERT_ID()`) shows through.
+    reused: bool,
+    /// A statement was cut off halfway (the HTTP client went away and its request was
+    /// dropped): the session's backend connection may hold half an answer.
+    interrupted: bool,
 }
 
 impl Link {
     /// Starts a session for `credential`, counted against the branch's connection limit.
-    pub(crate) async fn open(
+    pub(crate) fn open(
         shared: &Arc<Shared>,
         credential: Arc<CredentialRoute>,
         key: NativeKey,
@@ -77,7 +86,7 @@ impl Link {
             )
             .map_err(HttpError::Edge)?;
         let login = Login {
-            credential,
+            credential: credential.clone(),
             key,
             capabilities: CAPABILITIES,
             collation: DEFAULT_COLLATION,
@@ -87,42 +96,99 @@ impl Link {
             next_seq: 2,
         };
         let (ours, theirs) = tokio::io::duplex(PIPE_BUFFER);
-        let (report, progress) = watch::channel(Progress::default());
         let session = Session::new(
             shared.clone(),
             PacketStream::new(Box::new(theirs)),
             login,
             ticket,
-        )
-        .with_progress(report);
-        tokio::spawn(session.run());
-        let mut stream = PacketStream::new(Box::new(ours));
-        // The login's OK.
-        stream
-            .read_packet()
-            .await
-            .map_err(|_| HttpError::SessionLost)?
-            .ok_or(HttpError::SessionLost)?;
+        );
         Ok(Link {
-            stream,
-            progress,
-            commands: 0,
+            credential,
+            session: Some(session),
+            stream: PacketStream::new(Box::new(ours)),
+            reused: false,
+            interrupted: false,
         })
     }
 
     /// Runs one statement; with it, whether the session now holds state.
     pub(crate) async fn execute(&mut self, sql: &[u8]) -> io::Result<(Answer, bool)> {
-        self.stream.write_command(0, &[command::QUERY], sql).await?;
-        self.stream.flush().await?;
-        let answer = read_answer(&mut self.stream).await?;
-        self.commands += 1;
-        let done = self.commands;
-        let stateful = match self.progress.wait_for(|p| p.commands >= done).await {
-            Ok(progress) => progress.stateful,
-            // The session ended after answering (its backend connection was lost).
-            Err(_) => false,
+        if self.interrupted {
+            return Err(io::ErrorKind::ConnectionAborted.into());
+        }
+        self.interrupted = true;
+        let session = self.session.as_mut().expect("a link's session");
+        let reset = std::mem::take(&mut self.reused);
+        let stream = &mut self.stream;
+        // Written while the session reads: a statement may be larger than the pipe.
+        let exchange = async {
+            if reset {
+                stream.write_packet(0, &[command::RESET_CONNECTION]).await?;
+            }
+            stream.write_command(0, &[command::QUERY], sql).await?;
+            stream.flush().await?;
+            if reset {
+                let ok = stream.read_packet().await?;
+                if ok.is_none_or(|packet| packet.payload.first() != Some(&0x00)) {
+                    return Err(io::Error::from(io::ErrorKind::InvalidData));
+                }
+            }
+            read_answer(stream).await
         };
+        let serve = async {
+            let mut alive = true;
+            for _ in 0..1 + usize::from(reset) {
+                alive = alive && session.serve_next().await;
+            }
+            alive
+        };
+        let (answer, alive) = {
+            tokio::pin!(exchange, serve);
+            // `None` while the session is still serving.
+            let mut served: Option<bool> = None;
+            let answer = loop {
+                tokio::select! {
+                    answer = &mut exchange => break answer,
+                    done = &mut serve, if served.is_none() => {
+                        served = Some(done);
+                        if !done {
+                            // The session is over: what it said is in the pipe, or
+                            // nothing more is coming.
+                            let rest = tokio::time::timeout(Duration::ZERO, &mut exchange).await;
+                            break rest.unwrap_or_else(|_| Err(io::ErrorKind::BrokenPipe.into()));
+                        }
+                    }
+                }
+            };
+            let alive = match served {
+                Some(done) => done,
+                // The answer is read; the session may still be finishing its command.
+                None if answer.is_ok() => serve.await,
+                // The exchange failed halfway: the link is dropped as interrupted.
+                None => false,
+            };
+            (answer, alive)
+        };
+        let answer = answer?;
+        self.interrupted = false;
+        // A session that ended (its state lost with its backend connection) is not kept.
+        let stateful = alive && session.holds_state();
         Ok((answer, stateful))
+    }
+}
+
+impl Drop for Link {
+    /// The session gives its backend connection back (rolled back, reset) on a task of
+    /// its own; one cut off halfway drops it.
+    fn drop(&mut self) {
+        let Some(mut session) = self.session.take() else {
+            return;
+        };
+        if self.interrupted {
+            session.abandon();
+        } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { session.finish().await });
+        }
     }
 }
 
@@ -158,10 +224,15 @@ pub(crate) struct Token {
     pub in_transaction: bool,
 }
 
+/// Stateless sessions kept ready per user, so that a request seldom starts one.
+const SPARES_PER_USER: usize = 8;
+
 /// The kept sessions and the key their tokens are signed with.
 pub(crate) struct Sessions {
     key: hmac::Key,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Sessions holding nothing, by user, with when they were last used.
+    spares: Mutex<HashMap<String, Vec<(Link, Instant)>>>,
     pub idle: Duration,
     max: usize,
 }
@@ -171,6 +242,7 @@ impl Sessions {
         Sessions {
             key: hmac::Key::new(hmac::HMAC_SHA256, key),
             slots: Mutex::new(HashMap::new()),
+            spares: Mutex::new(HashMap::new()),
             idle,
             max,
         }
@@ -238,16 +310,43 @@ impl Sessions {
         }
     }
 
-    /// After a request: keep the session while it holds state, else close it.
-    pub(crate) fn settle(&self, id: &str, slot: &Arc<Slot>, stateful: bool) {
-        let mut slots = self.slots.lock().expect("sessions lock");
-        if stateful {
-            slot.touch();
-            slots.insert(id.to_string(), slot.clone());
-        } else {
-            slots.remove(id);
+    /// A ready stateless session of this very credential (its route unchanged since).
+    pub(crate) fn spare(&self, credential: &CredentialRoute) -> Option<Link> {
+        let mut spares = self.spares.lock().expect("spares lock");
+        let links = spares.get_mut(&credential.username)?;
+        while let Some((link, _)) = links.pop() {
+            if *link.credential == *credential {
+                return Some(link);
+            }
         }
-        crate::metrics::http_sessions(slots.len());
+        None
+    }
+
+    /// After a request: keep the session under its id while it holds state; else it
+    /// becomes a spare (or closes).
+    pub(crate) fn settle(&self, id: &str, slot: Arc<Slot>, stateful: bool) {
+        {
+            let mut slots = self.slots.lock().expect("sessions lock");
+            if stateful {
+                slot.touch();
+                slots.insert(id.to_string(), slot);
+                crate::metrics::http_sessions(slots.len());
+                return;
+            }
+            slots.remove(id);
+            crate::metrics::http_sessions(slots.len());
+        }
+        // Only the request that held it has the slot now (else another request is
+        // waiting on it, and it closes when both let go).
+        if let Ok(slot) = Arc::try_unwrap(slot) {
+            let mut link = slot.link.into_inner();
+            link.reused = true;
+            let mut spares = self.spares.lock().expect("spares lock");
+            let links = spares.entry(link.credential.username.clone()).or_default();
+            if links.len() < SPARES_PER_USER {
+                links.push((link, Instant::now()));
+            }
+        }
     }
 
     pub(crate) fn remove(&self, id: &str) {
@@ -270,7 +369,14 @@ impl Sessions {
             now.duration_since(slot.idle_since()) < self.idle || slot.link.try_lock().is_err()
         });
         crate::metrics::http_sessions(slots.len());
-        before - slots.len()
+        let expired = before - slots.len();
+        drop(slots);
+        let mut spares = self.spares.lock().expect("spares lock");
+        spares.retain(|_, links| {
+            links.retain(|(_, used)| now.duration_since(*used) < self.idle);
+            !links.is_empty()
+        });
+        expired
     }
 }
 
