@@ -5,7 +5,7 @@
 DATA_DIR ?= ./dbplane-data
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc bench-backup bench-lists bench-edge
+.PHONY: run test deps build lint bench-api bench-dataplane bench-schema bench-osc bench-backup bench-lists bench-edge bench-http-sql
 
 deps:
 	@scripts/install-deps.sh
@@ -42,6 +42,9 @@ bench-lists: deps
 
 bench-edge: deps
 	benches/edge_sysbench.sh
+
+bench-http-sql: deps
+	benches/http_sql.sh
 
 bench-schema:
 	cargo bench -p dbplane-schema --bench diff

@@ -55,6 +55,9 @@ cat <<MSG
       -d '{"name": "me", "role": "admin"}' \\
       $api/v1/organizations/$organization/databases/shop/branches/main/passwords
   MySQL clients connect through the edge (DBPLANE_EDGE_LISTEN, default 127.0.0.1:3309);
+  @planetscale/database connects to the password's access_host_url (the edge's HTTP SQL
+  API, DBPLANE_EDGE_HTTP_LISTEN, default 127.0.0.1:3310, HTTPS with the certificate in
+  $data_dir/edge/edge-cert.pem);
   PostgreSQL roles connect to the managed PostgreSQL, whose port serve logs below.
 
 MSG

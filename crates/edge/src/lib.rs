@@ -9,6 +9,9 @@
 //! tables cut over ([`holds`]), rewritten from logical to physical names, and aggregated
 //! into per-fingerprint statistics ([`stats`]).
 //!
+//! The HTTP SQL API that PlanetScale's serverless driver speaks ([`http`]) has a listener
+//! of its own and runs each statement through the same sessions, driven in-process.
+//!
 //! The control plane drives it through [`Edge`]: it publishes whole route tables
 //! ([`routes`]) when branches and passwords change, takes holds around cutovers and
 //! drains statistics. The edge never reads the metadata store.

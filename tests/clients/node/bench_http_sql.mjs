@@ -3,14 +3,14 @@
 // access_host_url) and through mysql2 (the MySQL protocol to EDGE_MYSQL_ADDRESS, the
 // branch's mysql_edge_address), one after the other in this process. Prints JSON.
 //
-// MODE=latency: point selects and single-row inserts at each CONCURRENCY (e.g. "1,32"),
-//   SECONDS each, after a warm-up: per client and case, statements, per second, median
-//   and p99 in ms.
+// MODE=case: one client (CLIENT=http|mysql2|floor) runs one STATEMENT (point_select|insert)
+//   with CONCURRENCY workers for SECONDS after a warm-up: every latency in ms (the
+//   benchmark runs several of these processes at once and merges them).
 // MODE=sessions: SESSIONS requests, each from a new connection object (a new HTTP
 //   session, as serverless functions make them), CONCURRENCY at a time.
-// MODE=connect: COUNT sequential MySQL logins through the edge and straight to MariaDB
-//   (DIRECT_PORT, DIRECT_DATABASE): the median login, which the edge's wait for HTTP
-//   clients on its port adds to.
+// MODE=connect: COUNT sequential MySQL logins at the edge's MySQL port, at the HTTP
+//   API's port (served as MySQL after its silent window) and straight to MariaDB
+//   (DIRECT_PORT, DIRECT_DATABASE): each one's median login in ms.
 import { connect } from "@planetscale/database";
 import mysql from "mysql2/promise";
 
@@ -25,15 +25,9 @@ const statements = {
   insert: () => ["INSERT INTO kv (k, v) VALUES (?, ?)", [Math.floor(Math.random() * 1e6), "inserted by the benchmark"]],
 };
 
-function summarize(latencies, seconds) {
+function median(latencies) {
   latencies.sort((a, b) => a - b);
-  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return {
-    statements: latencies.length,
-    per_second: Math.round(latencies.length / seconds),
-    median_ms: Number(at(0.5).toFixed(3)),
-    p99_ms: Number(at(0.99).toFixed(3)),
-  };
+  return Number(latencies[Math.floor(latencies.length / 2)].toFixed(3));
 }
 
 /// Runs `workers` loops of `run` for `seconds`; the latencies of every statement.
@@ -52,29 +46,34 @@ async function load(workers, seconds, run) {
   return latencies;
 }
 
-async function latency() {
-  const concurrencies = (env.CONCURRENCY ?? "1,32").split(",").map(Number);
+/// One case: CLIENT ("http" or "mysql2") runs STATEMENT with CONCURRENCY workers for
+/// SECONDS after a one-second warm-up; every statement's latency in ms.
+async function oneCase() {
+  const concurrency = Number(env.CONCURRENCY ?? 1);
   const seconds = Number(env.SECONDS ?? 10);
-  const results = [];
-  for (const concurrency of concurrencies) {
-    const connections = Array.from({ length: concurrency }, () => connect(http));
-    const pool = mysql.createPool({ ...mysqlConfig, connectionLimit: concurrency });
-    const clients = {
-      "@planetscale/database": (statement) => (conn) => conn.execute(...statement()),
-      mysql2: (statement) => () => pool.query(...statement()),
-    };
-    for (const [name, statement] of Object.entries(statements)) {
-      for (const [client, make] of Object.entries(clients)) {
-        if (env.CLIENT && env.CLIENT !== client) continue;
-        const workers = client === "mysql2" ? Array.from({ length: concurrency }) : connections;
-        await load(workers, 1, make(statement));
-        const latencies = await load(workers, seconds, make(statement));
-        results.push({ client, statement: name, concurrency, ...summarize(latencies, seconds) });
-      }
-    }
-    await pool.end();
+  const statement = statements[env.STATEMENT ?? "point_select"];
+  let workers;
+  let run;
+  let pool;
+  if (env.CLIENT === "floor") {
+    // The same fetch to a path the edge answers at once (404, no database): what any
+    // HTTPS request costs this client, the floor under the HTTP API's latency.
+    const url = `https://${env.EDGE_ACCESS_HOST}/nothing`;
+    const headers = { "Content-Type": "application/json", "User-Agent": "database-js/floor" };
+    workers = Array.from({ length: concurrency });
+    run = async () => (await fetch(url, { method: "POST", body: "{}", headers })).text();
+  } else if (env.CLIENT === "mysql2") {
+    pool = mysql.createPool({ ...mysqlConfig, connectionLimit: concurrency });
+    workers = Array.from({ length: concurrency });
+    run = () => pool.query(...statement());
+  } else {
+    workers = Array.from({ length: concurrency }, () => connect(http));
+    run = (conn) => conn.execute(...statement());
   }
-  return results;
+  await load(workers, 1, run);
+  const latencies = await load(workers, seconds, run);
+  if (pool) await pool.end();
+  return { latencies: latencies.map((ms) => Math.round(ms * 1000) / 1000) };
 }
 
 async function sessions() {
@@ -96,8 +95,10 @@ async function sessions() {
 async function logins() {
   const count = Number(env.COUNT ?? 200);
   const direct = { ...mysqlConfig, host: "127.0.0.1", port: Number(env.DIRECT_PORT), database: env.DIRECT_DATABASE };
+  const [httpHost, httpPort] = env.EDGE_ACCESS_HOST.split(":");
+  const atHttpPort = { ...mysqlConfig, host: httpHost, port: Number(httpPort) };
   const result = {};
-  for (const [name, config] of Object.entries({ edge: mysqlConfig, direct })) {
+  for (const [name, config] of Object.entries({ edge: mysqlConfig, access_host_url: atHttpPort, direct })) {
     const latencies = [];
     for (let i = 0; i < count; i++) {
       const started = performance.now();
@@ -105,10 +106,10 @@ async function logins() {
       latencies.push(performance.now() - started);
       await conn.end();
     }
-    result[name] = summarize(latencies, 1).median_ms;
+    result[name] = median(latencies);
   }
   return result;
 }
 
-const modes = { latency, sessions, connect: logins };
-console.log(JSON.stringify(await modes[env.MODE ?? "latency"]()));
+const modes = { case: oneCase, sessions, connect: logins };
+console.log(JSON.stringify(await modes[env.MODE ?? "case"]()));
