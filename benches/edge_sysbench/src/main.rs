@@ -265,15 +265,6 @@ fn measure(options: &Options, workload: &str, target: &Target, threads: u32) -> 
 }
 
 /// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .context("VmRSS in /proc/<pid>/status")
-}
-
 async fn backends(direct: &Target, user: &str) -> Result<u64> {
     let options = mysql_async::OptsBuilder::default()
         .ip_or_hostname(direct.host.clone())
@@ -292,7 +283,7 @@ async fn backends(direct: &Target, user: &str) -> Result<u64> {
 }
 
 async fn idle_clients(options: &Options, edge: &Target, direct: &Target, pid: u32) -> Result<bool> {
-    let before = rss_kib(pid)?;
+    let before = server::rss_kib(pid)?;
     let connect = || {
         let options = mysql_async::OptsBuilder::default()
             .ip_or_hostname(edge.host.clone())
@@ -310,7 +301,7 @@ async fn idle_clients(options: &Options, edge: &Target, direct: &Target, pid: u3
         .collect()
         .await;
     let failed = clients.iter().filter(|c| c.is_err()).count();
-    let after = rss_kib(pid)?;
+    let after = server::rss_kib(pid)?;
     let held = backends(direct, &edge.user).await?;
     let per_client = after.saturating_sub(before) as f64 / options.idle as f64;
     let pass = failed == 0 && per_client < 64.0;

@@ -289,15 +289,6 @@ fn merged_case(
     })
 }
 
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .context("VmRSS in /proc/<pid>/status")
-}
-
 async fn gauge(server: &server::Server, name: &str) -> Result<f64> {
     let page = reqwest::get(format!("{}/metrics", server.base_url))
         .await?
@@ -316,14 +307,14 @@ async fn sessions(
     server: &server::Server,
     pid: u32,
 ) -> Result<bool> {
-    let before = rss_kib(pid)?;
+    let before = server::rss_kib(pid)?;
     let env = [
         ("MODE", "sessions".to_string()),
         ("SESSIONS", options.sessions.to_string()),
         ("CONCURRENCY", "32".to_string()),
     ];
     let output = json_output(node(options, setup, &env).spawn()?, "sessions")?;
-    let after = rss_kib(pid)?;
+    let after = server::rss_kib(pid)?;
     let kept = gauge(server, "dbplane_edge_http_sessions").await?;
     let clients = gauge(server, "dbplane_edge_client_sessions").await?;
     let growth_mib = (after as f64 - before as f64) / 1024.0;

@@ -118,27 +118,31 @@ impl std::fmt::Debug for SessionKey {
 impl SessionKey {
     /// The key kept in `path`, made (random, owner-only) on first use.
     pub fn load_or_create(path: &std::path::Path) -> std::io::Result<SessionKey> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         if let Ok(bytes) = std::fs::read(path)
             && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
         {
             return Ok(SessionKey(key));
         }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
         let key: [u8; 32] = rand::random();
-        let temporary = path.with_extension("tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(&key)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)?;
+        crate::tls::write_private_file(path, &key)?;
         Ok(SessionKey(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionKey;
+
+    #[test]
+    fn the_session_key_is_made_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("dbplane-key-{}", std::process::id()));
+        let path = dir.join("edge/http-session.key");
+        let made = SessionKey::load_or_create(&path).unwrap();
+        assert_eq!(SessionKey::load_or_create(&path).unwrap(), made);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner reads it");
+        assert_eq!(format!("{made:?}"), "SessionKey(redacted)");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -106,14 +106,18 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 /// Writes a file only its owner reads, through a temporary name (a crash leaves no half
 /// file under the final name).
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let failed = |source| TlsError::Write {
+    write_private_file(path, contents).map_err(|source| TlsError::Write {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// [`write_private`] for any caller (the HTTP session key).
+pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(failed)?;
+        std::fs::create_dir_all(parent)?;
     }
     let temporary = path.with_extension("tmp");
     let mut file = std::fs::OpenOptions::new()
@@ -121,11 +125,10 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), TlsError> {
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&temporary)
-        .map_err(failed)?;
-    file.write_all(contents).map_err(failed)?;
-    file.sync_all().map_err(failed)?;
-    std::fs::rename(&temporary, path).map_err(failed)
+        .open(&temporary)?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]

@@ -398,6 +398,74 @@ mod tests {
         assert_eq!(STANDARD.decode(&row.values).unwrap(), vec![b'1', 0, 255]);
     }
 
+    /// A server's answer, packet by packet, as the reader sees it.
+    async fn answer_of(packets: Vec<Vec<u8>>) -> Answer {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let mut server = PacketStream::new(Box::new(theirs));
+        for (seq, payload) in packets.iter().enumerate() {
+            server.write_packet(seq as u8 + 1, payload).await.unwrap();
+        }
+        server.flush().await.unwrap();
+        read_answer(&mut PacketStream::new(Box::new(ours)))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_result_set_then_its_closing_ok() {
+        let mut row = Vec::new();
+        protocol::put_lenenc_bytes(&mut row, b"7");
+        let answer = answer_of(vec![
+            vec![1],
+            definition(&[], 63, column::LONGLONG, 0),
+            row,
+            protocol::end_of_rows_payload(true, status::IN_TRANS),
+        ])
+        .await;
+        let result = answer.result.unwrap();
+        assert_eq!(result.fields[0].kind, Some("INT64"));
+        assert_eq!(result.rows[0].lengths, vec![1]);
+        assert_eq!(answer.status & status::IN_TRANS, status::IN_TRANS);
+    }
+
+    #[tokio::test]
+    async fn an_ok_carries_affected_rows_and_the_insert_id() {
+        let answer = answer_of(vec![protocol::ok_payload(3, 42, 0, 0)]).await;
+        let result = answer.result.unwrap();
+        assert_eq!((result.rows_affected, result.insert_id), (3, 42));
+    }
+
+    #[tokio::test]
+    async fn an_error_after_rows_is_the_answer() {
+        let mut row = Vec::new();
+        protocol::put_lenenc_bytes(&mut row, b"1");
+        let answer = answer_of(vec![
+            vec![1],
+            definition(&[], 63, column::LONG, 0),
+            row,
+            protocol::err_payload(1317, "70100", "Row count exceeded 1"),
+        ])
+        .await;
+        assert_eq!(answer.result.unwrap_err().code, 1317);
+    }
+
+    #[tokio::test]
+    async fn a_procedure_answers_with_its_first_result() {
+        let more = status::MORE_RESULTS_EXISTS;
+        let mut row = Vec::new();
+        protocol::put_lenenc_bytes(&mut row, b"1");
+        let answer = answer_of(vec![
+            vec![1],
+            definition(&[], 63, column::LONG, 0),
+            row,
+            protocol::end_of_rows_payload(true, more),
+            protocol::ok_payload(0, 0, 0, 0),
+        ])
+        .await;
+        assert_eq!(answer.result.unwrap().rows.len(), 1);
+        assert_eq!(answer.status & more, 0, "the last packet's status");
+    }
+
     #[test]
     fn errors_end_with_errno_and_sqlstate() {
         let error = rpc_error(&ServerError {
