@@ -229,7 +229,9 @@ impl Drop for Server {
     }
 }
 
-/// Resident memory of a process, in KiB (`VmRSS` of `/proc/<pid>/status`).
+/// Resident memory of a process, in KiB (`VmRSS` of `/proc/<pid>/status`). For the
+/// benchmarks that include this file (`edge_sysbench`, `http_sql`), not this one.
+#[allow(dead_code)]
 pub fn rss_kib(pid: u32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
