@@ -212,7 +212,7 @@ fn error_message(body: &Value) -> &str {
 async fn sessions_are_signed_kept_only_while_needed_and_rolled_back_when_abandoned() {
     let fixture = EdgeFixture::start_with(TestOptions {
         clusters: true,
-        extra_config: "[edge]\nhttp_session_idle_seconds = 1\n".into(),
+        extra_config: "[edge]\nhttp_session_idle_seconds = 1\nrow_limit = 5\n".into(),
         ..Default::default()
     })
     .await;
@@ -300,6 +300,40 @@ async fn sessions_are_signed_kept_only_while_needed_and_rolled_back_when_abandon
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["result"]["rows"][0]["values"], STANDARD.encode("42"));
     }
+
+    // The edge's limits and statistics apply as to MySQL clients.
+    let counted = |page: &str, outcome: &str| {
+        sample(
+            page,
+            &format!("dbplane_edge_statements_total{{outcome=\"{outcome}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    let before = scrape(&base_url).await;
+    let (_, limited) = http
+        .execute("SELECT seq FROM seq_1_to_10", &Value::Null)
+        .await;
+    assert_eq!(limited["error"]["code"], "DEADLINE_EXCEEDED", "{limited}");
+    assert!(
+        error_message(&limited).starts_with("Row count exceeded 5 (errno 1317)"),
+        "{limited}"
+    );
+    let (_, olap) = http.execute("SET workload = 'olap'", &Value::Null).await;
+    let (_, all) = http
+        .execute("SELECT seq FROM seq_1_to_10", &olap["session"])
+        .await;
+    assert_eq!(
+        all["result"]["rows"].as_array().map(Vec::len),
+        Some(10),
+        "{all}"
+    );
+    let (status, _) = http
+        .post("CloseSession", json!({"session": all["session"]}))
+        .await;
+    assert_eq!(status, 200);
+    let after = scrape(&base_url).await;
+    assert_eq!(counted(&after, "ok"), counted(&before, "ok") + 1.0);
+    assert_eq!(counted(&after, "error"), counted(&before, "error") + 1.0);
 
     // Bad requests get clear errors in the driver's shape.
     let (status, body) = http.post("Execute", json!({"query": 5})).await;
