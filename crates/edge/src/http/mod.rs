@@ -9,6 +9,7 @@
 //! ([`sessions`]), so routing, pooling, roles, limits, safe migrations, cutover holds and
 //! statistics are the MySQL listener's own.
 
+mod memory;
 mod result;
 mod sessions;
 mod wire;

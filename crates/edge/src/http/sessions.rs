@@ -2,7 +2,7 @@
 //!
 //! Each request runs on an in-process edge session ([`Link`]): the same code that serves
 //! MySQL clients (routing, pooling, pinning, limits, safe migrations, cutover holds,
-//! statistics), driven over an in-memory pipe. A session that ends a request holding
+//! statistics), driven over an in-memory wire. A session that ends a request holding
 //! state (a transaction, a pinned connection, replayed settings) is kept in a [`Slot`]
 //! under its id until the client's next request or until it idles out (rolled back,
 //! released); one that holds none is closed at once, so stateless traffic keeps nothing.
@@ -33,9 +33,6 @@ use crate::protocol::{DEFAULT_COLLATION, caps, command};
 use crate::routes::CredentialRoute;
 use crate::session::Session;
 
-/// The in-memory pipe's buffer between the HTTP side and its session.
-const PIPE_BUFFER: usize = 64 << 10;
-
 /// What an HTTP session asks of the protocol: found rows (as Vitess sessions do), a
 /// procedure's several results, no EOF packets. No multi-statements: one statement per
 /// request, as vtgate takes them.
@@ -49,9 +46,8 @@ const CAPABILITIES: u32 = caps::PROTOCOL_41
     | caps::PLUGIN_AUTH
     | caps::DEPRECATE_EOF;
 
-/// An edge session driven in-process: the request's task writes a command into the pipe
-/// and runs the session and the reading of its answer side by side (one task, no thread
-/// hop between them).
+/// An edge session driven in-process, in the request's own task: the command goes on an
+/// in-memory wire, the session serves it, the answer is read back (see `memory`).
 pub(crate) struct Link {
     credential: Arc<CredentialRoute>,
     /// Taken only when the link is dropped (the session then finishes on its own task).
@@ -62,7 +58,8 @@ pub(crate) struct Link {
     /// (`LAST_INSERT_ID()`) shows through.
     reused: bool,
     /// A statement was cut off halfway (the HTTP client went away and its request was
-    /// dropped): the session's backend connection may hold half an answer.
+    /// dropped: the session's backend connection may hold half an answer), or the session
+    /// ended: it serves no more requests.
     interrupted: bool,
 }
 
@@ -95,7 +92,7 @@ impl Link {
             peer,
             next_seq: 2,
         };
-        let (ours, theirs) = tokio::io::duplex(PIPE_BUFFER);
+        let (ours, theirs) = super::memory::wire();
         let session = Session::new(
             shared.clone(),
             PacketStream::new(Box::new(theirs)),
@@ -119,59 +116,32 @@ impl Link {
         self.interrupted = true;
         let session = self.session.as_mut().expect("a link's session");
         let reset = std::mem::take(&mut self.reused);
-        let stream = &mut self.stream;
-        // Written while the session reads: a statement may be larger than the pipe.
-        let exchange = async {
+        if reset {
+            self.stream
+                .write_packet(0, &[command::RESET_CONNECTION])
+                .await?;
+        }
+        self.stream.write_command(0, &[command::QUERY], sql).await?;
+        self.stream.flush().await?;
+        // The session answers in full before its answer is read (see `memory`).
+        let mut alive = true;
+        for _ in 0..1 + usize::from(reset) {
+            alive = alive && session.serve_next().await;
+        }
+        let answer = async {
             if reset {
-                stream.write_packet(0, &[command::RESET_CONNECTION]).await?;
-            }
-            stream.write_command(0, &[command::QUERY], sql).await?;
-            stream.flush().await?;
-            if reset {
-                let ok = stream.read_packet().await?;
+                let ok = self.stream.read_packet().await?;
                 if ok.is_none_or(|packet| packet.payload.first() != Some(&0x00)) {
                     return Err(io::Error::from(io::ErrorKind::InvalidData));
                 }
             }
-            read_answer(stream).await
-        };
-        let serve = async {
-            let mut alive = true;
-            for _ in 0..1 + usize::from(reset) {
-                alive = alive && session.serve_next().await;
-            }
-            alive
-        };
-        let (answer, alive) = {
-            tokio::pin!(exchange, serve);
-            // `None` while the session is still serving.
-            let mut served: Option<bool> = None;
-            let answer = loop {
-                tokio::select! {
-                    answer = &mut exchange => break answer,
-                    done = &mut serve, if served.is_none() => {
-                        served = Some(done);
-                        if !done {
-                            // The session is over: what it said is in the pipe, or
-                            // nothing more is coming.
-                            let rest = tokio::time::timeout(Duration::ZERO, &mut exchange).await;
-                            break rest.unwrap_or_else(|_| Err(io::ErrorKind::BrokenPipe.into()));
-                        }
-                    }
-                }
-            };
-            let alive = match served {
-                Some(done) => done,
-                // The answer is read; the session may still be finishing its command.
-                None if answer.is_ok() => serve.await,
-                // The exchange failed halfway: the link is dropped as interrupted.
-                None => false,
-            };
-            (answer, alive)
-        };
+            read_answer(&mut self.stream).await
+        }
+        .await;
         let answer = answer?;
-        self.interrupted = false;
-        // A session that ended (its state lost with its backend connection) is not kept.
+        // A session that ended (its state lost with its backend connection, or a
+        // `LOAD DATA LOCAL` it could not be given data for) serves no more requests.
+        self.interrupted = !alive;
         let stateful = alive && session.holds_state();
         Ok((answer, stateful))
     }
@@ -340,6 +310,9 @@ impl Sessions {
         // waiting on it, and it closes when both let go).
         if let Ok(slot) = Arc::try_unwrap(slot) {
             let mut link = slot.link.into_inner();
+            if link.interrupted {
+                return;
+            }
             link.reused = true;
             let mut spares = self.spares.lock().expect("spares lock");
             let links = spares.entry(link.credential.username.clone()).or_default();
