@@ -363,3 +363,24 @@ async fn sessions_are_signed_kept_only_while_needed_and_rolled_back_when_abandon
         .await;
     assert!(dml["error"].is_null(), "{dml}");
 }
+
+#[tokio::test]
+async fn where_tls_is_required_a_request_in_clear_is_refused_clearly() {
+    let server = dbplane_testkit::TestServer::start_with(
+        env!("CARGO_BIN_EXE_dbplane"),
+        TestOptions {
+            clusters: true,
+            extra_config: "[edge]\nrequire_secure_transport = true\n".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = server.bootstrap("acme", "ops@acme.test");
+    let client = server.client(Some(token.header()));
+    support::ready_database(&client, "acme", "shop", "mysql").await;
+    let admin = password_response(&client, "main", "admin").await;
+    let (status, body) = Http::new(&admin).execute("SELECT 1", &Value::Null).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "permission_denied");
+    assert!(error_message(&body).contains("requires TLS"), "{body}");
+}

@@ -249,11 +249,9 @@ async fn http_task(
                 http::serve_connection(shared, Box::new(stream), peer, true).await;
             }
         }
-        // In clear only where the operator allows insecure transport.
-        _ if !shared.config.require_secure_transport => {
-            http::serve_connection(shared, Box::new(tcp), peer, false).await;
-        }
-        _ => {}
+        // In clear too: where the operator requires TLS, each request is refused with
+        // a clear error rather than a dropped connection.
+        _ => http::serve_connection(shared, Box::new(tcp), peer, false).await,
     }
 }
 

@@ -55,6 +55,8 @@ const CLOSE_SESSION: &str = "/psdb.v1alpha1.Database/CloseSession";
 pub(crate) enum HttpError {
     #[error("invalid auth credentials")]
     Unauthenticated,
+    #[error("this server requires TLS: use https://")]
+    InsecureTransport,
     #[error("the password has expired")]
     PasswordExpired,
     #[error("{0}")]
@@ -82,7 +84,9 @@ impl HttpError {
             }
             HttpError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_argument"),
             HttpError::NotFound(_) => (StatusCode::NOT_FOUND, "unimplemented"),
-            HttpError::SessionInvalid => (StatusCode::FORBIDDEN, "permission_denied"),
+            HttpError::SessionInvalid | HttpError::InsecureTransport => {
+                (StatusCode::FORBIDDEN, "permission_denied")
+            }
             HttpError::SessionBusy(_) => (StatusCode::CONFLICT, "aborted"),
             HttpError::TooManySessions => (StatusCode::TOO_MANY_REQUESTS, "resource_exhausted"),
             HttpError::SessionLost => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -147,6 +151,9 @@ async fn handle(
     let path = request.uri().path().to_string();
     if ![EXECUTE, CREATE_SESSION, CLOSE_SESSION].contains(&path.as_str()) {
         return Err(HttpError::NotFound(path));
+    }
+    if !tls && shared.config.require_secure_transport {
+        return Err(HttpError::InsecureTransport);
     }
     if request.method() != Method::POST {
         return Err(HttpError::BadRequest(format!("{path} takes POST")));
