@@ -200,6 +200,12 @@ impl Session {
         self.drop_backend();
     }
 
+    /// Whether a transaction is open (as the server last said; an error inside one does
+    /// not end it).
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.state.in_transaction
+    }
+
     /// Whether the session holds state a later command may need: a pinned connection
     /// (a transaction, locks, variables…) or settings to replay.
     pub(crate) fn holds_state(&self) -> bool {

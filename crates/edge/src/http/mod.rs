@@ -34,7 +34,6 @@ use crate::Shared;
 use crate::auth::{NativeHash, NativeKey};
 use crate::error::EdgeError;
 use crate::packet::Io;
-use crate::protocol::status;
 use crate::routes::CredentialRoute;
 pub(crate) use sessions::Sessions;
 use sessions::{Link, Slot, Token};
@@ -285,19 +284,19 @@ impl Context<'_> {
         let outcome = link.execute(request.query.as_bytes()).await;
         let timing = started.elapsed().as_secs_f64();
         drop(link);
-        let (answer, stateful) = match outcome {
+        let (answer, holds) = match outcome {
             Ok(outcome) => outcome,
             Err(_) => {
                 sessions.remove(&id);
                 return Err(HttpError::SessionLost);
             }
         };
-        sessions.settle(&id, slot, stateful);
+        sessions.settle(&id, slot, holds.state);
         let token = Token {
             id,
-            in_transaction: answer.status & status::IN_TRANS != 0,
+            in_transaction: holds.transaction,
         };
-        let (result, error) = match answer.result {
+        let (result, error) = match answer {
             Ok(result) => (Some(result), None),
             Err(error) => (None, Some(result::rpc_error(&error))),
         };

@@ -58,26 +58,19 @@ mod flag {
 /// The binary "character set" (collation 63).
 const BINARY_CHARSET: u16 = 63;
 
-/// What a statement answered.
-#[derive(Debug)]
-pub struct Answer {
-    pub result: Result<QueryResult, ServerError>,
-    /// The server status after it (transaction state).
-    pub status: u16,
-}
+/// What a statement answered: a result, or the server's error.
+pub type Answer = Result<QueryResult, ServerError>;
 
 /// Reads one command's whole response. A `LOAD DATA LOCAL` request is answered with no
 /// data (an HTTP request has no files to send).
 pub async fn read_answer(stream: &mut PacketStream) -> io::Result<Answer> {
-    let mut first: Option<Result<QueryResult, ServerError>> = None;
-    let mut status = 0;
+    let mut first: Option<Answer> = None;
     loop {
         let packet = next(stream).await?;
         let payload = &packet.payload;
         let (this, more) = match payload.first() {
             Some(0x00) => {
                 let ok = protocol::parse_ok(payload).unwrap_or_default();
-                status = ok.status;
                 let result = QueryResult {
                     rows_affected: ok.affected_rows,
                     insert_id: ok.last_insert_id,
@@ -95,7 +88,6 @@ pub async fn read_answer(stream: &mut PacketStream) -> io::Result<Answer> {
             _ => {
                 let columns = Reader(payload).lenenc_int().unwrap_or(0);
                 let (result, end) = result_set(stream, columns).await?;
-                status = end;
                 (result, end & status::MORE_RESULTS_EXISTS != 0)
             }
         };
@@ -107,10 +99,7 @@ pub async fn read_answer(stream: &mut PacketStream) -> io::Result<Answer> {
             _ => {}
         }
         if !more {
-            return Ok(Answer {
-                result: first.unwrap_or_else(|| Ok(QueryResult::default())),
-                status,
-            });
+            return Ok(first.unwrap_or_else(|| Ok(QueryResult::default())));
         }
     }
 }
@@ -422,16 +411,15 @@ mod tests {
             protocol::end_of_rows_payload(true, status::IN_TRANS),
         ])
         .await;
-        let result = answer.result.unwrap();
+        let result = answer.unwrap();
         assert_eq!(result.fields[0].kind, Some("INT64"));
         assert_eq!(result.rows[0].lengths, vec![1]);
-        assert_eq!(answer.status & status::IN_TRANS, status::IN_TRANS);
     }
 
     #[tokio::test]
     async fn an_ok_carries_affected_rows_and_the_insert_id() {
         let answer = answer_of(vec![protocol::ok_payload(3, 42, 0, 0)]).await;
-        let result = answer.result.unwrap();
+        let result = answer.unwrap();
         assert_eq!((result.rows_affected, result.insert_id), (3, 42));
     }
 
@@ -446,7 +434,7 @@ mod tests {
             protocol::err_payload(1317, "70100", "Row count exceeded 1"),
         ])
         .await;
-        assert_eq!(answer.result.unwrap_err().code, 1317);
+        assert_eq!(answer.unwrap_err().code, 1317);
     }
 
     #[tokio::test]
@@ -462,8 +450,7 @@ mod tests {
             protocol::ok_payload(0, 0, 0, 0),
         ])
         .await;
-        assert_eq!(answer.result.unwrap().rows.len(), 1);
-        assert_eq!(answer.status & more, 0, "the last packet's status");
+        assert_eq!(answer.unwrap().rows.len(), 1, "the first result, all read");
     }
 
     #[test]

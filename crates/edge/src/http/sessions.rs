@@ -108,8 +108,8 @@ impl Link {
         })
     }
 
-    /// Runs one statement; with it, whether the session now holds state.
-    pub(crate) async fn execute(&mut self, sql: &[u8]) -> io::Result<(Answer, bool)> {
+    /// Runs one statement; with it, what the session holds now.
+    pub(crate) async fn execute(&mut self, sql: &[u8]) -> io::Result<(Answer, Holds)> {
         if self.interrupted {
             return Err(io::ErrorKind::ConnectionAborted.into());
         }
@@ -142,8 +142,11 @@ impl Link {
         // A session that ended (its state lost with its backend connection, or a
         // `LOAD DATA LOCAL` it could not be given data for) serves no more requests.
         self.interrupted = !alive;
-        let stateful = alive && session.holds_state();
-        Ok((answer, stateful))
+        let holds = Holds {
+            state: alive && session.holds_state(),
+            transaction: alive && session.in_transaction(),
+        };
+        Ok((answer, holds))
     }
 }
 
@@ -160,6 +163,15 @@ impl Drop for Link {
             runtime.spawn(async move { session.finish().await });
         }
     }
+}
+
+/// What a session holds after a statement.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Holds {
+    /// State a later statement may need (it is kept under its id).
+    pub state: bool,
+    /// An open transaction (the token says so).
+    pub transaction: bool,
 }
 
 /// A kept session.
