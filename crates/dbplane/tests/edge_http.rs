@@ -350,6 +350,32 @@ async fn sessions_are_signed_kept_only_while_needed_and_rolled_back_when_abandon
     assert_eq!(counted(&after, "ok"), counted(&before, "ok") + 1.0);
     assert_eq!(counted(&after, "error"), counted(&before, "error") + 1.0);
 
+    // CloseSession ends a kept session: its transaction is rolled back at once.
+    let (_, began) = http.execute("BEGIN", &Value::Null).await;
+    let (_, written) = http
+        .execute(
+            "INSERT INTO items (name, qty) VALUES ('closed', 1)",
+            &began["session"],
+        )
+        .await;
+    assert!(written["error"].is_null(), "{written}");
+    let (status, closed) = http
+        .post("CloseSession", json!({"session": written["session"]}))
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_ne!(
+        closed["session"]["vitessSession"]["sessionUUID"],
+        written["session"]["vitessSession"]["sessionUUID"],
+        "a fresh session to go on with"
+    );
+    let (_, count) = http
+        .execute(
+            "SELECT COUNT(*) FROM items WHERE name = 'closed'",
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(count["result"]["rows"][0]["values"], STANDARD.encode("0"));
+
     // Bad requests get clear errors in the driver's shape.
     let (status, body) = http.post("Execute", json!({"query": 5})).await;
     assert_eq!(status, 400, "{body}");
