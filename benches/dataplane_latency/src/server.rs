@@ -240,3 +240,17 @@ pub fn rss_kib(pid: u32) -> Result<u64> {
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .context("VmRSS in /proc/<pid>/status")
 }
+
+/// Ends a benchmark that checks targets: exit 0 when every one is met, 1 when one is
+/// missed, 2 when it could not run. For the benchmarks that include this file.
+#[allow(dead_code)]
+pub fn exit(name: &str, outcome: Result<bool>) -> ! {
+    match outcome {
+        Ok(true) => std::process::exit(0),
+        Ok(false) => std::process::exit(1),
+        Err(error) => {
+            eprintln!("{name}: {error:#}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -85,14 +85,7 @@ async fn main() {
         run(&options).await
     }
     .await;
-    match result {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(error) => {
-            eprintln!("edge-sysbench: {error:#}");
-            std::process::exit(2);
-        }
-    }
+    server::exit("edge-sysbench", result);
 }
 
 /// Where sysbench connects.

@@ -88,14 +88,7 @@ async fn main() {
         run(&options).await
     }
     .await;
-    match result {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(error) => {
-            eprintln!("http-sql: {error:#}");
-            std::process::exit(2);
-        }
-    }
+    server::exit("http-sql", result);
 }
 
 /// What every Node process is given.

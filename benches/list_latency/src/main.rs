@@ -84,14 +84,7 @@ async fn main() {
         run(&options).await
     }
     .await;
-    match result {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(error) => {
-            eprintln!("list-latency: {error:#}");
-            std::process::exit(2);
-        }
-    }
+    server::exit("list-latency", result);
 }
 
 async fn run(options: &Options) -> Result<bool> {

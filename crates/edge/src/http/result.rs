@@ -400,17 +400,18 @@ mod tests {
             .unwrap()
     }
 
+    /// A result set's first packets: one column of `column_type`, one row of `value`.
+    fn one_column_row(column_type: u8, value: &[u8]) -> Vec<Vec<u8>> {
+        let mut row = Vec::new();
+        protocol::put_lenenc_bytes(&mut row, value);
+        vec![vec![1], definition(&[], 63, column_type, 0), row]
+    }
+
     #[tokio::test]
     async fn a_result_set_then_its_closing_ok() {
-        let mut row = Vec::new();
-        protocol::put_lenenc_bytes(&mut row, b"7");
-        let answer = answer_of(vec![
-            vec![1],
-            definition(&[], 63, column::LONGLONG, 0),
-            row,
-            protocol::end_of_rows_payload(true, status::IN_TRANS),
-        ])
-        .await;
+        let mut packets = one_column_row(column::LONGLONG, b"7");
+        packets.push(protocol::end_of_rows_payload(true, status::IN_TRANS));
+        let answer = answer_of(packets).await;
         let result = answer.unwrap();
         assert_eq!(result.fields[0].kind, Some("INT64"));
         assert_eq!(result.rows[0].lengths, vec![1]);
@@ -425,31 +426,21 @@ mod tests {
 
     #[tokio::test]
     async fn an_error_after_rows_is_the_answer() {
-        let mut row = Vec::new();
-        protocol::put_lenenc_bytes(&mut row, b"1");
-        let answer = answer_of(vec![
-            vec![1],
-            definition(&[], 63, column::LONG, 0),
-            row,
-            protocol::err_payload(1317, "70100", "Row count exceeded 1"),
-        ])
-        .await;
+        let mut packets = one_column_row(column::LONG, b"1");
+        packets.push(protocol::err_payload(1317, "70100", "Row count exceeded 1"));
+        let answer = answer_of(packets).await;
         assert_eq!(answer.unwrap_err().code, 1317);
     }
 
     #[tokio::test]
     async fn a_procedure_answers_with_its_first_result() {
-        let more = status::MORE_RESULTS_EXISTS;
-        let mut row = Vec::new();
-        protocol::put_lenenc_bytes(&mut row, b"1");
-        let answer = answer_of(vec![
-            vec![1],
-            definition(&[], 63, column::LONG, 0),
-            row,
-            protocol::end_of_rows_payload(true, more),
-            protocol::ok_payload(0, 0, 0, 0),
-        ])
-        .await;
+        let mut packets = one_column_row(column::LONG, b"1");
+        packets.push(protocol::end_of_rows_payload(
+            true,
+            status::MORE_RESULTS_EXISTS,
+        ));
+        packets.push(protocol::ok_payload(0, 0, 0, 0));
+        let answer = answer_of(packets).await;
         assert_eq!(answer.unwrap().rows.len(), 1, "the first result, all read");
     }
 
