@@ -274,6 +274,12 @@ fn split_secondary_keys(definition: &str) -> (String, Vec<String>) {
     (format!("{first}\n{}\n{last}", kept.join(",\n")), keys)
 }
 
+/// Server errors after which a part's load is rolled back whole and may run again:
+/// deadlock, lock wait timeout.
+const RETRYABLE: [u16; 2] = [1213, 1205];
+/// Loads of one part before its error is the restore's.
+const LOAD_ATTEMPTS: u32 = 3;
+
 /// Loads one object of rows with `LOAD DATA LOCAL`; returns its rows and bytes.
 async fn load_part(
     conn: &mut Conn,
@@ -283,16 +289,35 @@ async fn load_part(
 ) -> Result<(u64, u64), BackupError> {
     let statement = load_statement(table)
         .ok_or_else(|| BackupError::Manifest(format!("table `{}` lists no columns", table.name)))?;
-    let reader = open_decompressed(store, &part.object).await?;
-    let (chunks, read) = read_chunks(reader, part.object.clone());
-    // The handler future must be `Sync`: it holds the receiver, not the stream.
-    conn.set_infile_handler(async move {
-        let stream = futures_util::stream::unfold(chunks, |mut receiver| async move {
-            receiver.recv().await.map(|chunk| (chunk, receiver))
+    let mut attempt = 1;
+    let read = loop {
+        let reader = open_decompressed(store, &part.object).await?;
+        let (chunks, read) = read_chunks(reader, part.object.clone());
+        // The handler future must be `Sync`: it holds the receiver, not the stream.
+        conn.set_infile_handler(async move {
+            let stream = futures_util::stream::unfold(chunks, |mut receiver| async move {
+                receiver.recv().await.map(|chunk| (chunk, receiver))
+            });
+            Ok(Box::pin(stream) as mysql_async::InfileData)
         });
-        Ok(Box::pin(stream) as mysql_async::InfileData)
-    });
-    conn.query_drop(statement).await.map_err(sql)?;
+        match conn.query_drop(&statement).await {
+            Ok(()) => break read,
+            // Parts of one table load side by side: InnoDB may pick one as a deadlock's
+            // victim (seen once in a few hundred restores). The statement is rolled back
+            // whole, so the part loads again from its start.
+            Err(mysql_async::Error::Server(error))
+                if RETRYABLE.contains(&error.code) && attempt < LOAD_ATTEMPTS =>
+            {
+                read.abort();
+                tracing::debug!(object = %part.object, code = error.code, attempt, "restore: part retried");
+                attempt += 1;
+            }
+            Err(error) => {
+                read.abort();
+                return Err(sql(error));
+            }
+        }
+    };
     let (rows, warnings) = (conn.affected_rows(), conn.get_warnings());
     let bytes = read.await.map_err(|error| {
         BackupError::io(
