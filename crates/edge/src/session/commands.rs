@@ -114,10 +114,22 @@ impl Session {
     async fn select_database(&mut self, seq: u8, name: &[u8], other: bool) -> Flow {
         let mut payload = vec![command::INIT_DB];
         payload.extend_from_slice(name);
-        match self.forward(seq, &payload, Response::Single, None).await {
+        self.forward_single(seq, &payload, |state| state.other_database = other)
+            .await
+    }
+
+    /// Forwards a command answered by one packet; `accepted` changes the session's state
+    /// when the server took it.
+    async fn forward_single(
+        &mut self,
+        seq: u8,
+        payload: &[u8],
+        accepted: impl FnOnce(&mut State),
+    ) -> Flow {
+        match self.forward(seq, payload, Response::Single, None).await {
             Ok(outcome) => {
                 if outcome.error.is_none() {
-                    self.state.other_database = other;
+                    accepted(&mut self.state);
                 }
                 self.release_if_unpinned();
                 Flow::Continue
@@ -325,16 +337,8 @@ impl Session {
     /// `COM_SET_OPTION` (multi-statements on or off) changes how the connection parses:
     /// the session keeps it.
     pub(super) async fn set_option(&mut self, seq: u8, payload: Bytes) -> Flow {
-        match self.forward(seq, &payload, Response::Single, None).await {
-            Ok(outcome) => {
-                if outcome.error.is_none() {
-                    self.state.pinned = true;
-                }
-                self.release_if_unpinned();
-                Flow::Continue
-            }
-            Err(flow) => flow,
-        }
+        self.forward_single(seq, &payload, |state| state.pinned = true)
+            .await
     }
 
     /// `COM_RESET_CONNECTION`: the session as after login.

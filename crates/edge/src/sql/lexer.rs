@@ -159,22 +159,20 @@ pub fn tokens(sql: &[u8]) -> Vec<Token> {
             b'0'..=b'9' => {
                 i = skip_number(sql, i);
                 // `1abc` is an identifier in MariaDB.
-                if i < sql.len() && is_word_byte(sql[i]) && !sql[start..i].contains(&b'.') {
-                    while i < sql.len() && is_word_byte(sql[i]) {
-                        i += 1;
-                    }
-                    out.push(Token {
-                        kind: Kind::Word,
-                        start,
-                        end: i,
-                    });
-                } else {
-                    out.push(Token {
-                        kind: Kind::Number,
-                        start,
-                        end: i,
-                    });
-                }
+                let kind =
+                    if i < sql.len() && is_word_byte(sql[i]) && !sql[start..i].contains(&b'.') {
+                        while i < sql.len() && is_word_byte(sql[i]) {
+                            i += 1;
+                        }
+                        Kind::Word
+                    } else {
+                        Kind::Number
+                    };
+                out.push(Token {
+                    kind,
+                    start,
+                    end: i,
+                });
             }
             b'.' if sql.get(i + 1).is_some_and(u8::is_ascii_digit)
                 && out
